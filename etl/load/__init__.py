@@ -1,0 +1,1 @@
+"""The load stage: the schema (one source of truth), migrations and the idempotent upsert."""

@@ -1,0 +1,112 @@
+"""Schema creation and upgrades that never drop data.
+
+A new database gets the current schema from ``etl.load.schema`` in one go and is stamped with
+``SCHEMA_VERSION``. An existing one gets each later step in ``STEPS`` applied in order, inside one
+transaction (PostgreSQL DDL is transactional, so a failed upgrade leaves the old schema intact).
+Steps only add: new tables, new nullable columns, new indexes, backfilled values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, select, text
+
+from .schema import SCHEMA_VERSION, metadata, schema_migrations
+
+# version -> (description, function applying it to a database at version - 1)
+STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {}
+DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
+
+
+class SchemaError(RuntimeError):
+    """The database's schema cannot be used or upgraded by this version of news-etl."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeResult:
+    from_version: int | None  # None: the database was empty
+    to_version: int
+
+    @property
+    def changed(self) -> bool:
+        return self.from_version != self.to_version
+
+
+def current_version(conn: Connection) -> int | None:
+    if not inspect(conn).has_table("schema_migrations"):
+        return None
+    return conn.execute(select(schema_migrations.c.version).order_by(schema_migrations.c.version.desc())).scalar()
+
+
+def upgrade(engine: Engine, now: datetime) -> UpgradeResult:
+    """Bring the database to ``SCHEMA_VERSION``; a no-op when it is there already."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two processes starting at once must not both create the schema.
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('news-etl schema'))"))
+        version = current_version(conn)
+        if version is None:
+            _create(conn, now)
+        elif version > SCHEMA_VERSION:
+            raise SchemaError(
+                f"database schema version {version} is newer than this news-etl "
+                f"(knows up to {SCHEMA_VERSION}); upgrade news-etl"
+            )
+        else:
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                description, apply = STEPS[step]
+                apply(conn)
+                _stamp(conn, step, description, now)
+        return UpgradeResult(version, SCHEMA_VERSION)
+
+
+def _create(conn: Connection, now: datetime) -> None:
+    ours = [t.name for t in metadata.sorted_tables if inspect(conn).has_table(t.name)]
+    if ours:
+        raise SchemaError(
+            f"database already has table(s) {', '.join(ours)} but no schema_migrations; "
+            "refusing to guess their version (use an empty database)"
+        )
+    metadata.create_all(conn)
+    for step in range(1, SCHEMA_VERSION + 1):
+        _stamp(conn, step, DESCRIPTION.get(step) or STEPS[step][0], now)
+
+
+def _stamp(conn: Connection, version: int, description: str, now: datetime) -> None:
+    conn.execute(insert(schema_migrations).values(version=version, description=description, applied_at=now))
+
+
+def schema_ddl() -> str:
+    """The PostgreSQL DDL of the current schema, as committed in ``sql/schema.sql``."""
+    statements: list[str] = []
+    mock = create_mock_engine(
+        "postgresql+psycopg://", lambda sql, *a, **kw: statements.append(str(sql.compile(dialect=mock.dialect)).strip())
+    )
+    metadata.create_all(mock, checkfirst=False)
+    statements = _sort_index_runs(statements)
+    header = (
+        "-- news-etl PostgreSQL schema, version %d.\n"
+        "-- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.\n"
+        "-- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).\n"
+        % SCHEMA_VERSION
+    )
+    return header + "\n" + "".join(s + ";\n\n" for s in statements).rstrip() + "\n"
+
+
+def _sort_index_runs(statements: list[str]) -> list[str]:
+    # A table's indexes are a set, created in hash order; sort each run of them so the
+    # generated file is the same on every machine.
+    out: list[str] = []
+    run: list[str] = []
+    for statement in statements + [""]:
+        if statement.startswith("CREATE INDEX") or statement.startswith("CREATE UNIQUE INDEX"):
+            run.append(statement)
+            continue
+        out.extend(sorted(run))
+        run = []
+        if statement:
+            out.append(statement)
+    return out

@@ -1,0 +1,153 @@
+"""The database schema: the single source of truth.
+
+``sql/schema.sql`` is generated from these tables (``news-etl db schema``) and a test fails
+when the committed file and this module disagree. Comments here become ``COMMENT ON`` in
+PostgreSQL, so the schema documents itself for analysts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    DDL, JSON, BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer,
+    MetaData, String, Table, Text, UniqueConstraint, event, text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+SCHEMA_VERSION = 1
+
+
+class UTCDateTime(TypeDecorator):
+    """``timestamptz`` on PostgreSQL; on SQLite a naive UTC text value. Always returns aware UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} reached the database; times must be aware")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+BigID = BigInteger().with_variant(Integer(), "sqlite")
+Doc = JSON().with_variant(JSONB(), "postgresql")
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", Text, nullable=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+    comment="One row per applied schema version; `news-etl db upgrade` applies the missing ones.",
+)
+
+sources = Table(
+    "sources", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True, comment="The name used in config/sources.toml."),
+    Column("kind", String(16), nullable=False, comment="'feed' or 'files'."),
+    Column("url", Text, comment="Feed URL (kind 'feed')."),
+    Column("path", Text, comment="Folder or file (kind 'files')."),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("in_config", Boolean, nullable=False, server_default=text("true"),
+           comment="False once the source is removed from the sources file or was created by a backfill; its articles stay."),
+    Column("settings", Doc, comment="The source's table from the sources file, as last seen."),
+    Column("etag", Text, comment="ETag validator from the last successful fetch (conditional GET)."),
+    Column("last_modified", Text, comment="Last-Modified validator from the last successful fetch."),
+    Column("last_fetch_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_status", Integer, comment="HTTP status of the last fetch."),
+    Column("consecutive_failures", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("next_attempt_at", UTCDateTime, comment="When the service will next fetch this source."),
+    Column("items_seen", BigInteger, nullable=False, server_default=text("0")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('feed', 'files')", name="sources_kind_check"),
+    comment="One row per source, keyed by name, holding its fetch state.",
+)
+
+articles = Table(
+    "articles", metadata,
+    Column("id", BigID, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("key", Text, nullable=False,
+           comment="Natural key within the source: 'guid:…', 'url:…' (canonical URL) or 'hash:…' (normalized title and body)."),
+    Column("url", Text, comment="Canonical article URL, when known."),
+    Column("title", Text, nullable=False),
+    Column("title_derived", Boolean, nullable=False, server_default=text("false"),
+           comment="True when the input had no title and it was taken from the first sentence."),
+    Column("summary", Text),
+    Column("body", Text, nullable=False),
+    Column("published_at", UTCDateTime, comment="Publication instant in UTC; NULL when unknown or not trusted."),
+    Column("published_time_known", Boolean, nullable=False, server_default=text("false"),
+           comment="False for a date-only value, stored as midnight of that day in Asia/Tehran."),
+    Column("fetched_at", UTCDateTime, nullable=False, comment="When the article was first stored."),
+    Column("updated_at", UTCDateTime, nullable=False, comment="When its content last changed (not touched by a no-op reload)."),
+    Column("content_hash", String(64), nullable=False, comment="sha256 of the stored content; equal hash = nothing to write."),
+    Column("meta", Doc, comment="Extra fields: agency, category, tags, date flags, origin location."),
+    UniqueConstraint("source_id", "key", name="articles_source_key"),
+    comment="One row per article per source.",
+)
+Index("articles_published_at", articles.c.published_at)
+Index("articles_source_published", articles.c.source_id, articles.c.published_at)
+
+ingest_runs = Table(
+    "ingest_runs", metadata,
+    Column("id", BigID, primary_key=True),
+    Column("kind", String(16), nullable=False, comment="'backfill', 'fetch' or 'service'."),
+    Column("source_id", Integer, ForeignKey("sources.id")),
+    Column("status", String(16), nullable=False,
+           comment="'running', 'ok', 'partial' (some items failed), 'failed' (the run stopped)."),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("seen", Integer, nullable=False, server_default=text("0")),
+    Column("new", Integer, nullable=False, server_default=text("0")),
+    Column("updated", Integer, nullable=False, server_default=text("0")),
+    Column("unchanged", Integer, nullable=False, server_default=text("0")),
+    Column("failed", Integer, nullable=False, server_default=text("0")),
+    Column("error", Text, comment="Why the run stopped, when it did."),
+    Column("detail", Doc, comment="Inputs of the run (paths, options)."),
+    comment="One row per run; counts are committed with each batch, so a killed run shows what it stored.",
+)
+Index("ingest_runs_source_started", ingest_runs.c.source_id, ingest_runs.c.started_at)
+
+ingest_errors = Table(
+    "ingest_errors", metadata,
+    Column("id", BigID, primary_key=True),
+    Column("run_id", BigID, ForeignKey("ingest_runs.id"), nullable=False),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("location", Text, nullable=False, comment="Where the item is: 'dump.jsonl:17', 'a.zip!b.json#3', a URL."),
+    Column("reason", Text, nullable=False),
+    Column("excerpt", Text, comment="The first bytes of the failing input, for inspection."),
+    Column("created_at", UTCDateTime, nullable=False),
+    comment="Items that could not be loaded, with their reason, for inspection and retry.",
+)
+Index("ingest_errors_run", ingest_errors.c.run_id)
+
+# Long text compresses and decompresses faster with lz4 than with the default pglz (PostgreSQL 14+).
+def _lz4_available(ddl, target, bind, **_kw) -> bool:
+    version = getattr(bind.dialect, "server_version_info", None)
+    return version is None or version >= (14,)  # None: generating sql/schema.sql for PostgreSQL 14+
+
+
+for _column in ("body", "summary"):
+    event.listen(
+        articles, "after_create",
+        DDL(f"ALTER TABLE articles ALTER COLUMN {_column} SET COMPRESSION lz4")
+        .execute_if(dialect="postgresql", callable_=_lz4_available),
+    )

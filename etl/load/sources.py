@@ -1,0 +1,60 @@
+"""The ``sources`` table: one row per configured source, holding its fetch state."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, insert, select, update
+
+from ..config import Source
+from .schema import sources
+
+
+def _config_values(source: Source) -> dict[str, Any]:
+    settings = {k: v for k, v in asdict(source).items() if k != "options"}
+    settings.update(source.options)
+    return {
+        "kind": source.kind, "url": source.url, "path": source.path,
+        "enabled": source.enabled, "settings": settings,
+    }
+
+
+def sync_sources(conn: Connection, configured: Iterable[Source], now: datetime) -> dict[str, int]:
+    """Make the table match the sources file; returns name -> id. Rows are never deleted:
+    a source dropped from the file keeps its articles and is marked ``in_config = false``."""
+    existing = {row.name: row for row in conn.execute(select(sources))}
+    ids: dict[str, int] = {}
+    names = set()
+    for source in configured:
+        names.add(source.name)
+        values = {**_config_values(source), "in_config": True}
+        row = existing.get(source.name)
+        if row is None:
+            ids[source.name] = conn.execute(
+                insert(sources).values(name=source.name, created_at=now, updated_at=now, **values)
+                .returning(sources.c.id)
+            ).scalar_one()
+        else:
+            ids[source.name] = row.id
+            if any(getattr(row, k) != v for k, v in values.items()):
+                conn.execute(update(sources).where(sources.c.id == row.id).values(updated_at=now, **values))
+    for name, row in existing.items():
+        ids.setdefault(name, row.id)
+        if name not in names and row.in_config:
+            conn.execute(update(sources).where(sources.c.id == row.id).values(in_config=False, updated_at=now))
+    return ids
+
+
+def ensure_source(conn: Connection, source: Source, now: datetime, in_config: bool) -> int:
+    """The id of ``source``'s row, creating it for an ad-hoc backfill source if needed."""
+    row = conn.execute(select(sources.c.id).where(sources.c.name == source.name)).first()
+    if row is not None:
+        return row.id
+    return conn.execute(
+        insert(sources).values(name=source.name, created_at=now, updated_at=now, in_config=in_config,
+                               **_config_values(source))
+        .returning(sources.c.id)
+    ).scalar_one()
+

@@ -1,0 +1,158 @@
+-- news-etl PostgreSQL schema, version 1.
+-- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
+-- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
+
+CREATE TABLE schema_migrations (
+	version INTEGER NOT NULL, 
+	description TEXT NOT NULL, 
+	applied_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (version)
+);
+
+COMMENT ON TABLE schema_migrations IS 'One row per applied schema version; `news-etl db upgrade` applies the missing ones.';
+
+CREATE TABLE sources (
+	id SERIAL NOT NULL, 
+	name VARCHAR(64) NOT NULL, 
+	kind VARCHAR(16) NOT NULL, 
+	url TEXT, 
+	path TEXT, 
+	enabled BOOLEAN DEFAULT true NOT NULL, 
+	in_config BOOLEAN DEFAULT true NOT NULL, 
+	settings JSONB, 
+	etag TEXT, 
+	last_modified TEXT, 
+	last_fetch_at TIMESTAMP WITH TIME ZONE, 
+	last_success_at TIMESTAMP WITH TIME ZONE, 
+	last_status INTEGER, 
+	consecutive_failures INTEGER DEFAULT 0 NOT NULL, 
+	last_error TEXT, 
+	next_attempt_at TIMESTAMP WITH TIME ZONE, 
+	items_seen BIGINT DEFAULT 0 NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT sources_kind_check CHECK (kind IN ('feed', 'files')), 
+	UNIQUE (name)
+);
+
+COMMENT ON TABLE sources IS 'One row per source, keyed by name, holding its fetch state.';
+
+COMMENT ON COLUMN sources.name IS 'The name used in config/sources.toml.';
+
+COMMENT ON COLUMN sources.kind IS '''feed'' or ''files''.';
+
+COMMENT ON COLUMN sources.url IS 'Feed URL (kind ''feed'').';
+
+COMMENT ON COLUMN sources.path IS 'Folder or file (kind ''files'').';
+
+COMMENT ON COLUMN sources.in_config IS 'False once the source is removed from the sources file or was created by a backfill; its articles stay.';
+
+COMMENT ON COLUMN sources.settings IS 'The source''s table from the sources file, as last seen.';
+
+COMMENT ON COLUMN sources.etag IS 'ETag validator from the last successful fetch (conditional GET).';
+
+COMMENT ON COLUMN sources.last_modified IS 'Last-Modified validator from the last successful fetch.';
+
+COMMENT ON COLUMN sources.last_status IS 'HTTP status of the last fetch.';
+
+COMMENT ON COLUMN sources.next_attempt_at IS 'When the service will next fetch this source.';
+
+CREATE TABLE articles (
+	id BIGSERIAL NOT NULL, 
+	source_id INTEGER NOT NULL, 
+	key TEXT NOT NULL, 
+	url TEXT, 
+	title TEXT NOT NULL, 
+	title_derived BOOLEAN DEFAULT false NOT NULL, 
+	summary TEXT, 
+	body TEXT NOT NULL, 
+	published_at TIMESTAMP WITH TIME ZONE, 
+	published_time_known BOOLEAN DEFAULT false NOT NULL, 
+	fetched_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	content_hash VARCHAR(64) NOT NULL, 
+	meta JSONB, 
+	PRIMARY KEY (id), 
+	CONSTRAINT articles_source_key UNIQUE (source_id, key), 
+	FOREIGN KEY(source_id) REFERENCES sources (id)
+);
+
+CREATE INDEX articles_published_at ON articles (published_at);
+
+CREATE INDEX articles_source_published ON articles (source_id, published_at);
+
+COMMENT ON TABLE articles IS 'One row per article per source.';
+
+COMMENT ON COLUMN articles.key IS 'Natural key within the source: ''guid:…'', ''url:…'' (canonical URL) or ''hash:…'' (normalized title and body).';
+
+COMMENT ON COLUMN articles.url IS 'Canonical article URL, when known.';
+
+COMMENT ON COLUMN articles.title_derived IS 'True when the input had no title and it was taken from the first sentence.';
+
+COMMENT ON COLUMN articles.published_at IS 'Publication instant in UTC; NULL when unknown or not trusted.';
+
+COMMENT ON COLUMN articles.published_time_known IS 'False for a date-only value, stored as midnight of that day in Asia/Tehran.';
+
+COMMENT ON COLUMN articles.fetched_at IS 'When the article was first stored.';
+
+COMMENT ON COLUMN articles.updated_at IS 'When its content last changed (not touched by a no-op reload).';
+
+COMMENT ON COLUMN articles.content_hash IS 'sha256 of the stored content; equal hash = nothing to write.';
+
+COMMENT ON COLUMN articles.meta IS 'Extra fields: agency, category, tags, date flags, origin location.';
+
+ALTER TABLE articles ALTER COLUMN body SET COMPRESSION lz4;
+
+ALTER TABLE articles ALTER COLUMN summary SET COMPRESSION lz4;
+
+CREATE TABLE ingest_runs (
+	id BIGSERIAL NOT NULL, 
+	kind VARCHAR(16) NOT NULL, 
+	source_id INTEGER, 
+	status VARCHAR(16) NOT NULL, 
+	started_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	finished_at TIMESTAMP WITH TIME ZONE, 
+	seen INTEGER DEFAULT 0 NOT NULL, 
+	"new" INTEGER DEFAULT 0 NOT NULL, 
+	updated INTEGER DEFAULT 0 NOT NULL, 
+	unchanged INTEGER DEFAULT 0 NOT NULL, 
+	failed INTEGER DEFAULT 0 NOT NULL, 
+	error TEXT, 
+	detail JSONB, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(source_id) REFERENCES sources (id)
+);
+
+CREATE INDEX ingest_runs_source_started ON ingest_runs (source_id, started_at);
+
+COMMENT ON TABLE ingest_runs IS 'One row per run; counts are committed with each batch, so a killed run shows what it stored.';
+
+COMMENT ON COLUMN ingest_runs.kind IS '''backfill'', ''fetch'' or ''service''.';
+
+COMMENT ON COLUMN ingest_runs.status IS '''running'', ''ok'', ''partial'' (some items failed), ''failed'' (the run stopped).';
+
+COMMENT ON COLUMN ingest_runs.error IS 'Why the run stopped, when it did.';
+
+COMMENT ON COLUMN ingest_runs.detail IS 'Inputs of the run (paths, options).';
+
+CREATE TABLE ingest_errors (
+	id BIGSERIAL NOT NULL, 
+	run_id BIGINT NOT NULL, 
+	source_id INTEGER NOT NULL, 
+	location TEXT NOT NULL, 
+	reason TEXT NOT NULL, 
+	excerpt TEXT, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(run_id) REFERENCES ingest_runs (id), 
+	FOREIGN KEY(source_id) REFERENCES sources (id)
+);
+
+CREATE INDEX ingest_errors_run ON ingest_errors (run_id);
+
+COMMENT ON TABLE ingest_errors IS 'Items that could not be loaded, with their reason, for inspection and retry.';
+
+COMMENT ON COLUMN ingest_errors.location IS 'Where the item is: ''dump.jsonl:17'', ''a.zip!b.json#3'', a URL.';
+
+COMMENT ON COLUMN ingest_errors.excerpt IS 'The first bytes of the failing input, for inspection.';
