@@ -1,0 +1,109 @@
+"""RawItem -> Article: the one place where a fetched item becomes a typed, normalized record.
+
+Pure: the fetch time ``now`` is passed in; no clock, network or database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime
+
+from ..models import Article, ItemError, RawItem
+from .dates import is_future, parse_date_info
+from .html import html_to_text
+from .text import lead_agency, normalize_text
+from .urls import canonical_url
+
+TITLE_MAX = 150
+EXCERPT = 300
+# "به گزارش خبرگزاری مهر، " opens most agency copy; a derived title reads better without it.
+_ATTRIBUTION = re.compile(r"^\s*(به\s+گزارش|به\s+نقل\s+از)[^،,:\n]{1,80}[،,:]\s*")
+# A sentence ends at . ! ? ؟ followed by space or the end (so "2.5" and "F-35." are safe).
+_SENTENCE_END = re.compile(r"[.!?؟](?=\s|$)|\n")
+
+
+def clean_text(value: str | None) -> str:
+    """Markup removed and Persian normalized: ``"<b>علي</b>" -> "علی"``."""
+    if not value:
+        return ""
+    return normalize_text(html_to_text(value)).strip()
+
+
+def derive_title(body: str) -> str:
+    """The first sentence of the body, without a lead attribution, at most TITLE_MAX characters."""
+    text = _ATTRIBUTION.sub("", body, count=1) or body
+    match = _SENTENCE_END.search(text)
+    sentence = (text[: match.start()] if match else text).strip()
+    if len(sentence) <= TITLE_MAX:
+        return sentence
+    cut = sentence.rfind(" ", 0, TITLE_MAX)
+    return sentence[: cut if cut > 0 else TITLE_MAX].rstrip("،, ") + "…"
+
+
+def natural_key(guid: str | None, url: str | None, title: str, body: str) -> str:
+    """GUID, else canonical URL, else a hash of the normalized title and body."""
+    if guid and guid.strip():
+        return "guid:" + guid.strip()
+    if url:
+        return "url:" + url
+    digest = hashlib.sha256(f"{title}\n{body}".encode("utf-8")).hexdigest()[:32]
+    return "hash:" + digest
+
+
+def content_hash(fields: dict) -> str:
+    payload = json.dumps(fields, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def to_article(item: RawItem, now: datetime) -> Article | ItemError:
+    """Clean one raw item; an item with neither title nor body is an error, not an empty row."""
+    body = clean_text(item.body)
+    summary = clean_text(item.summary) or None
+    title = clean_text(item.title)
+    if not body and not title:
+        return ItemError(item.location, "no title and no body", _excerpt(item))
+    title_derived = not title
+    if title_derived:
+        title = derive_title(body)
+    url = canonical_url(item.url)
+    meta = dict(item.extra)
+    if item.url and not url:
+        meta["url_raw"] = item.url
+    published_at, time_known = _published(item.published, now, meta)
+    agency = lead_agency(body) if body else None
+    if agency:
+        meta["agency"] = agency
+    fields = {
+        "url": url, "title": title, "title_derived": title_derived, "summary": summary, "body": body,
+        "published_at": published_at.isoformat() if published_at else None,
+        "published_time_known": time_known, "meta": meta,
+    }
+    return Article(
+        key=natural_key(item.guid, url, "" if title_derived else title, body),
+        title=title, body=body, summary=summary, url=url, published_at=published_at,
+        published_time_known=time_known, title_derived=title_derived,
+        content_hash=content_hash(fields), location=item.location, meta=meta,
+    )
+
+
+def _published(raw: str | None, now: datetime, meta: dict) -> tuple[datetime | None, bool]:
+    """Parse the date; an unreadable or future one is kept in ``meta`` and not stored as fact."""
+    if not raw or not str(raw).strip():
+        return None, False
+    info = parse_date_info(str(raw))
+    if info is None:
+        meta["published_raw"] = str(raw)[:200]
+        meta["date_flag"] = "unparsed"
+        return None, False
+    if is_future(info.at, now):
+        meta["published_claimed"] = info.at.isoformat()
+        meta["date_flag"] = "future"
+        return None, False
+    return info.at, info.time_known
+
+
+def _excerpt(item: RawItem) -> str:
+    parts = [p for p in (item.title, item.summary, item.body, item.url) if p]
+    return " | ".join(parts)[:EXCERPT]

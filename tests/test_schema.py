@@ -1,0 +1,110 @@
+"""The schema has one source of truth, upgrades keep data, and the documented SQL runs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import insert, text
+
+from conftest import NOW, REPO
+from etl.load import migrate
+from etl.load.db import make_engine
+from etl.load.migrate import SchemaError, current_version, schema_ddl, upgrade
+from etl.load.schema import SCHEMA_VERSION, metadata
+
+
+def test_committed_schema_sql_is_generated_from_the_code():
+    committed = (REPO / "sql" / "schema.sql").read_text(encoding="utf-8")
+    assert committed == schema_ddl(), "sql/schema.sql is stale: run `news-etl db schema > sql/schema.sql`"
+
+
+def test_generated_schema_builds_the_same_tables_as_the_code(pg_url, pg_engine):
+    """Apply sql/schema.sql to an empty database and compare its catalog with create_all's."""
+    other = make_engine(pg_url.rsplit("/", 1)[0] + "/postgres")
+    name = "news_etl_schema_sql_" + pg_url.rsplit("_", 1)[1]
+    with other.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        sql_engine = make_engine(pg_url.rsplit("/", 1)[0] + "/" + name)
+        with sql_engine.begin() as conn:
+            conn.exec_driver_sql((REPO / "sql" / "schema.sql").read_text(encoding="utf-8"))
+        assert _catalog(sql_engine) == _catalog(pg_engine)
+        sql_engine.dispose()
+    finally:
+        with other.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        other.dispose()
+
+
+def _catalog(engine):
+    with engine.connect() as conn:
+        columns = conn.execute(text(
+            "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+            "WHERE table_schema = 'public' ORDER BY 1, 2")).all()
+        indexes = conn.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1")).all()
+        compression = conn.execute(text(
+            "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'articles'::regclass "
+            "AND attnum > 0 AND attcompression <> '' ORDER BY 1")).all()
+    return columns, indexes, compression
+
+
+def test_large_text_columns_use_lz4(pg_engine):
+    with pg_engine.connect() as conn:
+        modes = dict(conn.execute(text(
+            "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'articles'::regclass "
+            "AND attname IN ('body', 'summary')")).all())
+    assert modes == {"body": "l", "summary": "l"}
+
+
+def test_upgrade_is_idempotent_and_keeps_data(engine):
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO sources (name, kind, path, enabled, in_config, items_seen, consecutive_failures, created_at, updated_at) "
+                          "VALUES ('s', 'files', 'p', true, true, 0, 0, '2026-01-01', '2026-01-01')"))
+    result = upgrade(engine, NOW)
+    assert (result.from_version, result.to_version, result.changed) == (SCHEMA_VERSION, SCHEMA_VERSION, False)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM sources")).scalars().all() == ["s"]
+        assert current_version(conn) == SCHEMA_VERSION
+
+
+def test_upgrade_applies_later_steps_without_losing_rows(engine, monkeypatch):
+    """A future step (here: a new nullable column) runs once on an existing database with data."""
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO sources (name, kind, path, enabled, in_config, items_seen, consecutive_failures, created_at, updated_at) "
+                          "VALUES ('s', 'files', 'p', true, true, 0, 0, '2026-01-01', '2026-01-01')"))
+    step = ("add sources.note", lambda conn: conn.execute(text("ALTER TABLE sources ADD COLUMN note TEXT")))
+    monkeypatch.setattr(migrate, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setitem(migrate.STEPS, SCHEMA_VERSION + 1, step)
+    result = upgrade(engine, NOW)
+    assert (result.from_version, result.to_version) == (SCHEMA_VERSION, SCHEMA_VERSION + 1)
+    assert upgrade(engine, NOW).changed is False
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name, note FROM sources")).all() == [("s", None)]
+
+
+def test_newer_database_is_refused(engine):
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO schema_migrations (version, description, applied_at) VALUES (99, 'future', '2030-01-01')"))
+    with pytest.raises(SchemaError, match="version 99 is newer"):
+        upgrade(engine, NOW)
+
+
+def test_tables_without_version_are_not_guessed(db_url):
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE articles (id integer)"))
+    with pytest.raises(SchemaError, match="no schema_migrations"):
+        upgrade(engine, NOW)
+    engine.dispose()
+
+
+def test_example_queries_run(pg_engine):
+    statements = [s.strip() for s in (REPO / "sql" / "queries.sql").read_text(encoding="utf-8").split(";")]
+    statements = [s for s in statements if re.sub(r"--[^\n]*", "", s).strip()]
+    assert len(statements) >= 6
+    with pg_engine.connect() as conn:
+        for statement in statements:
+            conn.execute(text(statement.replace(":", r"\:")))
