@@ -2,6 +2,8 @@
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
 CREATE TABLE schema_migrations (
 	version INTEGER NOT NULL, 
 	description TEXT NOT NULL, 
@@ -73,10 +75,14 @@ CREATE TABLE articles (
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	content_hash VARCHAR(64) NOT NULL, 
 	meta JSONB, 
+	cluster_id BIGINT, 
+	search_doc TSVECTOR, 
 	PRIMARY KEY (id), 
 	CONSTRAINT articles_source_key UNIQUE (source_id, key), 
 	FOREIGN KEY(source_id) REFERENCES sources (id)
 );
+
+CREATE INDEX articles_cluster ON articles (cluster_id);
 
 CREATE INDEX articles_published_at ON articles (published_at);
 
@@ -101,6 +107,14 @@ COMMENT ON COLUMN articles.updated_at IS 'When its content last changed (not tou
 COMMENT ON COLUMN articles.content_hash IS 'sha256 of the stored content; equal hash = nothing to write.';
 
 COMMENT ON COLUMN articles.meta IS 'Extra fields: agency, category, tags, date flags, origin location.';
+
+COMMENT ON COLUMN articles.cluster_id IS 'Near-duplicate cluster (wire copy across outlets): the id of the cluster''s first article.';
+
+COMMENT ON COLUMN articles.search_doc IS 'to_tsvector(''simple'', fold(title, summary, body)), written by the loader (PostgreSQL).';
+
+CREATE INDEX articles_search ON articles USING gin (search_doc);
+
+CREATE INDEX articles_title_trgm ON articles USING gin (title gin_trgm_ops);
 
 ALTER TABLE articles ALTER COLUMN body SET COMPRESSION lz4;
 
@@ -156,3 +170,80 @@ COMMENT ON TABLE ingest_errors IS 'Items that could not be loaded, with their re
 COMMENT ON COLUMN ingest_errors.location IS 'Where the item is: ''dump.jsonl:17'', ''a.zip!b.json#3'', a URL.';
 
 COMMENT ON COLUMN ingest_errors.excerpt IS 'The first bytes of the failing input, for inspection.';
+
+CREATE TABLE article_revisions (
+	id BIGSERIAL NOT NULL, 
+	article_id BIGINT NOT NULL, 
+	url TEXT, 
+	title TEXT NOT NULL, 
+	summary TEXT, 
+	body TEXT NOT NULL, 
+	published_at TIMESTAMP WITH TIME ZONE, 
+	content_hash VARCHAR(64) NOT NULL, 
+	meta JSONB, 
+	stored_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	replaced_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(article_id) REFERENCES articles (id) ON DELETE CASCADE
+);
+
+CREATE INDEX article_revisions_article ON article_revisions (article_id, replaced_at);
+
+COMMENT ON TABLE article_revisions IS 'Earlier versions of edited articles; the current version is the row in articles.';
+
+COMMENT ON COLUMN article_revisions.stored_at IS 'When this version was stored (its updated_at).';
+
+COMMENT ON COLUMN article_revisions.replaced_at IS 'When a newer version replaced it.';
+
+CREATE TABLE article_minhash (
+	article_id BIGINT NOT NULL, 
+	signature BYTEA NOT NULL, 
+	PRIMARY KEY (article_id), 
+	FOREIGN KEY(article_id) REFERENCES articles (id) ON DELETE CASCADE
+);
+
+COMMENT ON TABLE article_minhash IS 'Near-duplicate detection: one MinHash signature per article long enough to judge.';
+
+COMMENT ON COLUMN article_minhash.signature IS 'MinHash signature of the folded text (etl/clean/dedup.py).';
+
+CREATE TABLE article_lsh (
+	band SMALLINT NOT NULL, 
+	bucket BIGINT NOT NULL, 
+	article_id BIGINT NOT NULL, 
+	CONSTRAINT article_lsh_pkey PRIMARY KEY (band, bucket, article_id), 
+	FOREIGN KEY(article_id) REFERENCES articles (id) ON DELETE CASCADE
+);
+
+COMMENT ON TABLE article_lsh IS 'LSH buckets of the MinHash signatures: a new article finds its candidates by index lookup.';
+
+CREATE VIEW articles_per_source_day AS
+SELECT s.name AS source,
+       (a.published_at AT TIME ZONE 'Asia/Tehran')::date AS day,
+       count(*) AS articles
+FROM articles a JOIN sources s ON s.id = a.source_id
+WHERE a.published_at IS NOT NULL
+GROUP BY 1, 2;
+
+CREATE VIEW latest_articles AS
+SELECT a.id, s.name AS source, a.published_at,
+       a.published_at AT TIME ZONE 'Asia/Tehran' AS published_tehran,
+       a.published_time_known, a.title, a.url, a.cluster_id
+FROM articles a JOIN sources s ON s.id = a.source_id
+ORDER BY a.published_at DESC NULLS LAST, a.id DESC;
+
+CREATE VIEW cluster_members AS
+SELECT a.cluster_id, a.id AS article_id, s.name AS source, a.published_at, a.title, a.url
+FROM articles a JOIN sources s ON s.id = a.source_id
+WHERE a.cluster_id IS NOT NULL;
+
+CREATE VIEW clusters AS
+SELECT a.cluster_id,
+       count(*) AS articles,
+       count(DISTINCT a.source_id) AS sources,
+       array_agg(DISTINCT s.name ORDER BY s.name) AS source_names,
+       min(a.published_at) AS first_published,
+       max(a.published_at) AS last_published,
+       (array_agg(a.title ORDER BY a.published_at NULLS LAST, a.id))[1] AS title
+FROM articles a JOIN sources s ON s.id = a.source_id
+WHERE a.cluster_id IS NOT NULL
+GROUP BY a.cluster_id;

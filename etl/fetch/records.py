@@ -25,6 +25,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
                   "time", "created_at", "issued", "updated"),
 }
 _WRAPPERS = ("articles", "items", "entries", "news", "posts", "data", "results", "records")
+# Columns of `news-etl export` that describe our own row, not the article: not kept as meta.
+_EXPORT_ONLY = {"id", "source", "key", "title_derived", "published_time_known", "fetched_at", "updated_at",
+                "cluster_id", "meta"}
 _EXTRA_MAX = 2000  # characters of an unknown field kept in meta
 EXCERPT = 300
 
@@ -119,7 +122,12 @@ def record_to_item(obj: Any, location: str) -> RawItem | ItemError:
                 picked[field] = value
                 used.add(alias)
                 break
-    extra = {k: v for k, v in fields.items() if k not in used and _keep_extra(v)}
+    if fields.get("title_derived") is True:
+        # A news-etl export of an article that had no title: derive it again, so the
+        # re-imported article gets the same natural key.
+        picked.pop("title", None)
+    extra = {k: v for k, v in fields.items() if k not in used and k not in _EXPORT_ONLY and _keep_extra(v)}
+    extra = {**_exported_meta(fields.get("meta")), **extra}
     return RawItem(location=location, extra=extra, **picked)
 
 
@@ -148,3 +156,17 @@ def _keep_extra(value: Any) -> bool:
     if value in (None, "", [], {}):
         return False
     return len(json.dumps(value, ensure_ascii=False, default=str)) <= _EXTRA_MAX
+
+
+def _exported_meta(meta: Any) -> dict[str, Any]:
+    """The ``meta`` column of a news-etl export (an object, or JSON text in CSV), minus what the
+    cleaner derives again (agency, date flags)."""
+    if isinstance(meta, str):
+        try:
+            meta = json.loads(meta)
+        except json.JSONDecodeError:
+            return {}
+    if not isinstance(meta, dict):
+        return {}
+    derived = {"agency", "date_flag", "published_raw", "published_claimed", "url_raw"}
+    return {k: v for k, v in meta.items() if k not in derived and _keep_extra(v)}

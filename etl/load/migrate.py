@@ -14,6 +14,7 @@ from typing import Callable
 
 from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, select, text
 
+from . import views  # noqa: F401  (registers the views with the schema)
 from .schema import SCHEMA_VERSION, metadata, schema_migrations
 
 # version -> (description, function applying it to a database at version - 1)

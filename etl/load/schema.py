@@ -11,9 +11,10 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     DDL, JSON, BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer,
-    MetaData, String, Table, Text, UniqueConstraint, event, text,
+    LargeBinary, MetaData, PrimaryKeyConstraint, SmallInteger, String, Table, Text, UniqueConstraint,
+    event, text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
 SCHEMA_VERSION = 1
@@ -39,6 +40,17 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class SearchVector(TypeDecorator):
+    """``tsvector`` on PostgreSQL. SQLite searches through the FTS5 table ``articles_fts`` instead,
+    so there the column exists (one table definition) but stays NULL."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(TSVECTOR() if dialect.name == "postgresql" else Text())
 
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
@@ -100,10 +112,15 @@ articles = Table(
     Column("updated_at", UTCDateTime, nullable=False, comment="When its content last changed (not touched by a no-op reload)."),
     Column("content_hash", String(64), nullable=False, comment="sha256 of the stored content; equal hash = nothing to write."),
     Column("meta", Doc, comment="Extra fields: agency, category, tags, date flags, origin location."),
+    Column("cluster_id", BigInteger,
+           comment="Near-duplicate cluster (wire copy across outlets): the id of the cluster's first article."),
+    Column("search_doc", SearchVector,
+           comment="to_tsvector('simple', fold(title, summary, body)), written by the loader (PostgreSQL)."),
     UniqueConstraint("source_id", "key", name="articles_source_key"),
     comment="One row per article per source.",
 )
 Index("articles_published_at", articles.c.published_at)
+Index("articles_cluster", articles.c.cluster_id)
 Index("articles_source_published", articles.c.source_id, articles.c.published_at)
 
 ingest_runs = Table(
@@ -138,6 +155,52 @@ ingest_errors = Table(
     comment="Items that could not be loaded, with their reason, for inspection and retry.",
 )
 Index("ingest_errors_run", ingest_errors.c.run_id)
+
+article_revisions = Table(
+    "article_revisions", metadata,
+    Column("id", BigID, primary_key=True),
+    Column("article_id", BigID, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text),
+    Column("title", Text, nullable=False),
+    Column("summary", Text),
+    Column("body", Text, nullable=False),
+    Column("published_at", UTCDateTime),
+    Column("content_hash", String(64), nullable=False),
+    Column("meta", Doc),
+    Column("stored_at", UTCDateTime, nullable=False, comment="When this version was stored (its updated_at)."),
+    Column("replaced_at", UTCDateTime, nullable=False, comment="When a newer version replaced it."),
+    comment="Earlier versions of edited articles; the current version is the row in articles.",
+)
+Index("article_revisions_article", article_revisions.c.article_id, article_revisions.c.replaced_at)
+
+article_minhash = Table(
+    "article_minhash", metadata,
+    Column("article_id", BigID, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    Column("signature", LargeBinary, nullable=False, comment="MinHash signature of the folded text (etl/clean/dedup.py)."),
+    comment="Near-duplicate detection: one MinHash signature per article long enough to judge.",
+)
+
+article_lsh = Table(
+    "article_lsh", metadata,
+    Column("band", SmallInteger, nullable=False),
+    Column("bucket", BigInteger, nullable=False),
+    Column("article_id", BigID, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("band", "bucket", "article_id", name="article_lsh_pkey"),
+    comment="LSH buckets of the MinHash signatures: a new article finds its candidates by index lookup.",
+)
+
+# PostgreSQL search: a GIN index over the tsvector, trigrams on titles for partial words.
+event.listen(metadata, "before_create",
+             DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
+for _ddl in (
+    "CREATE INDEX articles_search ON articles USING gin (search_doc)",
+    "CREATE INDEX articles_title_trgm ON articles USING gin (title gin_trgm_ops)",
+):
+    event.listen(articles, "after_create", DDL(_ddl).execute_if(dialect="postgresql"))
+# SQLite search: FTS5 over the same folded text, keyed by the article id.
+event.listen(articles, "after_create", DDL(
+    "CREATE VIRTUAL TABLE articles_fts USING fts5(doc, tokenize = 'unicode61 remove_diacritics 0')"
+).execute_if(dialect="sqlite"))
 
 # Long text compresses and decompresses faster with lz4 than with the default pglz (PostgreSQL 14+).
 def _lz4_available(ddl, target, bind, **_kw) -> bool:

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..models import Article
-from .schema import articles
+from .index import Written, assign_clusters, index_fts, search_document
+from .schema import UTCDateTime, article_revisions, articles
 
 _CONTENT = ("url", "title", "title_derived", "summary", "body", "published_at",
             "published_time_known", "content_hash", "meta")
@@ -60,11 +61,36 @@ def classify(batch: Sequence[Article], stored: dict[str, str]) -> tuple[BatchCou
 
 
 def write_articles(conn: Connection, source_id: int, batch: Sequence[Article], now: datetime) -> BatchCounts:
-    """Upsert one batch inside the caller's transaction; returns what it did."""
-    counts, rows = classify(batch, stored_hashes(conn, source_id, list({a.key for a in batch})))
-    if rows:
-        conn.execute(_upsert_statement(conn.dialect.name), [_row(source_id, a, now) for a in rows])
+    """Upsert one batch inside the caller's transaction; returns what it did.
+
+    Only new or changed rows are written; for them the previous version goes to
+    ``article_revisions``, and their search document and cluster are maintained.
+    """
+    stored = stored_hashes(conn, source_id, list({a.key for a in batch}))
+    counts, rows = classify(batch, stored)
+    if not rows:
+        return counts
+    changed = [a.key for a in rows if a.key in stored]
+    if changed:
+        keep_revisions(conn, source_id, changed, now)
+    docs = {a.key: search_document(a) for a in rows}
+    pg = conn.dialect.name == "postgresql"
+    params = [_row(source_id, a, now) | ({"doc": docs[a.key]} if pg else {}) for a in rows]
+    result = conn.execute(_upsert_statement(conn.dialect.name), params)
+    written = [Written(aid, docs[key], key not in stored) for aid, key in result]
+    index_fts(conn, written)
+    assign_clusters(conn, written)
     return counts
+
+
+def keep_revisions(conn: Connection, source_id: int, keys: Sequence[str], now: datetime) -> None:
+    """Copy the stored version of each key to article_revisions before it is overwritten."""
+    kept = ("url", "title", "summary", "body", "published_at", "content_hash", "meta")
+    query = select(
+        articles.c.id, *(articles.c[name] for name in kept), articles.c.updated_at,
+        bindparam("replaced_at", now, type_=UTCDateTime),
+    ).where(articles.c.source_id == source_id, articles.c.key.in_(keys))
+    conn.execute(insert(article_revisions).from_select(["article_id", *kept, "stored_at", "replaced_at"], query))
 
 
 def _row(source_id: int, article: Article, now: datetime) -> dict:
@@ -74,12 +100,16 @@ def _row(source_id: int, article: Article, now: datetime) -> dict:
 
 
 def _upsert_statement(dialect: str):
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(articles)
-    changed = {name: stmt.excluded[name] for name in (*_CONTENT, "updated_at")}
+    if dialect == "postgresql":
+        stmt = postgresql.insert(articles).values(search_doc=func.to_tsvector("simple", bindparam("doc")))
+        refreshed = (*_CONTENT, "updated_at", "search_doc")
+    else:
+        # SQLite has no tsvector: the same document goes to articles_fts (see index.py).
+        stmt = sqlite.insert(articles)
+        refreshed = (*_CONTENT, "updated_at")
     # The WHERE guards against a concurrent writer that stored the same version meanwhile.
     return stmt.on_conflict_do_update(
         index_elements=[articles.c.source_id, articles.c.key],
-        set_=changed,
+        set_={name: stmt.excluded[name] for name in refreshed},
         where=articles.c.content_hash != stmt.excluded.content_hash,
-    )
+    ).returning(articles.c.id, articles.c.key)

@@ -1,0 +1,164 @@
+"""Search latency over a large corpus, and the cost of incremental clustering per new article.
+
+    .venv/bin/python bench/search/run.py [--articles 100000] [--database postgresql|sqlite] [--pg-url URL]
+
+Prints figures; asserts nothing. Builds a corpus of N articles from the real Fars News paragraphs
+(each article a random mix of 3-8 paragraphs, so the corpus is not N copies of 600 texts), loads
+it through the real loader into a throwaway database, then:
+  - runs each query of QUERIES (spelling variants, phrases, rare and common words) REPEAT times
+    and prints the median and 95th percentile latency;
+  - loads 1,000 more articles and prints the clustering cost per new article (time spent in
+    assign_clusters / articles), beside the whole load cost per article in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from etl.clean.article import to_article
+from etl.config import Source
+from etl.load import index as index_module
+from etl.load import upsert as upsert_module
+from etl.load.db import make_engine
+from etl.load.migrate import upgrade
+from etl.load.search import search
+from etl.load.sources import ensure_source
+from etl.models import RawItem
+
+REPO = Path(__file__).resolve().parents[2]
+QUERIES = ["میشود", "می‌شود", "می شود", "رئیس‌جمهور", "رئيس جمهور", "بانک", "بانك", '"وزارت خارجه"',
+           "ایران آمریکا", "۱۳۸۷", "1387", "فوتبال", "نفت", "مجلس", '"خبرگزاری فارس"', "روستا",
+           "دانشگاه تهران", "انرژی هسته‌ای", "قیمت", "صادرات"]
+REPEAT = 15
+BATCH = 1000
+
+
+def paragraphs() -> tuple[list[str], list[str]]:
+    titles, paras = [], []
+    for f in sorted((REPO / "tests" / "data" / "fars-news").glob("*.json")):
+        for r in json.loads(f.read_text(encoding="utf-8")):
+            titles.append(r["title"])
+            paras.extend(p for p in r["paragraphs"] if len(p) > 40)
+    return titles, paras
+
+
+def raw_items(count: int, seed: int, start: int = 0):
+    rng = random.Random(seed)
+    titles, paras = paragraphs()
+    base = datetime(2024, 3, 20, tzinfo=timezone.utc)
+    for n in range(start, start + count):
+        body = "\n".join(rng.sample(paras, rng.randint(3, 8)))
+        when = base + timedelta(minutes=7 * n)
+        yield RawItem(location=f"bench#{n}", title=f"{rng.choice(titles)} {n}", body=body,
+                      url=f"https://bench.example/news/{n}", published=when.isoformat())
+
+
+def load(engine, source_id: int, items, now) -> int:
+    count = 0
+    batch = []
+    for item in items:
+        batch.append(to_article(item, now))
+        if len(batch) >= BATCH:
+            count += _write(engine, source_id, batch, now)
+            batch = []
+    if batch:
+        count += _write(engine, source_id, batch, now)
+    return count
+
+
+def _write(engine, source_id, batch, now) -> int:
+    with engine.begin() as conn:
+        upsert_module.write_articles(conn, source_id, batch, now)
+    return len(batch)
+
+
+def timed_clustering():
+    """Wrap assign_clusters to add up the time spent in it."""
+    spent = [0.0]
+    original = index_module.assign_clusters
+
+    def wrapper(conn, written):
+        start = time.perf_counter()
+        original(conn, written)
+        spent[0] += time.perf_counter() - start
+    upsert_module.assign_clusters = wrapper
+    return spent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--pg-url", default=os.environ.get("NEWS_ETL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    args = parser.parse_args()
+
+    admin = make_engine(args.pg_url)
+    name = f"news_etl_bench_{uuid.uuid4().hex[:8]}"
+    tmp = tempfile.TemporaryDirectory()
+    if args.database == "postgresql":
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp.name}/bench.db"
+    now = datetime.now(timezone.utc)
+    engine = make_engine(url)
+    try:
+        upgrade(engine, now)
+        with engine.begin() as conn:
+            sid = ensure_source(conn, Source(name="bench", kind="files", path="x"), now, in_config=False)
+        spent = timed_clustering()
+        start = time.perf_counter()
+        loaded = load(engine, sid, raw_items(args.articles, seed=1), now)
+        load_secs = time.perf_counter() - start
+        print(f"{args.database}: loaded {loaded} articles in {load_secs:.1f} s ({loaded / load_secs:.0f}/s), "
+              f"clustering {spent[0]:.1f} s of it")
+        if args.database == "postgresql":
+            with engine.connect() as conn:
+                conn.execute(text("ANALYZE"))
+        latencies: dict[str, list[float]] = {}
+        with engine.connect() as conn:
+            for query in QUERIES:
+                for _ in range(REPEAT):
+                    t0 = time.perf_counter()
+                    hits = search(conn, query, limit=20)
+                    latencies.setdefault(query, []).append((time.perf_counter() - t0) * 1000)
+                latencies[query].append(len(hits))
+        every = sorted(v for q in QUERIES for v in latencies[q][:-1])
+        print(f"search over {loaded} articles, {len(QUERIES)} queries x {REPEAT}: "
+              f"median {statistics.median(every):.1f} ms, p95 {every[int(len(every) * 0.95) - 1]:.1f} ms")
+        for query in QUERIES:
+            times = sorted(latencies[query][:-1])
+            print(f"  {query:>18}  median {statistics.median(times):7.1f} ms  max {times[-1]:7.1f} ms  hits {latencies[query][-1]}")
+        spent[0] = 0.0
+        start = time.perf_counter()
+        extra = load(engine, sid, raw_items(1000, seed=2, start=args.articles), now)
+        total = time.perf_counter() - start
+        print(f"1000 new articles onto {loaded}: clustering {spent[0] / extra * 1000:.2f} ms/article, "
+              f"whole load {total / extra * 1000:.2f} ms/article")
+        with engine.connect() as conn:
+            clusters = conn.execute(text("SELECT count(DISTINCT cluster_id), count(*) FROM articles")).one()
+        print(f"clusters: {clusters[0]} for {clusters[1]} articles")
+    finally:
+        engine.dispose()
+        if args.database == "postgresql":
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

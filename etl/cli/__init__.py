@@ -1,0 +1,158 @@
+"""The ``news-etl`` command: parse arguments, call the library, print the report.
+
+Exit codes: 0 success, 1 some items (or the run) failed, 2 usage or configuration error.
+One small module per group of commands: ingest.py (loading), query.py (reading).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from .. import __version__
+from ..config import ConfigError
+from ..export import FORMATS, ExportError
+from ..load.db import DatabaseURLError
+from ..load.migrate import SchemaError
+from ..load.search import QueryError
+from ..pipeline import BATCH_SIZE
+from .common import PROG, UsageError, date_arg, first_line, positive
+from .ingest import cmd_backfill, cmd_db_schema, cmd_db_upgrade, cmd_errors, cmd_fetch, cmd_runs, cmd_sources
+from ..fetch_run import WORKERS
+from .query import cmd_articles, cmd_export, cmd_search, cmd_show
+
+__all__ = ["build_parser", "main"]
+
+
+def _common() -> argparse.ArgumentParser:
+    # SUPPRESS lets the options stand before or after the subcommand without overwriting each other.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database-url", default=argparse.SUPPRESS, metavar="URL",
+                        help="SQLAlchemy URL (default: $DATABASE_URL, else sqlite:///news.db)")
+    common.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE",
+                        help="sources file (default: $NEWS_ETL_CONFIG, else config/sources.toml)")
+    return common
+
+
+def _add(sub, name: str, handler: Callable, help_: str, example: str, parents=()) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_, description=help_, parents=list(parents),
+                            epilog=f"Example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", metavar="NAME", help="only articles of this source")
+    parser.add_argument("--since", type=date_arg, metavar="DATE", help="published at or after (ISO or Jalali)")
+    parser.add_argument("--until", type=date_arg, metavar="DATE", help="published before (ISO or Jalali)")
+
+
+def _ingest_commands(sub, common) -> None:
+    p = _add(sub, "backfill", cmd_backfill, "load articles from files, folders and .zip/.tar.gz archives",
+             "news-etl backfill tests/data/fars-news --source fars", [common])
+    p.add_argument("paths", nargs="+", metavar="PATH", help="file, folder (recursive) or archive")
+    p.add_argument("--source", required=True, metavar="NAME",
+                   help="source the articles belong to (a name from the sources file, or a new one)")
+    p.add_argument("--pattern", metavar="GLOB", help="only files whose name matches, e.g. '*.jsonl'")
+    p.add_argument("--batch-size", type=positive, default=BATCH_SIZE, help=f"articles per transaction (default {BATCH_SIZE})")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--no-progress", action="store_true", help="no progress line, even on a terminal")
+
+    p = _add(sub, "fetch", cmd_fetch, "fetch the enabled feed sources (or the named ones) once",
+             "news-etl fetch mehr isna --json", [common])
+    p.add_argument("names", nargs="*", metavar="NAME", help="feed sources to fetch (default: every enabled feed)")
+    p.add_argument("--workers", type=positive, default=WORKERS, help=f"sources fetched at once (default {WORKERS})")
+    p.add_argument("--json", action="store_true", help="print the reports as one JSON object")
+
+    p = _add(sub, "sources", cmd_sources, "list sources with their fetch state and article counts",
+             "news-etl sources --json", [common])
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = _add(sub, "runs", cmd_runs, "list recent ingest runs with their counts", "news-etl runs --limit 5", [common])
+    p.add_argument("--limit", type=positive, default=20)
+    p.add_argument("--source", metavar="NAME", help="only runs of this source")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = _add(sub, "errors", cmd_errors, "list items that failed to load, with their location and reason",
+             "news-etl errors --run 3", [common])
+    p.add_argument("--run", type=positive, metavar="ID", help="only failures of this run")
+    p.add_argument("--limit", type=positive, default=50)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    db = _add(sub, "db", lambda a: _usage(db), "database maintenance: upgrade, schema", "news-etl db upgrade", [common])
+    db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND")
+    _add(db_sub, "upgrade", cmd_db_upgrade,
+         "create the schema or upgrade it in place, keeping all data (every command also does this on start)",
+         "news-etl db upgrade --database-url postgresql://postgres@127.0.0.1/news", [common])
+    _add(db_sub, "schema", cmd_db_schema, "print the PostgreSQL schema (what sql/schema.sql holds)",
+         "news-etl db schema > sql/schema.sql", [common])
+
+
+def _query_commands(sub, common) -> None:
+    p = _add(sub, "articles", cmd_articles, "list the latest articles", "news-etl articles --source fars --limit 5", [common])
+    p.add_argument("--limit", type=positive, default=10)
+    p.add_argument("--source", metavar="NAME", help="only articles of this source")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = _add(sub, "search", cmd_search,
+             "search articles; any spelling variant (ZWNJ, Arabic yeh/kaf, digits) finds the same; \"quoted\" = phrase",
+             'news-etl search \'"وزارت خارجه" میشود\' --since 1404/01/01 --limit 5', [common])
+    p.add_argument("query", help="words (all must match) and \"quoted phrases\"")
+    _filters(p)
+    p.add_argument("--limit", type=positive, default=20)
+    p.add_argument("--json", action="store_true", help="print JSON (published time in UTC and Tehran)")
+
+    p = _add(sub, "show", cmd_show, "print one article with its revision history and near-duplicates",
+             "news-etl show 42", [common])
+    p.add_argument("id", type=positive, help="article id")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = _add(sub, "export", cmd_export, "export articles as JSONL, CSV or Parquet (backfill reads them back)",
+             "news-etl export --format jsonl --source fars --since 2025-01-01 --output fars.jsonl", [common])
+    p.add_argument("--format", choices=FORMATS, default="jsonl")
+    p.add_argument("--output", metavar="FILE", help="write here (default: standard output; Parquet needs a file)")
+    _filters(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog=PROG, parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Ingest Persian-language news into PostgreSQL (or SQLite): fetch -> clean -> load.",
+        epilog="Example:\n  news-etl backfill tests/data/seed --source samples",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _ingest_commands(sub, common)
+    _query_commands(sub, common)
+    return parser
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (UsageError, ConfigError, DatabaseURLError, QueryError, ExportError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except SchemaError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        print(f"{PROG}: error: database unavailable: {first_line(exc)}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(f"{PROG}: error: database error: {first_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

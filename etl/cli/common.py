@@ -1,0 +1,73 @@
+"""What every command shares: settings, the database (schema upgraded, sources synced), errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+
+from sqlalchemy import Engine
+
+from ..clean.dates import parse_date
+from ..config import Settings, Source, build_settings, load_sources
+from ..load.db import make_engine
+from ..load.migrate import upgrade
+from ..load.sources import sync_sources
+
+PROG = "news-etl"
+
+
+class UsageError(Exception):
+    """A command-line mistake: exit code 2."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    return build_settings(getattr(args, "database_url", None), getattr(args, "config", None))
+
+
+def configured(settings: Settings) -> list[Source]:
+    # The default file may be absent (e.g. running outside the repository); a named one may not.
+    return load_sources(settings.config_path, missing_ok=settings.config_is_default)
+
+
+def engine_of(settings: Settings) -> Engine:
+    if settings.database_is_default:
+        print(f"{PROG}: using the embedded SQLite database ./news.db "
+              "(set DATABASE_URL or --database-url for PostgreSQL)", file=sys.stderr)
+    engine = make_engine(settings.database_url)
+    upgrade(engine, utcnow())
+    return engine
+
+
+def open_db(args: argparse.Namespace) -> tuple[Engine, list[Source]]:
+    """Settings, sources file and database, with the sources table synced to the file."""
+    settings = settings_of(args)
+    sources = configured(settings)
+    engine = engine_of(settings)
+    with engine.begin() as conn:
+        sync_sources(conn, sources, utcnow())
+    return engine, sources
+
+
+def date_arg(value: str) -> datetime:
+    """argparse type for --since/--until: any form parse_date reads (ISO, Jalali, ...)."""
+    parsed = parse_date(value)
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (e.g. 2025-08-22 or ۱۴۰۴/۰۵/۳۱)")
+    return parsed
+
+
+def positive(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return number
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
