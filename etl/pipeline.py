@@ -52,12 +52,12 @@ def run_backfill(engine: Engine, job: Backfill, now: Clock, on_progress: Progres
             if on_progress:
                 on_progress(report)
     except SQLAlchemyError as exc:
-        report.error = f"database error: {_first_line(exc)}"
+        report.error = f"database error: {first_line(exc)}"
     except KeyboardInterrupt:
         report.error = "interrupted"
-        _finish(engine, report, now)
+        finish(engine, report, now)
         raise
-    _finish(engine, report, now)
+    finish(engine, report, now)
     return report
 
 
@@ -71,24 +71,32 @@ def _load_chunk(engine: Engine, source_id: int, report: RunReport, chunk: list[I
             continue
         cleaned = to_article(item, fetched_at) if isinstance(item, RawItem) else item
         (articles if isinstance(cleaned, Article) else errors).append(cleaned)
+    load_batch(engine, source_id, report, articles, errors, fetched_at)
+
+
+def load_batch(engine: Engine, source_id: int, report: RunReport, articles: list[Article],
+               errors: list[ItemError], fetched_at: datetime, known_unchanged: int = 0) -> None:
+    """Articles, failures and the run's counters in one transaction; the report follows.
+    ``known_unchanged`` counts items the caller already found unchanged and did not clean."""
     with engine.begin() as conn:
         counts = write_articles(conn, source_id, articles, fetched_at)
         record_errors(conn, report.run_id, source_id, errors, fetched_at)
-        delta = {"seen": len(articles) + len(errors), "new": counts.new, "updated": counts.updated,
-                 "unchanged": counts.unchanged, "failed": len(errors)}
+        delta = {"seen": len(articles) + len(errors) + known_unchanged, "new": counts.new,
+                 "updated": counts.updated, "unchanged": counts.unchanged + known_unchanged,
+                 "failed": len(errors)}
         add_counts(conn, report.run_id, delta)
     for name, value in delta.items():
         setattr(report, name, getattr(report, name) + value)
     report.errors.extend(errors[: max(0, REPORT_ERRORS - len(report.errors))])
 
 
-def _finish(engine: Engine, report: RunReport, now: Clock) -> None:
+def finish(engine: Engine, report: RunReport, now: Clock) -> None:
     try:
         with engine.begin() as conn:
             finish_run(conn, report, now())
     except SQLAlchemyError as exc:
         # The database is gone; the run row stays 'running' and the report says why.
-        report.error = report.error or f"database error: {_first_line(exc)}"
+        report.error = report.error or f"database error: {first_line(exc)}"
 
 
 def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -97,6 +105,6 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield chunk
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

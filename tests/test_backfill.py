@@ -115,7 +115,7 @@ def make_big_dump(path, count: int) -> None:
         for n in range(count):
             r = records[n % len(records)]
             out.write(json.dumps({"title": f"{r['title']} ({n})", "paragraphs": r["paragraphs"],
-                                  "link": f"{r['link']}-{n}", "date": "1404/05/31 - 10:00"}, ensure_ascii=False) + "\n")
+                                  "link": f"https://archive.example/item/{n}", "date": "1404/05/31 - 10:00"}, ensure_ascii=False) + "\n")
 
 
 SNAPSHOT = ("SELECT s.name, a.key, a.url, a.title, a.summary, a.body, a.published_at, a.content_hash "

@@ -39,7 +39,7 @@ def make_dump(path: Path, count: int) -> int:
             r = records[n % len(records)]
             out.write(json.dumps({
                 "title": f"{r['title']} ({n})", "abstract": r["abstract"], "paragraphs": r["paragraphs"],
-                "link": f"{r['link']}-{n}", "date": f"1404/0{1 + n % 9}/1{n % 10} - 1{n % 10}:30",
+                "link": f"https://archive.example/item/{n}", "date": f"1404/0{1 + n % 9}/1{n % 10} - 1{n % 10}:30",
                 "cat": r.get("cat"), "tags": r.get("tags"),
             }, ensure_ascii=False) + "\n")
     return path.stat().st_size

@@ -14,7 +14,7 @@ from ..models import Article, ItemError, RawItem
 from .dates import is_future, parse_date_info
 from .html import html_to_text
 from .text import lead_agency, normalize_text
-from .urls import canonical_url
+from .urls import canonical_url, identity_url
 
 TITLE_MAX = 150
 EXCERPT = 300
@@ -43,11 +43,12 @@ def derive_title(body: str) -> str:
 
 
 def natural_key(guid: str | None, url: str | None, title: str, body: str) -> str:
-    """GUID, else canonical URL, else a hash of the normalized title and body."""
+    """GUID, else the URL's identity (its numeric article id where it has one, so a re-slugged
+    headline is the same article), else a hash of the normalized title and body."""
     if guid and guid.strip():
         return "guid:" + guid.strip()
     if url:
-        return "url:" + url
+        return "url:" + (identity_url(url) or url)
     digest = hashlib.sha256(f"{title}\n{body}".encode("utf-8")).hexdigest()[:32]
     return "hash:" + digest
 

@@ -49,3 +49,40 @@ def _requote(segment: str) -> str:
     if "/" in decoded:
         return segment
     return quote(decoded, safe="!$&'()*+,;=:@~-._")
+
+
+# An article id: five or more digits, alone in its segment or before a slug ("6573858-title") or
+# an extension ("912345.html"). Shorter numbers are years, months and days ("/1404/10/15/").
+_ID_SEGMENT = re.compile(r"^(\d{5,})(?:[-_][^/]*|\.(?:html?|aspx?|php))?$", re.I)
+_ID_PARAMS = {"id", "newsid", "news_id", "nid", "articleid", "article_id", "storyid", "story_id", "p"}
+
+
+def identity_url(url: str | None) -> str | None:
+    """The part of an article URL that names the article, for its natural key; None when ``url``
+    is not an http(s) URL.
+
+    Where the last or second-to-last path segment is a numeric id, the slug after it goes, so a re-titled headline stays
+    the same article: ``"https://www.mehrnews.com/news/6573858/عنوان-تازه?utm_source=rss"`` ->
+    ``"https://mehrnews.com/news/6573858"``. A numeric ``?id=`` is kept alone:
+    ``"http://example.ir/fa/news.aspx?lang=fa&id=123"`` -> ``"https://example.ir/fa/news.aspx?id=123"``.
+    Otherwise the canonical URL. ``www.`` and ``http``/``https`` do not make another article, so
+    the host loses ``www.`` and the scheme is always ``https``: this is a key, not an address.
+    """
+    canonical = canonical_url(url)
+    if canonical is None:
+        return None
+    parts = urlsplit(canonical)
+    host = parts.netloc[4:] if parts.netloc.startswith("www.") else parts.netloc
+    segments = parts.path.split("/")
+    # Only the last two segments: "/news/<id>/<slug>". A number deeper in the path is more
+    # likely a section ("/service/12345/<article>") than the article.
+    filled = [i for i, segment in enumerate(segments) if segment][-2:]
+    for index in reversed(filled):
+        match = _ID_SEGMENT.match(segments[index])
+        if match:
+            path = "/".join(segments[:index] + [match.group(1)])
+            return urlunsplit(("https", host, path, "", ""))
+    ids = [(k, v) for k, v in parse_qsl(parts.query) if k.lower() in _ID_PARAMS and v.isdigit()]
+    if ids:
+        return urlunsplit(("https", host, parts.path, urlencode(ids[:1]), ""))
+    return urlunsplit(("https", host, parts.path, parts.query, ""))

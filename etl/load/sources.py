@@ -58,3 +58,26 @@ def ensure_source(conn: Connection, source: Source, now: datetime, in_config: bo
         .returning(sources.c.id)
     ).scalar_one()
 
+
+
+def source_row(conn: Connection, name: str) -> Any:
+    return conn.execute(select(sources).where(sources.c.name == name)).first()
+
+
+def record_fetch(conn: Connection, source_id: int, now: datetime, *, status: int | None, ok: bool,
+                 error: str | None = None, validators: tuple[str | None, str | None] | None = None,
+                 items: int = 0) -> None:
+    """A fetch's outcome on its source row: success resets the failure count, failure raises it.
+
+    ``validators`` (ETag, Last-Modified) are stored only when given: after a 304 the old ones stay,
+    and after a run with failed items they are not advanced, so the next fetch sees the feed again.
+    """
+    values: dict[str, Any] = {"last_fetch_at": now, "last_status": status, "updated_at": now, "last_error": error,
+                              "items_seen": sources.c.items_seen + items}
+    if ok:
+        values.update(last_success_at=now, consecutive_failures=0)
+    else:
+        values.update(consecutive_failures=sources.c.consecutive_failures + 1)
+    if validators is not None:
+        values.update(etag=validators[0], last_modified=validators[1])
+    conn.execute(update(sources).where(sources.c.id == source_id).values(values))
