@@ -53,3 +53,33 @@ FROM articles a JOIN sources s ON s.id = a.source_id
 WHERE a.updated_at > a.fetched_at
 ORDER BY a.updated_at DESC
 LIMIT 20;
+
+-- Articles per source per Tehran day, from the view.
+SELECT * FROM articles_per_source_day ORDER BY day DESC, source LIMIT 50;
+
+-- Stories carried by several outlets (near-duplicate clusters), largest first.
+SELECT cluster_id, articles, sources, source_names, first_published, title
+FROM clusters
+WHERE sources >= 2
+ORDER BY sources DESC, articles DESC
+LIMIT 20;
+
+-- The members of one cluster (here: the largest).
+SELECT * FROM cluster_members
+WHERE cluster_id = (SELECT cluster_id FROM clusters ORDER BY articles DESC LIMIT 1)
+ORDER BY published_at;
+
+-- Full-text search in SQL. Fold the query as news-etl does (ZWNJ to a space, Arabic yeh/kaf to
+-- Persian, digits to ASCII): 'می‌شود' is searched as the phrase 'می شود'.
+SELECT id, title, ts_rank_cd(search_doc, q) AS rank
+FROM articles, phraseto_tsquery('simple', 'می شود') AS q
+WHERE search_doc @@ q
+ORDER BY rank DESC
+LIMIT 10;
+
+-- Edited articles and how many earlier versions each has.
+SELECT a.id, a.title, count(r.id) AS revisions, max(r.replaced_at) AS last_edit
+FROM articles a JOIN article_revisions r ON r.article_id = a.id
+GROUP BY a.id, a.title
+ORDER BY last_edit DESC
+LIMIT 20;

@@ -8,7 +8,9 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import insert, text
 
-from conftest import NOW, REPO
+from conftest import DATA, NOW, REPO
+from etl.config import Source
+from etl.pipeline import Backfill, run_backfill
 from etl.load import migrate
 from etl.load.db import make_engine
 from etl.load.migrate import SchemaError, current_version, schema_ddl, upgrade
@@ -102,9 +104,14 @@ def test_tables_without_version_are_not_guessed(db_url):
 
 
 def test_example_queries_run(pg_engine):
+    """Every example in sql/queries.sql runs, on a database holding real articles."""
+    job = Backfill(Source(name="fars", kind="files", path="x"), [DATA / "fars-news", DATA / "seed"], in_config=False)
+    assert run_backfill(pg_engine, job, lambda: NOW).new == 601
     statements = [s.strip() for s in (REPO / "sql" / "queries.sql").read_text(encoding="utf-8").split(";")]
     statements = [s for s in statements if re.sub(r"--[^\n]*", "", s).strip()]
     assert len(statements) >= 6
+    returned = 0
     with pg_engine.connect() as conn:
         for statement in statements:
-            conn.execute(text(statement.replace(":", r"\:")))
+            returned += len(conn.execute(text(statement.replace(":", r"\:"))).all())
+    assert returned > 0
