@@ -122,7 +122,7 @@ def record_to_item(obj: Any, location: str) -> RawItem | ItemError:
                 picked[field] = value
                 used.add(alias)
                 break
-    if fields.get("title_derived") is True:
+    if _truthy(fields.get("title_derived")):
         # A news-etl export of an article that had no title: derive it again, so the
         # re-imported article gets the same natural key.
         picked.pop("title", None)
@@ -170,3 +170,8 @@ def _exported_meta(meta: Any) -> dict[str, Any]:
         return {}
     derived = {"agency", "date_flag", "published_raw", "published_claimed", "url_raw"}
     return {k: v for k, v in meta.items() if k not in derived and _keep_extra(v)}
+
+
+def _truthy(value: Any) -> bool:
+    """``True`` from JSON, ``"True"``/``"true"``/``"1"`` from CSV."""
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"))

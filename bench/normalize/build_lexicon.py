@@ -1,0 +1,262 @@
+"""Rebuild the ZWNJ-repair lexicon under etl/clean/data/ from hazm's word list and Fars News text.
+
+    .venv/bin/python bench/normalize/build_lexicon.py                # reads /work/shared/data
+    .venv/bin/python bench/normalize/build_lexicon.py --data DIR --out etl/clean/data
+
+Inputs: DIR/lexicon/hazm/{words.dat,verbs.dat,LICENSE} and DIR/fars-news/*.json. Only the
+training split of Fars (see ``corpus.py``: every document whose index % 5 != 4) is read, so
+the benchmark's held-out split stays unseen. The output is deterministic: same inputs, same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import math
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent.parent))
+
+import corpus  # noqa: E402  (bench/normalize/corpus.py)
+from etl.clean.lexicon import SEEN, TAGGED, Lexicon, verb_tables  # noqa: E402
+from etl.clean.text import normalize_safe  # noqa: E402
+from etl.clean.zwnj import LETTERS, NON_JOINING, ZWNJ, best_readings, split_word  # noqa: E402
+
+# Words the product promises never to change, whatever the sources say: hazm lists "میدانی"
+# as a misspelling of "می‌دانی", but in news it is the adjective of "میدان" (گزارش میدانی).
+NEVER = (
+    "میدان", "میدانی", "میلیون", "میزان", "میراث", "بیمار", "بیشتر", "بیشترین", "بین", "نامهای",
+)
+# Fars-derived stems must be seen at least this often so one typo does not become a word.
+MIN_SEEN = 2
+# A word the rules read two ways is settled by the corpus only on clear evidence: the winning
+# spelling seen this often, and this many times more often than all the others together.
+MIN_EVIDENCE, EVIDENCE_RATIO = 2, 3
+_TOKEN = re.compile(f"[{LETTERS}]+(?:{ZWNJ}[{LETTERS}]+)*")
+
+
+@dataclass
+class Sources:
+    freq: dict[str, int] = field(default_factory=dict)       # words.dat frequency
+    tags: dict[str, set[str]] = field(default_factory=dict)  # words.dat tags ("0": none)
+    verbs: list[tuple[str, str]] = field(default_factory=list)
+    joined: collections.Counter = field(default_factory=collections.Counter)  # Fars, no ZWNJ
+    zwnj: collections.Counter = field(default_factory=collections.Counter)    # Fars, with ZWNJ
+
+
+def read_sources(data: Path) -> Sources:
+    src = Sources()
+    for line in (data / "lexicon/hazm/words.dat").read_text(encoding="utf-8").splitlines():
+        word, freq, tags = line.split("\t")
+        word = normalize_safe(word)
+        src.freq[word] = max(src.freq.get(word, 0), int(freq))
+        src.tags.setdefault(word, set()).update(t for t in tags.split(",") if t != "0")
+    src.verbs = read_verbs(data / "lexicon/hazm/verbs.dat")
+    for text in corpus.train_texts(data):
+        for token in _TOKEN.findall(normalize_safe(text)):
+            (src.zwnj if ZWNJ in token else src.joined)[token] += 1
+    return src
+
+
+def read_verbs(path: Path) -> list[tuple[str, str]]:
+    """``past#present`` lines; "آخت#آهنج یا آهاز" gives two present stems."""
+    pairs = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        past, _, presents = line.partition("#")
+        for present in presents.split(" یا "):
+            pairs.add((past.strip(), present.strip()))
+    return sorted(pairs)
+
+
+def build_stems(src: Sources) -> dict[str, tuple[int, str, int]]:
+    """Words that may carry a suffix: tagged hazm words, and words Fars writes on their own."""
+    stems = {}
+    for word, tags in src.tags.items():
+        if tags and ZWNJ not in word:
+            flags = "".join(f for f, tag in (("n", "N"), ("a", "AJ"), ("p", "PL")) if tag in tags)
+            stems[word] = (TAGGED, flags, round(4 * math.log10(src.freq[word] + 1)))
+    for word, count in src.joined.items():
+        if count >= MIN_SEEN and word not in stems:
+            stems[word] = (SEEN, "", -1)
+    return stems
+
+
+def build_compounds(src: Sources, rules: Lexicon) -> dict[str, str]:
+    """Joined form -> ZWNJ form, for every ZWNJ spelling that beats its joined twin.
+
+    hazm's words.dat lists ~13k ZWNJ spellings; an untagged row (tag 0) carries no POS and no
+    frequency, and some untagged joined rows are misspellings of a ZWNJ word (میدانی for
+    می‌دانی). A joined form the rules read two ways (نامهای: نام‌های or نامه‌ای) stays out
+    unless the Fars counts settle it clearly (سالهای: سال‌های 32, ساله‌ای 0).
+    """
+    best: dict[str, tuple[tuple[int, int], str]] = {}
+    for form in set(src.zwnj) | {w for w in src.freq if ZWNJ in w}:
+        joined = form.replace(ZWNJ, "")
+        if not _well_formed(form) or joined in NEVER or not _zwnj_preferred(form, joined, src):
+            continue
+        if form not in src.freq and src.zwnj[form] < MIN_SEEN and not _pieces_known(form, rules):
+            continue  # seen once in Fars, not in hazm, pieces not words: likely a typo
+        if len(best_readings(joined, rules)) > 1 and not _settled(form, joined, rules, src):
+            continue
+        score = (src.zwnj[form], src.freq.get(form, 0))
+        if joined not in best or (score, form) > best[joined]:
+            best[joined] = (score, form)
+    return {joined: form for joined, (_, form) in best.items()}
+
+
+def _settled(form: str, joined: str, rules: Lexicon, src: Sources) -> bool:
+    """Whether the corpus clearly prefers ``form`` among the rules' readings of ``joined``."""
+    others = best_readings(joined, rules) - {form}
+    # A reading without ZWNJ (واحدهای) is what a joined spelling in the corpus supports.
+    rivals = sum(src.zwnj[o] if ZWNJ in o else src.joined[o] for o in others)
+    return src.zwnj[form] >= MIN_EVIDENCE and src.zwnj[form] >= EVIDENCE_RATIO * rivals
+
+
+def _pieces_known(form: str, rules: Lexicon) -> bool:
+    """Every piece of a ZWNJ form is a tagged word: "روز‌به‌روز" yes, "روزبه‌روز" no."""
+    return all(rules.stems.get(p, (0,))[0] >= TAGGED for p in form.split(ZWNJ))
+
+
+def canonical(compounds: dict[str, str], lex: Lexicon) -> dict[str, str]:
+    """Each compound with its pieces repaired too: "آب‌میوه‌گیری" keeps no joined "آبمیوه" piece."""
+    out = {}
+    for joined, form in compounds.items():
+        for _ in range(3):
+            pieces = [split_word(p, lex) or p for p in form.split(ZWNJ)]
+            if ZWNJ.join(pieces) == form:
+                break
+            form = ZWNJ.join(pieces)
+        out[joined] = form
+    return out
+
+
+def _well_formed(form: str) -> bool:
+    """A ZWNJ only after a joining letter, between two letters: "کشور‌ها" is not well formed."""
+    pieces = form.split(ZWNJ)
+    return all(len(p) >= 1 for p in pieces) and all(p[-1] not in NON_JOINING for p in pieces[:-1])
+
+
+def _zwnj_preferred(form: str, joined: str, src: Sources) -> bool:
+    """The ZWNJ spelling wins unless the joined one is a tagged word that is more frequent."""
+    if not src.tags.get(joined):
+        return True
+    if src.zwnj[form] > 0 and src.zwnj[form] >= src.joined[joined]:
+        return True
+    return src.freq.get(form, 0) >= src.freq.get(joined, 0) and bool(src.tags.get(form))
+
+
+def build_never(src: Sources, lex: Lexicon) -> set[str]:
+    """Words a rule would split though nothing says the split spelling is right.
+
+    A tagged hazm word is right as written. An untagged one (hazm: تنهایی, tag 0), or one
+    Fars writes joined, is right as written when only a weak stem splits it (تن + هایی) and
+    neither source ever spells it with a ZWNJ.
+    """
+    never = set(NEVER)
+    twins = {w.replace(ZWNJ, "") for w in src.freq if ZWNJ in w} | {w.replace(ZWNJ, "") for w in src.zwnj}
+    tagged = {w for w, tags in src.tags.items() if tags and ZWNJ not in w}
+    untagged = {w for w, tags in src.tags.items() if not tags and ZWNJ not in w}
+    untagged |= {w for w, n in src.joined.items() if n >= MIN_SEEN}
+    for word in sorted(tagged | (untagged - twins)):
+        if word in lex.compounds:
+            continue
+        form = split_word(word, lex)
+        if form and (word in tagged or _split_strength(word, form, lex) < TAGGED):
+            never.add(word)
+    # Pieces of a compound must stay whole, or a second pass would split them again.
+    full = Lexicon(lex.compounds, lex.stems, frozenset(never), lex.verb_forms, lex.participles)
+    for form in lex.compounds.values():
+        for piece in form.split(ZWNJ):
+            if split_word(piece, full):
+                never.add(piece)
+    return never
+
+
+def _split_strength(word: str, form: str, lex: Lexicon) -> int:
+    """How strong the stem behind a split is: "تنهایی" -> "تن‌هایی" rests on "تن" (seen, 2)."""
+    stem = form.split(ZWNJ)[0]
+    if stem in ("به", "بی"):
+        return SEEN
+    if word.startswith(("می", "نمی")) or stem in lex.compounds or stem in lex.participles:
+        return TAGGED
+    return lex.stems.get(stem, (0,))[0]
+
+
+def prune_compounds(compounds: dict[str, str], lex: Lexicon) -> dict[str, str]:
+    """Drop entries the rules already get right without them, to keep the file small."""
+    bare = Lexicon({}, lex.stems, lex.never, lex.verb_forms, lex.participles)
+    return {j: f for j, f in compounds.items() if split_word(j, bare) != f}
+
+
+NOTICE = """\
+ZWNJ-repair lexicon for etl.clean.zwnj
+======================================
+
+Files: zwnj_lexicon.txt, stems.txt, never_split.txt, verb_stems.txt
+
+These files are derived by bench/normalize/build_lexicon.py from:
+
+* hazm (https://github.com/roshan-research/hazm), data files words.dat and verbs.dat,
+  Copyright (c) 2013 Alireza Nourian, MIT License. The full licence text is in LICENSE-hazm
+  beside this file and applies to the derived data.
+* Spelling counts from the training split of 600 Fars News articles (about 2008) published in
+  github.com/language-ml/course-nlp-ir-1-text-exploring (Apache License 2.0). Only which
+  spellings occur and how often was used: single words, no article text, is shipped here.
+
+Rebuild: .venv/bin/python bench/normalize/build_lexicon.py [--data DIR] [--out DIR]
+"""
+
+
+def write(out: Path, data: Path, lex: Lexicon, verbs: list[tuple[str, str]]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    header = "# Generated by bench/normalize/build_lexicon.py from hazm (MIT, see NOTICE) and Fars News spelling counts.\n"
+    _write(out / "zwnj_lexicon.txt", header + "# joined form<TAB>form with ZWNJ\n",
+           (f"{j}\t{f}" for j, f in sorted(lex.compounds.items())))
+    _write(out / "stems.txt", header + "# word<TAB>strength (3 tagged, 2 seen in news)<TAB>flags (n noun, a adjective, p plural)"
+           "<TAB>frequency class (round(4*log10(hazm frequency+1)), -1 unknown)\n",
+           (f"{w}\t{s}\t{fl}\t{f}" for w, (s, fl, f) in sorted(lex.stems.items())))
+    _write(out / "never_split.txt", header + "# words that are right as written; never split\n",
+           sorted(lex.never))
+    _write(out / "verb_stems.txt", header + "# past stem<TAB>present stem (hazm verbs.dat)\n",
+           (f"{p}\t{q}" for p, q in verbs))
+    shutil.copyfile(data / "lexicon/hazm/LICENSE", out / "LICENSE-hazm")
+    (out / "NOTICE").write_text(NOTICE, encoding="utf-8")
+
+
+def _write(path: Path, header: str, lines) -> None:
+    path.write_text(header + "".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def build(data: Path) -> tuple[Lexicon, list[tuple[str, str]]]:
+    src = read_sources(data)
+    forms, participles = verb_tables(src.verbs)
+    stems = build_stems(src)
+    compounds = build_compounds(src, Lexicon({}, stems, frozenset(NEVER), forms, participles))
+    lex = Lexicon(compounds, stems, frozenset(NEVER), forms, participles)
+    compounds = canonical(compounds, lex)
+    lex = Lexicon(compounds, stems, frozenset(NEVER), forms, participles)
+    lex = Lexicon(compounds, stems, frozenset(build_never(src, lex)), forms, participles)
+    lex = Lexicon(prune_compounds(compounds, lex), stems, lex.never, forms, participles)
+    return lex, src.verbs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=corpus.DEFAULT_DATA, help="shared data folder")
+    parser.add_argument("--out", type=Path, default=HERE.parent.parent / "etl/clean/data")
+    args = parser.parse_args(argv)
+    lex, verbs = build(args.data)
+    write(args.out, args.data, lex, verbs)
+    print(f"{len(lex.compounds)} compounds, {len(lex.stems)} stems, {len(lex.never)} never-split,"
+          f" {len(verbs)} verb stem pairs -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

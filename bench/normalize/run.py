@@ -1,0 +1,186 @@
+"""ZWNJ-repair benchmark on real news text that keeps its ZWNJ. Prints figures; asserts nothing.
+
+    .venv/bin/python bench/normalize/run.py [--data /work/shared/data] [--hazm-python /tmp/hazm-venv/bin/python]
+
+Dev set: every Fars News title, abstract and paragraph that contains a ZWNJ, in two splits:
+"train" (what build_lexicon.py read) and "held-out" (never read by it). For each text:
+reference = normalize(original); input = reference without any U+200C; restored = normalize(input).
+ZWNJ positions are compared on the ZWNJ-free skeleton. "strict" uses the writer's own ZWNJ as
+the reference (safe layer only, no repair), so every ZWNJ we add where Fars wrote a joined word
+counts against us. The same figures are printed for hazm's Normalizer when its Python is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent.parent))
+
+import corpus  # noqa: E402
+from etl.clean import lexicon, zwnj  # noqa: E402
+from etl.clean.text import normalize_safe, normalize_text  # noqa: E402
+
+ZWNJ = "\u200c"
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def add(self, other: "Counts") -> None:
+        self.tp, self.fp, self.fn = self.tp + other.tp, self.fp + other.fp, self.fn + other.fn
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+
+def positions(text: str) -> tuple[str, set[int]]:
+    """The ZWNJ-free skeleton and the skeleton indices a ZWNJ precedes: "a‌b" -> ("ab", {1})."""
+    skeleton, marks = [], set()
+    for char in text:
+        if char == ZWNJ:
+            marks.add(len(skeleton))
+        else:
+            skeleton.append(char)
+    return "".join(skeleton), marks
+
+
+def compare(reference: str, output: str) -> Counts:
+    """ZWNJ agreement; when the skeletons differ, positions are mapped through aligned characters."""
+    ref_skel, ref_marks = positions(reference)
+    out_skel, out_marks = positions(output)
+    if ref_skel != out_skel:
+        out_marks = _align(ref_skel, out_skel, out_marks)
+    tp = len(ref_marks & out_marks)
+    return Counts(tp, len(out_marks - ref_marks), len(ref_marks - out_marks))
+
+
+def _align(ref_skel: str, out_skel: str, out_marks: set[int]) -> set[int]:
+    """Output positions moved onto the reference skeleton; an unmatched one maps to -1 (a miss)."""
+    mapping = {}
+    for block in SequenceMatcher(None, out_skel, ref_skel, autojunk=False).get_matching_blocks():
+        for k in range(block.size):
+            mapping[block.a + k] = block.b + k
+    return {mapping.get(i, -1 - i) for i in out_marks}
+
+
+class Ours:
+    name = "news-etl"
+
+    def __call__(self, texts: list[str], repeat: int = 1) -> tuple[list[str], float]:
+        seconds = float("inf")
+        for _ in range(repeat):
+            zwnj.clear_memo()  # each timed run starts cold: no word repaired yet
+            start = time.perf_counter()
+            out = [normalize_text(t) for t in texts]
+            seconds = min(seconds, time.perf_counter() - start)
+        return out, seconds
+
+
+class Hazm:
+    def __init__(self, python: str):
+        self.python = python
+        self.name = "hazm " + self._run(["مي روم"])[2]
+
+    def __call__(self, texts: list[str], repeat: int = 1) -> tuple[list[str], float]:
+        out, seconds, _ = self._run(texts, repeat)
+        return out, seconds
+
+    def _run(self, texts: list[str], repeat: int = 1) -> tuple[list[str], float, str]:
+        proc = subprocess.run(
+            [self.python, str(HERE / "hazm_worker.py"), str(repeat)],
+            input=json.dumps(texts, ensure_ascii=False),
+            capture_output=True, text=True, encoding="utf-8", check=True,
+        )
+        result = json.loads(proc.stdout)
+        return result["texts"], result["seconds"], result["version"]
+
+
+def evaluate(engine, originals: list[str]) -> dict:
+    refs, _ = engine(originals)
+    restored, _ = engine([r.replace(ZWNJ, "") for r in refs])
+    again, _ = engine(refs)
+    safe = [normalize_safe(t) for t in originals]
+    strict_restored, _ = engine([s.replace(ZWNJ, "") for s in safe])
+    spec, strict, kept, kept_orig = Counts(), Counts(), Counts(), Counts()
+    for i, ref in enumerate(refs):
+        spec.add(compare(ref, restored[i]))
+        strict.add(compare(safe[i], strict_restored[i]))
+        kept.add(compare(ref, again[i]))
+        kept_orig.add(compare(safe[i], ref))
+    return {
+        "texts": len(originals), "zwnj": spec.tp + spec.fn, "P": spec.precision, "R": spec.recall,
+        "strict P": strict.precision, "strict R": strict.recall, "kept": kept.recall,
+        "kept orig": kept_orig.recall, "idempotent": sum(a == r for a, r in zip(again, refs)),
+    }
+
+
+def speed(engine, texts: list[str], repeat: int) -> float:
+    """Characters per second, best of ``repeat`` runs (the least disturbed by other load)."""
+    _, seconds = engine(texts, repeat)
+    return sum(map(len, texts)) / seconds
+
+
+def print_row(engine: str, split: str, f: dict) -> None:
+    print(f"{engine:<12} {split:<9} {f['texts']:>5} {f['zwnj']:>6}  {f['P']:.4f} {f['R']:.4f}"
+          f"   {f['strict P']:.4f}   {f['strict R']:.4f}  {f['kept']:.4f} {f['kept orig']:.4f}"
+          f"  {f['idempotent']:>5}/{f['texts']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=corpus.DEFAULT_DATA)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per engine; the best counts")
+    parser.add_argument("--hazm-python", default=os.environ.get("HAZM_PYTHON"),
+                        help="python of a virtualenv with hazm installed (or $HAZM_PYTHON)")
+    args = parser.parse_args(argv)
+
+    lexicon.load.cache_clear()
+    start = time.perf_counter()
+    lexicon.load()
+    print(f"lexicon load: {1000 * (time.perf_counter() - start):.1f} ms")
+
+    engines = [Ours()]
+    if args.hazm_python and Path(args.hazm_python).exists():
+        engines.append(Hazm(args.hazm_python))
+    else:
+        print("hazm: skipped (pass --hazm-python /tmp/hazm-venv/bin/python or set HAZM_PYTHON)")
+
+    splits = corpus.split_texts(args.data)
+    print(f"\n{'engine':<12} {'split':<9} {'texts':>5} {'zwnj':>6}  {'P':<6} {'R':<6}   "
+          f"{'strict P':<8} {'strict R':<8} {'kept':<6} {'kept orig':<9} idempotent")
+    for engine in engines:
+        for name, texts in splits.items():
+            print_row(engine.name, name, evaluate(engine, [t for t in texts if ZWNJ in t]))
+
+    everything = [t for texts in splits.values() for t in texts]
+    print(f"\nspeed over all {len(everything)} Fars texts ({sum(map(len, everything))} chars),"
+          f" best of {args.repeat} runs, ours starting with an empty word memo each run:")
+    rates = {engine.name: speed(engine, everything, args.repeat) for engine in engines}
+    for name, rate in rates.items():
+        print(f"  {name:<12} {rate:>12,.0f} chars/s")
+    if len(rates) == 2:
+        ours, theirs = rates.values()
+        print(f"  speed-up: {ours / theirs:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""Zero-width non-joiner (U+200C) repair for Persian words that lost it upstream.
+
+Scrapers and old keyboards write ``نخستوزیر`` for ``نخست‌وزیر`` and ``می دهند`` for ``می‌دهند``.
+A word is split only when one reading clearly wins: a lexicon entry, a verb after ``می``/``نمی``,
+or a known stem plus a suffix. A word with two live readings (``نامهای``: نام‌های or نامه‌ای)
+or a word that is right as written (``میدان``, ``بیشتر``) is left alone. A ZWNJ already present
+is never removed, and every piece this module produces is left unchanged by a second pass.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import lexicon
+from .lexicon import SEEN, TAGGED, WEAK, Lexicon
+
+ZWNJ = "\u200c"
+# Arabic-script letters (no digits, no kashida, no harakat).
+LETTERS = "\u0621-\u063a\u0641-\u064a\u066e-\u06d3\u06d5\u06fa-\u06fc\u06ff"
+# Letters that never join the next one: a ZWNJ after them is invisible and wrong (کشورها).
+NON_JOINING = frozenset("اآأإٱدذرزژوؤةءۀ")
+
+# Suffixes written after a ZWNJ, longest first within each group.
+PLURAL = ("هایشان", "هایتان", "هایمان", "هایی", "هایم", "هایت", "هایش", "هاست", "های", "ها")
+COMPARATIVE = ("ترین", "تر")                 # only after a known adjective: مهم‌ترین
+AFTER_HEH = ("ای", "ام", "اش")               # only after a silent ه: هسته‌ای, خانه‌اش
+PERFECT = ("اند", "ایم", "اید", "ام")         # only after a past participle: کرده‌اند
+NAMES = ("زاده", "نژاد", "پور", "نیا", "نسب")  # family names: احمدی‌نژاد, رمضان‌زاده
+# A preposition or بی glued to a known noun: به‌عنوان, بی‌سابقه. Many real words start the same
+# way (بیمار, بهداشت), so this reading is weak: any word hazm or Fars knows as written wins.
+PREFIXES = ("به", "بی")
+# Suffixes that join a repaired compound without a ZWNJ: نخست‌وزیری, دانش‌آموزان.
+ATTACHED = ("یان", "ان", "ی", "یی", "ات", "ش", "م", "ت", "شان", "مان", "تان")
+SUFFIXES = tuple(dict.fromkeys(PLURAL + COMPARATIVE + AFTER_HEH + PERFECT + NAMES + ATTACHED))
+# Suffixes by their last letter: a word is only tried against the few that can match it.
+_BY_LAST = {last: tuple(x for x in SUFFIXES if x[-1] == last) for last in {x[-1] for x in SUFFIXES}}
+# Inflections that make a noun starting with می, not a verb: میدانی, میزانی.
+NOUN_ENDINGS = ("ی", "یی", "ها", "های", "هایی", "ان", "ای")
+# A participle reading beats a plural one: کردهاند is کرده‌اند, never کرد‌هاند.
+PARTICIPLE = TAGGED + 1
+# Of two readings, the one whose stem is this many frequency classes (quarter decades) more
+# frequent wins: سالهای is سال‌های (سال is 20000x ساله); نامهای (نام 3x نامه) stays ambiguous.
+FREQ_MARGIN = 4
+
+_VERB = re.compile("^(بر|در|باز|فرو|فرا|وا)?(ن?می)(.+)$")
+_WORD = re.compile(f"([{LETTERS}]+)")
+# "می دهند" / "نمی توان": the prefix written with a space. Only the prefix and the space are
+# consumed, so "می می روم" still sees "می روم" and a second pass finds nothing new.
+# The lookbehinds come after the literal so the regex engine can jump between candidates.
+_SPACED_PREFIX = re.compile(
+    f"(?:(نمی)(?<![{LETTERS}{ZWNJ}]نمی)|(می)(?<![{LETTERS}{ZWNJ}]می)) "
+    f"(?=([{LETTERS}]+)(?![{LETTERS}{ZWNJ}]))"
+)
+_APART_SUFFIXES = PLURAL + COMPARATIVE + ("ای",) + PERFECT
+# Cheap test first: most paragraphs have no suffix written apart.
+_APART = re.compile(f" (?:{'|'.join(_APART_SUFFIXES)})(?![{LETTERS}{ZWNJ}])")
+_SPACED_SUFFIX = re.compile(
+    f"(?<![{LETTERS}{ZWNJ}])([{LETTERS}]+(?:{ZWNJ}[{LETTERS}]+)*) "
+    f"(?=({'|'.join(_APART_SUFFIXES)})(?![{LETTERS}{ZWNJ}]))"
+)
+# "ماه می" and "۱۲ می" are the month May, not the verb prefix.
+_MAY = re.compile(r"(?:ماه|[0-9۰-۹])\s*$")
+
+
+def repair(text: str) -> str:
+    """ZWNJ restored in a run of prose: ``"نخستوزیر می دهند"`` -> ``"نخست‌وزیر می‌دهند"``."""
+    if not text:
+        return text
+    # Words first: a suffix written apart is then judged on the word before it exactly as a
+    # second pass will see it ("نخستوزیر تر" looks at "وزیر", not "نخستوزیر"), so it is stable.
+    text = _repair_words(text)
+    joined = join_spaced(text)
+    return text if joined == text else _repair_words(joined)
+
+
+def _repair_words(text: str) -> str:
+    parts = _WORD.split(text)
+    # Odd items are words (a ZWNJ separates words here): one dict lookup each.
+    parts[1::2] = map(_MEMO.__getitem__, parts[1::2])
+    return "".join(parts)
+
+
+class _Memo(dict):
+    """Word -> repaired word, computed on first sight; cleared when it grows past ``LIMIT``."""
+
+    LIMIT = 200_000
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        repaired = self[word] = split_word(word, lexicon.load()) or word
+        return repaired
+
+
+_MEMO = _Memo()
+
+
+def clear_memo() -> None:
+    """Forget repaired words (for benchmarks that time a cold start)."""
+    _MEMO.clear()
+
+
+def join_spaced(text: str, lex: Lexicon | None = None) -> str:
+    """Prefix and suffixes written apart, joined: ``"می روم کتاب ها"`` -> ``"می‌روم کتاب‌ها"``."""
+    lex = lex or lexicon.load()
+    if "می " in text:
+        text = _SPACED_PREFIX.sub(lambda m: _join_prefix(m, lex), text)
+    if _APART.search(text):
+        text = _SPACED_SUFFIX.sub(lambda m: _join_suffix(m, lex), text)
+    return text
+
+
+def _join_prefix(match: re.Match, lex: Lexicon) -> str:
+    prefix, verb = match.group(1) or match.group(2), match.group(3)
+    start = match.start()
+    if verb not in lex.verb_forms or _MAY.search(match.string[max(0, start - 8):start]):
+        return match.group()
+    return prefix + ZWNJ
+
+
+def _join_suffix(match: re.Match, lex: Lexicon) -> str:
+    word, suffix = match.group(1), match.group(2)
+    stem = word.rsplit(ZWNJ, 1)[-1]
+    if len(stem) < 2 or not _fits(stem, suffix, lex, known=False):
+        return match.group()
+    return word + ("" if stem[-1] in NON_JOINING else ZWNJ)
+
+
+def split_word(word: str, lex: Lexicon) -> str | None:
+    """The word with its ZWNJ restored, or None when no single reading wins."""
+    if len(word) < 3 or word in lex.never:
+        return None
+    if word in lex.compounds:
+        return lex.compounds[word]
+    winners = best_readings(word, lex)
+    if len(winners) != 1:
+        return None
+    (form,) = winners
+    if form == word or any(split_word(piece, lex) for piece in form.split(ZWNJ)):
+        # A piece that would split again breaks idempotence: no repair beats a wrong one.
+        return None
+    return form
+
+
+def best_readings(word: str, lex: Lexicon) -> set[str]:
+    """The readings that survive: ``"نامهای"`` -> ``{"نام‌های", "نامه‌ای"}`` (two: ambiguous)."""
+    readings = (_verb_readings(word, lex) + _prefix_readings(word, lex) + _suffix_readings(word, lex)
+                + _ezafe_reading(word, lex))
+    if not readings:
+        return set()
+    best = max(strength for strength, _, _ in readings)
+    top = sorted(((freq, form) for strength, freq, form in readings if strength == best), reverse=True)
+    forms = {form for _, form in top}
+    if len(forms) > 1 and word not in forms and top[-1][0] >= 0:
+        # Every reading changes the word and has a stem frequency: a far more frequent stem wins.
+        # When one reading keeps the word as written (سرودهای: سرود + های), nothing is changed.
+        runner_up = max(freq for freq, form in top if form != top[0][1])
+        if top[0][0] - runner_up >= FREQ_MARGIN:
+            return {top[0][1]}
+    return forms
+
+
+def _prefix_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
+    """به/بی + a tagged noun: ``"بهعنوان"`` -> ``[(2, -1, "به‌عنوان")]``; a verb (بینیم) -> ``[]``."""
+    if word in lex.verb_forms:
+        return []
+    for prefix in PREFIXES:
+        rest = word[len(prefix):]
+        if word.startswith(prefix) and len(rest) >= 3 and (_is_noun(rest, lex) or _ezafe_reading(rest, lex)):
+            return [(SEEN, -1, prefix + ZWNJ + rest)]
+    return []
+
+
+def _ezafe_reading(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
+    """A word ending in ا or و plus ezafe ی is a word as written: ``"انتهای"`` (انتها + ی)."""
+    stem = word[:-1]
+    if word[-1] == "ی" and stem[-1] in "او" and _is_tagged(stem, lex):
+        return [(TAGGED, lex.stems[stem][2], word)]
+    return []
+
+
+def _verb_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
+    """می + verb form: ``"نمیتوان"`` -> ``[(3, -1, "نمی‌توان")]``; ``"میدانی"`` (میدان + ی) -> ``[]``."""
+    match = _VERB.match(word)
+    if not match or match.group(3) not in lex.verb_forms:
+        return []
+    if any(_is_tagged(word[: -len(end)], lex) for end in NOUN_ENDINGS if word.endswith(end)):
+        return []
+    preverb, prefix, rest = match.groups()
+    return [(TAGGED, -1, (preverb or "") + prefix + ZWNJ + rest)]
+
+
+def _suffix_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
+    """(strength, stem frequency class, form) per stem + suffix split that fits."""
+    readings = []
+    for suffix in _BY_LAST.get(word[-1], ()):
+        stem = word[: -len(suffix)]
+        if len(stem) < 2 or not word.endswith(suffix):
+            continue
+        if suffix in ATTACHED:
+            if stem in lex.compounds:
+                readings.append((TAGGED, -1, lex.compounds[stem] + suffix))
+            continue
+        base, strength, freq = _stem(stem, suffix, lex)
+        if base and _fits(stem, suffix, lex, known=True):
+            readings.append((strength, freq, base + ("" if stem[-1] in NON_JOINING else ZWNJ) + suffix))
+    return readings
+
+
+def _stem(stem: str, suffix: str, lex: Lexicon) -> tuple[str | None, int, int]:
+    """(how the stem is written, strength, frequency class or -1): ``"نخستوزیر"`` -> ``("نخست‌وزیر", 3, -1)``."""
+    if suffix in PERFECT and stem in lex.participles:
+        return stem, PARTICIPLE, -1
+    if stem in lex.compounds:
+        return lex.compounds[stem], TAGGED, -1
+    if stem in lex.stems:
+        strength, _, freq = lex.stems[stem]
+        return stem, strength, freq
+    if stem in lex.participles:
+        return stem, TAGGED, -1
+    if stem[-1] == "ی" and lex.stems.get(stem[:-1], (0,))[0] > WEAK:
+        # An adjective in -ی from a known word (اماراتی from امارات) is a weak stem.
+        return stem, WEAK, -1
+    return None, 0, -1
+
+
+def _fits(stem: str, suffix: str, lex: Lexicon, known: bool) -> bool:
+    """Whether ``stem`` takes ``suffix``: ("مهم", "ترین") -> True, ("به", "ای") -> False.
+
+    ``known`` is False for a suffix written apart, whose stem need not be in the lexicon.
+    """
+    strength, flags, _ = lex.stems.get(stem, (0, "", -1))
+    if suffix == "تر" or (suffix == "ترین" and known):
+        return strength >= TAGGED and "a" in flags
+    if suffix in PERFECT and stem in lex.participles:
+        return True
+    if suffix in AFTER_HEH:
+        # A tagged word that is neither noun nor adjective (به, چه) takes no ای.
+        tagged_other = strength >= TAGGED and not flags
+        return stem[-1] == "ه" and not tagged_other and (suffix == "ای" or known)
+    if suffix in PERFECT:
+        return False
+    if suffix in NAMES:
+        return known and stem[-1] not in NON_JOINING
+    # A broken plural (مطالب, سهام) takes no second plural.
+    return "p" not in flags
+
+
+def _is_noun(stem: str, lex: Lexicon) -> bool:
+    strength, flags, _ = lex.stems.get(stem, (0, "", -1))
+    return strength >= TAGGED and "n" in flags
+
+
+def _is_tagged(stem: str, lex: Lexicon) -> bool:
+    return lex.stems.get(stem, (0,))[0] >= TAGGED

@@ -1,0 +1,257 @@
+"""Persian normalization: the safe layer, ZWNJ repair, idempotence and lead attributions.
+
+Examples come from real text: the seed Mehr article (ZWNJ lost upstream) and Fars News.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from etl.clean import lexicon
+from etl.clean.text import lead_agency, normalize_safe, normalize_text
+
+DATA = Path(__file__).parent / "data"
+SEED = DATA / "seed" / "000_3b436877025587a2.txt"
+ZWNJ = "\u200c"
+
+
+def z(text: str) -> str:
+    """Test strings write ZWNJ as "|" so they stay readable: "می|روم" -> "می\u200cروم"."""
+    return text.replace("|", ZWNJ)
+
+
+# --- the seed article -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def seed() -> str:
+    return normalize_text(SEED.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("word", [
+    "نخست|وزیر", "می|دهند", "همکاری|های", "اسلام|آباد", "رئیس|جمهور", "نسل|کشی", "بی|سابقه",
+    "همکاری|ها", "تفاهم|نامه", "می|نماید",
+])
+def test_seed_article_words_get_their_zwnj_back(seed, word):
+    assert z(word) in seed
+
+
+def test_seed_article_keeps_words_that_need_no_zwnj(seed):
+    # Plurals after a non-joining letter, and the ambiguous نامهای (نام‌های or نامه‌ای).
+    for word in ["کشورهایی", "پیشنهادهای", "نامهای مشروح", "دبیرکل", "۱۲ روزه"]:
+        assert word in seed
+    assert z("کشور|ها") not in seed
+
+
+# --- never changed ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "میدان", "میلیون", "میزان", "میراث", "میدانی", "بیمار", "بیشتر", "بیشترین", "بین",
+    "گزارش میدانی", "ماه می", "در ماه می گذشته", "۱۲ می", "کشورها", "بندرها", "نامهای",
+    "میدان آزادی", "سه میلیون نفر", "بیماران", "تنهایی", "انتهای خیابان",
+])
+def test_words_that_only_look_splittable_are_unchanged(text):
+    assert normalize_text(text) == text
+
+
+@pytest.mark.parametrize("token", [
+    "https://www.mehrnews.com/news/6567890/نخستوزیر", "www.SID.ir", "vie.consulate@mfa.ir",
+    "F-35", "COVID-19", "ICT", "2.5", "5/2", "1,200,000", "۳٫۵", "۱۴۰۴/۰۶/۰۸", "185.126.202.195",
+])
+def test_urls_emails_latin_and_numbers_pass_through(token):
+    text = f"گفت {token} میدهند"
+    assert normalize_text(text) == f"گفت {token} " + z("می|دهند")
+
+
+def test_arabic_letters_inside_a_url_stay_as_written():
+    assert normalize_text("منبع: http://x.ir/كتاب") == "منبع: http://x.ir/كتاب"
+
+
+# --- the safe layer, one rule each ------------------------------------------------------
+
+@pytest.mark.parametrize("raw, clean", [
+    # Fars title with Arabic yeh and kaf.
+    ("اراﺋه خدمات بر خط بانكي", "ارائه خدمات بر خط بانکی"),
+    ("جايگاه ويژه اى", "جایگاه ویژه ای"),                      # alef maksura ى
+    ("كوردستانە", "کوردستانه"),                                 # Kurdish ae ە
+    ("ﻻ ﺗﻔﺮﻗﻮا", "لا تفرقوا"),                                    # presentation forms
+    ("را ٥٠ هزار تن", "را ۵۰ هزار تن"),                          # Arabic-Indic digits
+    ("در سال 2008", "در سال 2008"),                              # Latin digits stay
+    ("اخيراً موافقتنامه", "اخیرا موافقتنامه"),                    # tanwin
+    ("السَّبِیلِ", "السبیل"),                                     # harakat
+    ("ايـــران", "ایران"),                                        # kashida
+    ("خمینی  شازند  را", "خمینی شازند را"),                      # runs of spaces
+    ("  سطر اول \r\n\tسطر دوم  ", "سطر اول\nسطر دوم"),            # line ends, CRLF, tab
+    ("بند یک\n\n\n\nبند دو", "بند یک\n\nبند دو"),                 # paragraph break kept
+    ("ﻫﺬا\u00a0متن", "هذا متن"),                                  # no-break space
+])
+def test_safe_layer(raw, clean):
+    assert normalize_safe(raw) == clean
+    assert normalize_text(raw) == normalize_text(clean)
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("اداره کل\u200c\u200c حفاظت", "اداره کل حفاظت"),                  # ZWNJ before a space
+    ("شهرداری\u200c\u200cها", z("شهرداری|ها")),                         # run collapsed
+    ("گفت: \u200cآمریکائیها", "گفت: آمریکائیها"),                       # after a space
+    ("حیا\u200cت\u200c وحش", z("حیا|ت وحش")),                           # typo kept, edge dropped
+    ("۱۲\u200cروزه", "۱۲روزه"),                                          # next to a digit
+    ("متن\u200c.", "متن."),                                              # before punctuation
+    ("\u200cآغاز و پایان\u200c", "آغاز و پایان"),                       # text edges
+])
+def test_stray_zwnj_removed(raw, clean):
+    assert normalize_safe(raw) == clean
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("به\u200eدليل انتخابات", z("به|دلیل انتخابات")),   # Fars: LRM typed for a ZWNJ
+    ("خیابان\u200eها", z("خیابان|ها")),
+    ("\u200fسلام\u200e", "سلام"),                       # outside a word: dropped
+    ("\ufeffبسم\u200bالله", "بسمالله"),                 # BOM, zero-width space
+])
+def test_invisible_marks(raw, clean):
+    assert normalize_safe(raw) == clean
+
+
+def test_zwnj_between_two_letters_is_never_dropped():
+    # str.isprintable() is False for U+200C and [^\w\s] matches it: neither may touch it.
+    for word in ["می|روم", "کشور|ها", "حیا|ت", "a|b", "ك|ي"]:
+        assert normalize_text(z(word)).count(ZWNJ) == 1
+
+
+# --- ZWNJ repair ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, repaired", [
+    ("میدهند", "می|دهند"), ("نمیتوان", "نمی|توان"), ("برمیگردد", "برمی|گردد"),
+    ("میرفتند", "می|رفتند"), ("همکاریهای", "همکاری|های"), ("کتابها", "کتاب|ها"),
+    ("هستهای", "هسته|ای"), ("برنامهای", "برنامه|ای"), ("مهمترین", "مهم|ترین"),
+    ("کردهاند", "کرده|اند"), ("دادهایم", "داده|ایم"), ("نخستوزیر", "نخست|وزیر"),
+    ("رئیسجمهور", "رئیس|جمهور"), ("اسلامآباد", "اسلام|آباد"), ("بهعنوان", "به|عنوان"),
+    ("بینالمللی", "بین|المللی"), ("نسلکشی", "نسل|کشی"), ("بیسابقه", "بی|سابقه"),
+    ("احمدینژاد", "احمدی|نژاد"), ("نخستوزیری", "نخست|وزیری"), ("سالهای", "سال|های"),
+])
+def test_lost_zwnj_restored(raw, repaired):
+    assert normalize_text(raw) == z(repaired)
+
+
+@pytest.mark.parametrize("raw, joined", [
+    ("مي شود", "می|شود"), ("نمی توان گفت", "نمی|توان گفت"), ("می روم", "می|روم"),
+    ("كتاب ها", "کتاب|ها"), ("برنامه های", "برنامه|های"), ("کشور ها", "کشورها"),
+    ("مهم ترین", "مهم|ترین"), ("بزرگ تر", "بزرگ|تر"), ("نامه ای", "نامه|ای"),
+    ("کرده اند", "کرده|اند"), ("ماه می روم", "ماه می روم"), ("خشک و تر", "خشک و تر"),
+])
+def test_prefix_and_suffix_written_apart_are_joined(raw, joined):
+    assert normalize_text(raw) == z(joined)
+
+
+def test_existing_zwnj_is_kept_and_the_rest_of_the_word_repaired():
+    assert normalize_text(z("نخستوزیر|ها")) == z("نخست|وزیر|ها")
+    assert normalize_text(z("می|دانی")) == z("می|دانی")
+    assert normalize_text(z("نام|های")) == z("نام|های")
+
+
+def test_no_zwnj_after_a_non_joining_letter():
+    out = normalize_text("کشورها نیروهای بندرها روزهای شوراها")
+    assert ZWNJ not in out
+
+
+# --- idempotence ------------------------------------------------------------------------
+
+LETTERS = "ابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیآأؤئءةيكىە"
+ALPHABET = LETTERS + ZWNJ * 4 + "  \n\t0123456789۰۱۲۳٠١٢abcXY.,،:;!?«»()-/@'\u0640\u064e\u200b\u200eﻻ"
+TRICKY = [
+    "می", "نمی", "ها", "های", "ای", "اند", "ام", "تر", "ترین", "ماه", "نامه", "نامهای", "کتاب",
+    "کشور", "کرده", "به", "بی", "میدان", "میدانی", "روم", "دهند", "نخستوزیر", "هسته", "سال",
+    "گرانبها", "تن", "مهم", "احمدی", "نژاد", "www.x.ir/ك", "a@b.ir", "F-35", "۳٫۵", "2.5",
+    ZWNJ, " ", "\n",
+]
+_piece = st.one_of(st.sampled_from(TRICKY), st.text(ALPHABET, max_size=6))
+_texts = st.one_of(
+    st.lists(_piece, max_size=20).map("".join),
+    st.lists(_piece, max_size=20).map(" ".join),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_texts)
+def test_normalize_text_is_idempotent(text):
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(_texts)
+def test_a_second_pass_keeps_every_zwnj(text):
+    once = normalize_text(text)
+    assert normalize_text(once).count(ZWNJ) == once.count(ZWNJ)
+
+
+def _fars_paragraphs() -> list[str]:
+    paragraphs = []
+    for path in sorted((DATA / "fars-news").glob("*.json")):
+        for doc in json.loads(path.read_text(encoding="utf-8")):
+            paragraphs += [doc["title"], doc["abstract"] or "", *doc["paragraphs"]]
+    return paragraphs
+
+
+def test_idempotent_on_every_fars_paragraph():
+    paragraphs = _fars_paragraphs()
+    assert len(paragraphs) > 7000
+    unstable = [p for p in paragraphs if normalize_text(normalize_text(p)) != normalize_text(p)]
+    assert unstable == []
+
+
+def test_fars_zwnj_between_letters_survive():
+    # Every ZWNJ the writer put between two letters is still there after normalization.
+    for paragraph in _fars_paragraphs()[:1500]:
+        safe = normalize_safe(paragraph)
+        assert normalize_text(paragraph).count(ZWNJ) >= safe.count(ZWNJ)
+
+
+# --- the lexicon ------------------------------------------------------------------------
+
+def test_lexicon_is_loaded_once_and_fast():
+    lexicon.load.cache_clear()
+    start = time.perf_counter()
+    first = lexicon.load()
+    assert time.perf_counter() - start < 2.0  # ~0.05 s on a quiet machine
+    assert lexicon.load() is first
+    assert first.compounds["نخستوزیر"] == z("نخست|وزیر")
+    assert "میدانی" in first.never
+
+
+def test_lexicon_ships_with_the_hazm_notice():
+    data = Path(lexicon.__file__).parent / "data"
+    assert "MIT" in (data / "LICENSE-hazm").read_text(encoding="utf-8")
+    assert "hazm" in (data / "NOTICE").read_text(encoding="utf-8")
+
+
+# --- lead attribution -------------------------------------------------------------------
+
+@pytest.mark.parametrize("body, agency", [
+    ("به گزارش خبرگزاری مهر، در دیداری صمیمانه", "مهر"),
+    ("به گزارش ایسنا، رئیس سازمان", "ایسنا"),
+    ("خبرگزاری فارس: رئیس اداره کل دفاتر", "فارس"),
+    ("به گزارش خبرنگار ورزشی خبرگزاری فارس، تیم", "فارس"),
+    ("به گزارش خبرگزاری فارس از تبریز، استاندار", "فارس"),
+    ("به گزارش فارس به نقل از وزارت ارتباطات، وارسته", "فارس"),
+    ("به گزارش خبرگزاری جمهوری اسلامی (ایرنا)، وزیر", "ایرنا"),
+    ("به گزارش خبرگزاری فرانسه، رئیس", "فرانسه"),
+    ("به گزارش روابط عمومی وزارت نیرو، مدیر", None),
+    ("در دیداری صمیمانه، امانی گفت", None),
+    ("", None),
+])
+def test_lead_agency(body, agency):
+    assert lead_agency(body) == agency
+
+
+def test_lead_agency_on_the_seed_article(seed):
+    # The seed is "date YYYY-MM-DD" then the body, which opens with the Mehr attribution.
+    body = seed.split(" ", 2)[2]
+    assert body.startswith("به گزارش خبرگزاری مهر،")
+    assert lead_agency(body) == "مهر"
