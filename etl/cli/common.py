@@ -8,7 +8,10 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Engine
 
+from typing import Callable, Sequence
+
 from ..clean.dates import parse_date
+from ..display import table, to_json
 from ..config import Settings, Source, build_settings, load_sources
 from ..load.db import make_engine
 from ..load.migrate import upgrade
@@ -51,6 +54,15 @@ def open_db(args: argparse.Namespace) -> tuple[Engine, list[Source]]:
     with engine.begin() as conn:
         sync_sources(conn, sources, utcnow())
     return engine, sources
+
+
+def show_rows(args: argparse.Namespace, read: Callable, headers: Sequence[str], cells: Callable) -> int:
+    """Open the database, ``read(conn)`` the rows, print them as JSON (``--json``) or a table."""
+    engine, _ = open_db(args)
+    with engine.connect() as conn:
+        rows = read(conn)
+    print(to_json(rows) if args.json else table([cells(r) for r in rows], headers))
+    return 0
 
 
 def date_arg(value: str) -> datetime:

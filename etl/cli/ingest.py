@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..config import Source
-from ..display import ProgressLine, fmt_time, table, to_json
+from ..display import ProgressLine, fmt_time, to_json
 from ..fetch.http import HttpClient, HttpSettings
 from ..fetch_run import WORKERS, run_fetch
 from ..load.db import describe, make_engine
@@ -17,7 +17,7 @@ from ..load.queries import source_overview
 from ..load.runs import list_errors, list_runs
 from ..models import RunReport
 from ..pipeline import Backfill, run_backfill
-from .common import PROG, UsageError, open_db, settings_of, utcnow
+from .common import PROG, UsageError, open_db, settings_of, show_rows, utcnow
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -59,36 +59,22 @@ def _explain(report) -> None:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    engine, _ = open_db(args)
-    with engine.connect() as conn:
-        rows = source_overview(conn)
-    if args.json:
-        print(to_json(rows))
-        return 0
-    print(table(
-        [(r["name"], r["kind"], "yes" if r["enabled"] else "no", "yes" if r["in_config"] else "no",
-          r["articles"], fmt_time(r["last_fetch_at"]), r["last_status"], r["consecutive_failures"],
-          fmt_time(r["next_attempt_at"]), (r["last_error"] or "")[:60]) for r in rows],
+    return show_rows(
+        args, source_overview,
         ["name", "kind", "enabled", "in config", "articles", "last fetch (Tehran)", "status",
          "failures", "next attempt", "last error"],
-    ))
-    return 0
+        lambda r: (r["name"], r["kind"], "yes" if r["enabled"] else "no", "yes" if r["in_config"] else "no",
+                   r["articles"], fmt_time(r["last_fetch_at"]), r["last_status"], r["consecutive_failures"],
+                   fmt_time(r["next_attempt_at"]), (r["last_error"] or "")[:60]))
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    engine, _ = open_db(args)
-    with engine.connect() as conn:
-        rows = list_runs(conn, args.limit, args.source)
-    if args.json:
-        print(to_json(rows))
-        return 0
-    print(table(
-        [(r["id"], r["kind"], r["source"], r["status"], fmt_time(r["started_at"]), _duration(r),
-          r["seen"], r["new"], r["updated"], r["unchanged"], r["failed"], (r["error"] or "")[:50]) for r in rows],
+    return show_rows(
+        args, lambda conn: list_runs(conn, args.limit, args.source),
         ["id", "kind", "source", "status", "started (Tehran)", "took", "seen", "new", "updated",
          "unchanged", "failed", "error"],
-    ))
-    return 0
+        lambda r: (r["id"], r["kind"], r["source"], r["status"], fmt_time(r["started_at"]), _duration(r),
+                   r["seen"], r["new"], r["updated"], r["unchanged"], r["failed"], (r["error"] or "")[:50]))
 
 
 def _duration(row: dict) -> str:
@@ -98,15 +84,8 @@ def _duration(row: dict) -> str:
 
 
 def cmd_errors(args: argparse.Namespace) -> int:
-    engine, _ = open_db(args)
-    with engine.connect() as conn:
-        rows = list_errors(conn, args.run, args.limit)
-    if args.json:
-        print(to_json(rows))
-        return 0
-    print(table([(r["run_id"], r["source"], r["location"], r["reason"][:80]) for r in rows],
-                ["run", "source", "location", "reason"]))
-    return 0
+    return show_rows(args, lambda conn: list_errors(conn, args.run, args.limit), ["run", "source", "location", "reason"],
+                     lambda r: (r["run_id"], r["source"], r["location"], r["reason"][:80]))
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

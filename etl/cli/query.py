@@ -6,11 +6,11 @@ import argparse
 import sys
 from zoneinfo import ZoneInfo
 
-from ..display import fmt_time, table, to_json
+from ..display import fmt_time, to_json
 from ..export import write_csv, write_jsonl, write_parquet
 from ..load.queries import latest_articles
 from ..load.search import Filters, export_rows, get_article, search
-from .common import PROG, UsageError, open_db
+from .common import PROG, UsageError, open_db, show_rows
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 
@@ -20,15 +20,9 @@ def _filters(args: argparse.Namespace) -> Filters:
 
 
 def cmd_articles(args: argparse.Namespace) -> int:
-    engine, _ = open_db(args)
-    with engine.connect() as conn:
-        rows = latest_articles(conn, args.limit, args.source)
-    if args.json:
-        print(to_json(rows))
-        return 0
-    print(table([(r["id"], r["source"], fmt_time(r["published_at"]), r["title"][:70]) for r in rows],
-                ["id", "source", "published (Tehran)", "title"]))
-    return 0
+    return show_rows(args, lambda conn: latest_articles(conn, args.limit, args.source),
+                     ["id", "source", "published (Tehran)", "title"],
+                     lambda r: (r["id"], r["source"], fmt_time(r["published_at"]), r["title"][:70]))
 
 
 def cmd_search(args: argparse.Namespace) -> int:
