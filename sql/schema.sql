@@ -150,6 +150,27 @@ COMMENT ON COLUMN ingest_runs.error IS 'Why the run stopped, when it did.';
 
 COMMENT ON COLUMN ingest_runs.detail IS 'Inputs of the run (paths, options).';
 
+CREATE TABLE source_files (
+	id BIGSERIAL NOT NULL, 
+	source_id INTEGER NOT NULL, 
+	path TEXT NOT NULL, 
+	size BIGINT NOT NULL, 
+	mtime TIMESTAMP WITH TIME ZONE NOT NULL, 
+	sha256 VARCHAR(64) NOT NULL, 
+	loaded_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT source_files_source_path UNIQUE (source_id, path), 
+	FOREIGN KEY(source_id) REFERENCES sources (id)
+);
+
+COMMENT ON TABLE source_files IS 'Files a ''files'' source has loaded, so the service loads only new or changed files, also after a restart.';
+
+COMMENT ON COLUMN source_files.path IS 'The file''s path as the service found it under the source''s folder.';
+
+COMMENT ON COLUMN source_files.mtime IS 'Modification time when it was last loaded.';
+
+COMMENT ON COLUMN source_files.sha256 IS 'Hash of the bytes loaded; a touched file with the same hash is not reloaded.';
+
 CREATE TABLE ingest_errors (
 	id BIGSERIAL NOT NULL, 
 	run_id BIGINT NOT NULL, 

@@ -23,6 +23,7 @@ from .common import PROG, UsageError, date_arg, first_line, positive
 from .ingest import cmd_backfill, cmd_db_schema, cmd_db_upgrade, cmd_errors, cmd_fetch, cmd_runs, cmd_sources
 from ..fetch_run import WORKERS
 from .query import cmd_articles, cmd_export, cmd_search, cmd_show
+from .service import cmd_run, cmd_status
 
 __all__ = ["build_parser", "main"]
 
@@ -117,6 +118,30 @@ def _query_commands(sub, common) -> None:
     _filters(p)
 
 
+def _service_commands(sub, common) -> None:
+    p = _add(sub, "run", cmd_run,
+             "run the service: fetch every enabled source on its schedule until SIGTERM (SIGHUP reloads the sources file)",
+             "news-etl run --log-json --metrics-port 9108", [common])
+    p.add_argument("--workers", type=positive, default=8, help="sources fetched at once (default 8)")
+    p.add_argument("--grace", type=float, default=30.0, metavar="SECONDS",
+                   help="on SIGTERM, wait this long for running passes to commit (default 30)")
+    p.add_argument("--log-json", action="store_true", help="log JSON lines instead of key=value text")
+    p.add_argument("--verbose", action="store_true", help="debug logging")
+    p.add_argument("--metrics-port", type=positive, metavar="PORT", help="serve Prometheus metrics on this port")
+    p.add_argument("--metrics-addr", default="127.0.0.1", metavar="ADDR",
+                   help="address for the metrics server (default 127.0.0.1; 0.0.0.0 in a container)")
+    p.add_argument("--http-retries", type=int, default=1, metavar="N",
+                   help="retries within one pass for transient HTTP errors (default 1; the schedule retries later)")
+    p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
+                   help="minimum pause between requests to one host (default 1)")
+
+    p = _add(sub, "status", cmd_status,
+             "check the service's health: exit 0 when the database answers and every enabled source is on time, else 1",
+             "news-etl status --factor 3", [common])
+    p.add_argument("--factor", type=float, default=3.0,
+                   help="a source is late after this many times its longest interval without success (default 3)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
@@ -128,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _ingest_commands(sub, common)
     _query_commands(sub, common)
+    _service_commands(sub, common)
     return parser
 
 

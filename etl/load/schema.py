@@ -189,6 +189,19 @@ article_lsh = Table(
     comment="LSH buckets of the MinHash signatures: a new article finds its candidates by index lookup.",
 )
 
+source_files = Table(
+    "source_files", metadata,
+    Column("id", BigID, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("path", Text, nullable=False, comment="The file's path as the service found it under the source's folder."),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime", UTCDateTime, nullable=False, comment="Modification time when it was last loaded."),
+    Column("sha256", String(64), nullable=False, comment="Hash of the bytes loaded; a touched file with the same hash is not reloaded."),
+    Column("loaded_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source_id", "path", name="source_files_source_path"),
+    comment="Files a 'files' source has loaded, so the service loads only new or changed files, also after a restart.",
+)
+
 # PostgreSQL search: a GIN index over the tsvector, trigrams on titles for partial words.
 event.listen(metadata, "before_create",
              DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
