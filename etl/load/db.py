@@ -31,7 +31,11 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    engine = create_engine(normalize_url(url), pool_pre_ping=True, future=True)
+    url = normalize_url(url)
+    # psycopg prepares a statement after 5 runs and PostgreSQL may then switch to a generic plan,
+    # which for text search ignores how common the searched word is (a full scan for a rare word).
+    connect_args = {"prepare_threshold": None} if url.startswith("postgresql") else {}
+    engine = create_engine(url, pool_pre_ping=True, future=True, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -17,7 +17,8 @@ from sqlalchemy import Connection, and_, bindparam, func, literal_column, select
 from ..clean.fold import Term, fold, fold_query, snippet
 from .schema import article_revisions, articles, sources
 
-TITLE_BONUS = 0.05  # a partial-word title hit ranks below any full-text hit of similar strength
+TITLE_BONUS = 0.05
+RANK_CANDIDATES = 1000  # a partial-word title hit ranks below any full-text hit of similar strength
 
 
 class QueryError(ValueError):
@@ -91,9 +92,15 @@ def _full_text_pg(conn: Connection, terms: list[Term], filters: Filters, limit: 
     tsquery = reduce(lambda a, b: a.op("&&")(b),
                      [func.phraseto_tsquery(literal_column("'simple'"), bindparam(f"t{i}", " ".join(t.words)))
                       for i, t in enumerate(terms)])
+    # Ranking reads every matching tsvector; a word in half the corpus would make that a full
+    # scan. Rank only the RANK_CANDIDATES most recently stored matches (an index walk for common
+    # words, the GIN index for rare ones): relevance among recent news.
+    candidates = (select(articles.c.id)
+                  .join(sources, sources.c.id == articles.c.source_id)
+                  .where(articles.c.search_doc.op("@@")(tsquery), *filters.clauses())
+                  .order_by(articles.c.id.desc()).limit(RANK_CANDIDATES).subquery())
     score = func.ts_rank_cd(articles.c.search_doc, tsquery)
-    query = (_base(score.label("score"))
-             .where(articles.c.search_doc.op("@@")(tsquery), *filters.clauses())
+    query = (_base(score.label("score")).join(candidates, candidates.c.id == articles.c.id)
              .order_by(score.desc(), articles.c.published_at.desc().nulls_last(), articles.c.id.desc())
              .limit(limit))
     return [dict(r) for r in conn.execute(query).mappings()]
