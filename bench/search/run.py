@@ -1,6 +1,7 @@
 """Search latency over a large corpus, and the cost of incremental clustering per new article.
 
     .venv/bin/python bench/search/run.py [--articles 100000] [--database postgresql|sqlite] [--pg-url URL]
+                                         [--database-url URL  (reuse a loaded database, e.g. for a second run)]
 
 Prints figures; asserts nothing. Builds a corpus of N articles from the real Fars News paragraphs
 (each article a random mix of 3-8 paragraphs, so the corpus is not N copies of 600 texts), loads
@@ -101,13 +102,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--database-url", help="an existing database to search (loaded up to --articles first); kept")
     parser.add_argument("--pg-url", default=os.environ.get("NEWS_ETL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
 
     admin = make_engine(args.pg_url)
     name = f"news_etl_bench_{uuid.uuid4().hex[:8]}"
     tmp = tempfile.TemporaryDirectory()
-    if args.database == "postgresql":
+    if args.database_url:
+        url = args.database_url
+    elif args.database == "postgresql":
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
@@ -120,13 +124,16 @@ def main() -> None:
         with engine.begin() as conn:
             sid = ensure_source(conn, Source(name="bench", kind="files", path="x"), now, in_config=False)
         spent = timed_clustering()
+        with engine.connect() as conn:
+            present = conn.execute(text("SELECT count(*) FROM articles WHERE source_id = :s"), {"s": sid}).scalar()
         start = time.perf_counter()
-        loaded = load(engine, sid, raw_items(args.articles, seed=1), now)
+        loaded = present + load(engine, sid, raw_items(args.articles - present, seed=1, start=present), now)
         load_secs = time.perf_counter() - start
-        print(f"{args.database}: loaded {loaded} articles in {load_secs:.1f} s ({loaded / load_secs:.0f}/s), "
+        print(f"{args.database}: {loaded} articles ({present} already there); loading took {load_secs:.1f} s, "
               f"clustering {spent[0]:.1f} s of it")
         if args.database == "postgresql":
-            with engine.connect() as conn:
+            # In its own committed transaction: statistics gathered in a rolled-back one are lost.
+            with engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
         latencies: dict[str, list[float]] = {}
         with engine.connect() as conn:
@@ -153,7 +160,7 @@ def main() -> None:
         print(f"clusters: {clusters[0]} for {clusters[1]} articles")
     finally:
         engine.dispose()
-        if args.database == "postgresql":
+        if args.database == "postgresql" and not args.database_url:
             with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
