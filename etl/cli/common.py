@@ -16,6 +16,7 @@ from ..config import Settings, Source, build_settings, load_sources
 from ..load.db import make_engine
 from ..load.migrate import upgrade
 from ..load.sources import sync_sources
+from ..pipeline import first_line  # noqa: F401  (re-exported for the command modules)
 
 PROG = "news-etl"
 
@@ -79,7 +80,3 @@ def positive(value: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
     return number
 
-
-def first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
