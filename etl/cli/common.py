@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime, timezone
 
@@ -13,6 +14,7 @@ from typing import Callable, Sequence
 from ..clean.dates import parse_date
 from ..display import table, to_json
 from ..config import Settings, Source, build_settings, load_sources
+from ..fetch.http import HttpSettings
 from ..load.db import make_engine
 from ..load.migrate import upgrade
 from ..load.sources import sync_sources
@@ -64,6 +66,13 @@ def show_rows(args: argparse.Namespace, read: Callable, headers: Sequence[str], 
         rows = read(conn)
     print(to_json(rows) if args.json else table([cells(r) for r in rows], headers))
     return 0
+
+
+def http_settings(**overrides) -> HttpSettings:
+    """HTTP settings for fetching commands; the contact URL in the User-Agent comes from
+    NEWS_ETL_CONTACT_URL when set."""
+    contact = os.environ.get("NEWS_ETL_CONTACT_URL")
+    return HttpSettings(**({"contact_url": contact} if contact else {}), **overrides)
 
 
 def date_arg(value: str) -> datetime:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from ..config import Source
 from ..display import ProgressLine, fmt_time, to_json
-from ..fetch.http import HttpClient, HttpSettings
-from ..fetch_run import WORKERS, run_fetch
+from ..fetch.http import HttpClient
+from ..fetch_run import run_fetch
 from ..load.db import describe, make_engine
 from ..load.migrate import schema_ddl, upgrade
 from ..load.queries import source_overview
 from ..load.runs import list_errors, list_runs
 from ..models import RunReport
 from ..pipeline import Backfill, run_backfill
-from .common import PROG, UsageError, open_db, settings_of, show_rows, utcnow
+from .common import PROG, UsageError, http_settings, open_db, settings_of, show_rows, utcnow
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -104,8 +103,7 @@ def cmd_db_schema(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     engine, configured = open_db(args)
     feeds = _chosen_feeds(configured, args.names)
-    settings = HttpSettings(contact_url=os.environ.get("NEWS_ETL_CONTACT_URL") or HttpSettings().contact_url)
-    with HttpClient(settings) as client:
+    with HttpClient(http_settings()) as client:
         reports = run_fetch(engine, feeds, client, utcnow, workers=args.workers)
     if args.json:
         print(to_json({"sources": [r.as_dict() for r in reports], "total": _total(reports).as_dict()}))

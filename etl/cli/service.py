@@ -15,11 +15,11 @@ import threading
 
 from sqlalchemy.exc import OperationalError
 
-from ..fetch.http import HttpClient, HttpSettings
+from ..fetch.http import HttpClient
 from ..load.db import describe, make_engine
 from ..pipeline import first_line
 from ..service import Metrics, Service, ServiceOptions, check_health, setup_logging
-from .common import PROG, UsageError, configured, engine_of, settings_of, utcnow
+from .common import PROG, UsageError, configured, engine_of, http_settings, settings_of, utcnow
 
 log = logging.getLogger("etl.service")
 STARTUP_RETRY_CAP = 30.0
@@ -40,8 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except (OSError, RuntimeError) as exc:
             raise UsageError(f"--metrics-port {args.metrics_port}: {getattr(exc, 'strerror', None) or exc}") from None
         log.info("metrics served", extra={"fields": {"addr": args.metrics_addr, "port": args.metrics_port}})
-    http = HttpSettings(contact_url=os.environ.get("NEWS_ETL_CONTACT_URL") or HttpSettings().contact_url,
-                        retries=args.http_retries, per_host_delay=args.per_host_delay)
+    http = http_settings(retries=args.http_retries, per_host_delay=args.per_host_delay)
     with HttpClient(http) as client:
         service = Service(engine, sources, ServiceOptions(settings.config_path, args.workers), client, utcnow, metrics)
         service.start()
