@@ -2,6 +2,11 @@
 
 Each batch (its articles, its failures and the run's counters) commits in one transaction, so a
 run killed at any moment leaves whole batches behind and rerunning it converges on the same rows.
+
+A backfill reads in this process, looks each batch's raw hashes up (an item already loaded from
+the same bytes by the same cleaner version is counted unchanged and never cleaned), cleans and
+prepares the rest in worker processes (``etl.workers``) and writes them here, so on a machine
+with two cores the cleaning of the next batches overlaps the database's work on this one.
 """
 
 from __future__ import annotations
@@ -15,13 +20,15 @@ from typing import Callable, Iterable, Iterator, Sequence
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from .clean.article import to_article
+from .clean.version import cleaner_version, raw_hash
 from .config import Source
 from .fetch.files import Item, iter_paths
+from .load.prepare import CleanBatch, Prepared, clean_batch
 from .load.runs import add_counts, finish_run, record_errors, start_run
 from .load.sources import ensure_source
-from .load.upsert import write_articles
+from .load.upsert import known_raw_hashes, write_articles
 from .models import Article, ItemError, RawItem, RunReport, Skipped
+from .workers import default_workers, ordered_map
 
 BATCH_SIZE = 500
 REPORT_ERRORS = 20  # failures kept on the report object; all are in ingest_errors
@@ -36,6 +43,8 @@ class Backfill:
     paths: Sequence[Path]
     in_config: bool
     batch_size: int = BATCH_SIZE
+    workers: int | None = None  # cleaning processes; None: one per core but one; 0: clean inline
+    reclean: bool = False  # clean every item even where its raw hash is stored
 
 
 def run_backfill(engine: Engine, job: Backfill, now: Clock, on_progress: Progress | None = None) -> RunReport:
@@ -45,10 +54,12 @@ def run_backfill(engine: Engine, job: Backfill, now: Clock, on_progress: Progres
         source_id = ensure_source(conn, job.source, now(), job.in_config)
         detail = {"paths": [str(p) for p in job.paths], "pattern": job.source.pattern}
         report.run_id = start_run(conn, "backfill", source_id, detail, now())
-    items = iter_paths(job.paths, job.source.pattern)
     try:
-        for chunk in _chunks(items, job.batch_size):
-            _load_chunk(engine, source_id, report, chunk, now)
+        for chunk in _cleaned(engine, source_id, job, now):
+            report.skipped += chunk.skipped
+            articles = [p for p in chunk.done if isinstance(p, Prepared)]
+            errors = [e for e in chunk.done if isinstance(e, ItemError)]
+            load_batch(engine, source_id, report, articles, errors, chunk.fetched_at, chunk.unchanged)
             if on_progress:
                 on_progress(report)
     except SQLAlchemyError as exc:
@@ -61,20 +72,40 @@ def run_backfill(engine: Engine, job: Backfill, now: Clock, on_progress: Progres
     return report
 
 
-def _load_chunk(engine: Engine, source_id: int, report: RunReport, chunk: list[Item], now: Clock) -> None:
-    fetched_at = now()
-    articles: list[Article] = []
-    errors: list[ItemError] = []
-    for item in chunk:
+def _cleaned(engine: Engine, source_id: int, job: Backfill, now: Clock) -> Iterator[CleanBatch]:
+    """The input in batches, cleaned and prepared, in input order."""
+    version = cleaner_version()
+    chunks = (_sort(engine, source_id, chunk, now(), version, job.reclean)
+              for chunk in _chunks(iter_paths(job.paths, job.source.pattern), job.batch_size))
+    yield from ordered_map(clean_batch, chunks, default_workers() if job.workers is None else job.workers, busy=lambda c: bool(c.todo))
+
+
+def _sort(engine: Engine, source_id: int, items: list[Item], fetched_at: datetime, version: str,
+          reclean: bool) -> CleanBatch:
+    """Split a batch into what must be cleaned and what is known: reader failures, skipped files,
+    and items whose raw hash is stored already (unchanged input, unchanged cleaner)."""
+    chunk = CleanBatch(fetched_at)
+    raw = [(item, raw_hash(item, version)) for item in items if isinstance(item, RawItem)]
+    known = set() if reclean else _known(engine, source_id, [h for _, h in raw])
+    for item in items:
         if isinstance(item, Skipped):
-            report.skipped += 1
-            continue
-        cleaned = to_article(item, fetched_at) if isinstance(item, RawItem) else item
-        (articles if isinstance(cleaned, Article) else errors).append(cleaned)
-    load_batch(engine, source_id, report, articles, errors, fetched_at)
+            chunk.skipped += 1
+        elif isinstance(item, ItemError):
+            chunk.done.append(item)
+    for item, digest in raw:
+        if digest in known:
+            chunk.unchanged += 1
+        else:
+            chunk.todo.append((item, digest))
+    return chunk
 
 
-def load_batch(engine: Engine, source_id: int, report: RunReport, articles: list[Article],
+def _known(engine: Engine, source_id: int, hashes: list[str]) -> set[str]:
+    with engine.connect() as conn:
+        return known_raw_hashes(conn, source_id, hashes)
+
+
+def load_batch(engine: Engine, source_id: int, report: RunReport, articles: Sequence[Article | Prepared],
                errors: list[ItemError], fetched_at: datetime, known_unchanged: int = 0) -> None:
     """Articles, failures and the run's counters in one transaction; the report follows.
     ``known_unchanged`` counts items the caller already found unchanged and did not clean."""

@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 1.
+-- news-etl PostgreSQL schema, version 2.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -77,6 +77,7 @@ CREATE TABLE articles (
 	meta JSONB, 
 	cluster_id BIGINT, 
 	search_doc TSVECTOR, 
+	raw_hash VARCHAR(32), 
 	PRIMARY KEY (id), 
 	CONSTRAINT articles_source_key UNIQUE (source_id, key), 
 	FOREIGN KEY(source_id) REFERENCES sources (id)
@@ -87,6 +88,8 @@ CREATE INDEX articles_cluster ON articles (cluster_id);
 CREATE INDEX articles_published_at ON articles (published_at);
 
 CREATE INDEX articles_source_published ON articles (source_id, published_at);
+
+CREATE INDEX articles_source_raw_hash ON articles (source_id, raw_hash);
 
 COMMENT ON TABLE articles IS 'One row per article per source.';
 
@@ -111,6 +114,8 @@ COMMENT ON COLUMN articles.meta IS 'Extra fields: agency, category, tags, date f
 COMMENT ON COLUMN articles.cluster_id IS 'Near-duplicate cluster (wire copy across outlets): the id of the cluster''s first article.';
 
 COMMENT ON COLUMN articles.search_doc IS 'to_tsvector(''simple'', fold(title, summary, body)), written by the loader (PostgreSQL).';
+
+COMMENT ON COLUMN articles.raw_hash IS 'Hash of the input item and the cleaner version it was loaded with: a reload of the same input skips it uncleaned.';
 
 CREATE INDEX articles_search ON articles USING gin (search_doc);
 

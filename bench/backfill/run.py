@@ -1,14 +1,21 @@
-"""Backfill throughput and memory against PostgreSQL, beside a plain COPY of the same rows.
+"""Backfill throughput and memory against PostgreSQL, beside its two floors measured in the same run.
 
-    .venv/bin/python bench/backfill/run.py [--articles 20000] [--pg-url postgresql+psycopg://postgres@127.0.0.1/postgres]
+    .venv/bin/python bench/backfill/run.py [--articles 20000] [--workers N]
+        [--pg-url postgresql+psycopg://postgres@127.0.0.1/postgres]
 
 Prints figures; asserts nothing. Everything runs in a throwaway database that is dropped at the end.
 Steps, all in one run so the ratios compare like with like:
-  1. build a JSONL dump of N distinct articles from the real Fars News paragraphs;
-  2. `news-etl backfill` it (a subprocess: its wall time and peak RSS are the backfill's own);
-  3. backfill it again (every row unchanged: the no-op path);
-  4. COPY the final article rows into an identical empty table (the floor for writing them);
-  5. peak RSS of a backfill of N/4 articles, to show memory does not grow with the input.
+  1. build a JSONL dump of N distinct articles from the real Fars News paragraphs (and one of N/10);
+  2. the normalizer alone, in this one process: ``normalize_text`` over every title, summary and
+     body of the dump, no database (the cleaning floor);
+  3. `news-etl backfill` of N/10, then of N articles (subprocesses: wall time, and the peak memory
+     of the whole process tree, workers included, sampled from /proc);
+  4. the same backfill again (every item unchanged: the no-op path), with a fingerprint of every
+     row's xmin before and after, so "0 rows written" is read off the database, not assumed;
+  5. COPY of the final article rows into an identical empty table with the same indexes (the
+     writing floor).
+The targets of issue 9 are printed beside the figures: backfill / slower floor >= 0.8, no-op rerun
+>= 10x the new-row rate with 0 rows written, peak memory of N/10 and N within 10% and < 250 MiB.
 """
 
 from __future__ import annotations
@@ -17,10 +24,10 @@ import argparse
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -30,10 +37,17 @@ from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[2]
 FARS = REPO / "tests" / "data" / "fars-news"
+sys.path.insert(0, str(REPO))
+
+from etl.clean.text import normalize_text  # noqa: E402
+
+
+def fars_records() -> list[dict]:
+    return [r for f in sorted(FARS.glob("*.json")) for r in json.loads(f.read_text(encoding="utf-8"))]
 
 
 def make_dump(path: Path, count: int) -> int:
-    records = [r for f in sorted(FARS.glob("*.json")) for r in json.loads(f.read_text(encoding="utf-8"))]
+    records = fars_records()
     with path.open("w", encoding="utf-8") as out:
         for n in range(count):
             r = records[n % len(records)]
@@ -45,20 +59,104 @@ def make_dump(path: Path, count: int) -> int:
     return path.stat().st_size
 
 
-def run_backfill(url: str, dump: Path, source: str) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (KiB) of the child, and its report line."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def normalize_rate(dump: Path) -> tuple[float, int]:
+    """Articles per second of normalize_text over title, summary and body, in one process."""
+    texts = []
+    with dump.open(encoding="utf-8") as lines:
+        for line in lines:
+            r = json.loads(line)
+            texts.append((r["title"], r["abstract"], "\n".join(r["paragraphs"])))
     start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "etl", "--database-url", url, "backfill", str(dump), "--source", source, "--no-progress"],
-        cwd=REPO, capture_output=True, text=True,
-    )
+    for title, summary, body in texts:
+        normalize_text(title), normalize_text(summary), normalize_text(body)
+    return len(texts) / (time.perf_counter() - start), len(texts)
+
+
+class TreeMemory:
+    """Peak of the summed PSS (and RSS) of a process and all its descendants, sampled every 20 ms.
+
+    PSS counts a page shared by n processes as 1/n in each, so the sum is the tree's real memory;
+    the RSS sum counts shared pages (the workers' copy of the interpreter) once per process."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak_pss, self.peak_rss, self.peak_procs = pid, 0, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pids = _descendants(self.pid)
+            pss = rss = 0
+            for pid in pids:
+                fields = _rollup(pid)
+                pss += fields.get("Pss", 0)
+                rss += fields.get("Rss", 0)
+            self.peak_pss, self.peak_rss = max(self.peak_pss, pss), max(self.peak_rss, rss)
+            self.peak_procs = max(self.peak_procs, len(pids))
+            time.sleep(0.02)
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, ()))
+    return out
+
+
+def _rollup(pid: int) -> dict[str, int]:
+    try:
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return {}
+    fields = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if value.strip().endswith("kB"):
+            fields[name] = int(value.split()[0])
+    return fields
+
+
+def run_backfill(url: str, dump: Path, source: str, workers: int | None) -> tuple[float, TreeMemory, str]:
+    """Wall seconds, the process tree's memory, and the report line of one `news-etl backfill`."""
+    command = [sys.executable, "-m", "etl", "--database-url", url, "backfill", str(dump), "--source", source,
+               "--no-progress", *(["--workers", str(workers)] if workers else [])]
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    memory = TreeMemory(proc.pid)
+    out, err = proc.communicate()
     elapsed = time.perf_counter() - start
+    memory.stop()
     if proc.returncode != 0:
-        raise SystemExit(f"backfill failed: {proc.stderr.strip()}")
-    # ru_maxrss of children is the max over all waited-for children: run the small input first.
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(peak, before), proc.stdout.strip()
+        raise SystemExit(f"backfill failed: {err.strip()}")
+    return elapsed, memory, out.strip()
+
+
+def fingerprint(dsn: str) -> str:
+    """Every row's (id, xmin) of the tables a load writes: equal before and after = nothing written."""
+    with psycopg.connect(dsn) as conn:
+        parts = [conn.execute(f"SELECT md5(coalesce(string_agg({key}::text || ':' || xmin::text, ',' "
+                              f"ORDER BY {key}), '')) FROM {table}").fetchone()[0]
+                 for table, key in (("articles", "id"), ("article_minhash", "article_id"),
+                                    ("article_revisions", "id"))]
+        lsh = conn.execute("SELECT md5(coalesce(string_agg(xmin::text, ',' ORDER BY band, bucket, article_id), '')) "
+                           "FROM article_lsh").fetchone()[0]
+    return "/".join([*parts, lsh])
 
 
 def copy_rate(dsn: str) -> tuple[float, int]:
@@ -81,6 +179,7 @@ def copy_rate(dsn: str) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=20000)
+    parser.add_argument("--workers", type=int, default=None, help="backfill --workers (default: one per core)")
     parser.add_argument("--pg-url", default=os.environ.get("NEWS_ETL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
 
@@ -89,16 +188,20 @@ def main() -> None:
     url = admin.set(database=name).render_as_string(hide_password=False)
     dsn = admin.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
     admin_dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    n, tenth = args.articles, args.articles // 10
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
         with tempfile.TemporaryDirectory() as tmp:
             small, big = Path(tmp) / "small.jsonl", Path(tmp) / "big.jsonl"
-            make_dump(small, args.articles // 4)
-            size = make_dump(big, args.articles)
-            small_secs, small_peak, _ = run_backfill(url, small, "bench-small")
-            secs, peak, line = run_backfill(url, big, "bench")
-            again_secs, _, again_line = run_backfill(url, big, "bench")
+            make_dump(small, tenth)
+            size = make_dump(big, n)
+            norm_rate, _ = normalize_rate(big)
+            small_secs, small_mem, _ = run_backfill(url, small, "bench-small", args.workers)
+            secs, mem, line = run_backfill(url, big, "bench", args.workers)
+            before = fingerprint(dsn)
+            again_secs, again_mem, again_line = run_backfill(url, big, "bench", args.workers)
+            after = fingerprint(dsn)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("DELETE FROM articles WHERE source_id = (SELECT id FROM sources WHERE name = 'bench-small')")
         copy_secs, rows = copy_rate(dsn)
@@ -106,14 +209,24 @@ def main() -> None:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    n = args.articles
-    print(f"input: {n} articles, {size / 1e6:.1f} MB JSONL (real Fars News paragraphs)")
-    print(f"backfill (new rows):       {n / secs:8.0f} articles/s  ({secs:.2f} s)   {line}")
-    print(f"backfill again (no-op):    {n / again_secs:8.0f} articles/s  ({again_secs:.2f} s)   {again_line}")
-    print(f"COPY of the same {rows} rows: {rows / copy_secs:8.0f} rows/s      ({copy_secs:.2f} s)")
-    print(f"backfill / COPY rate:      {(n / secs) / (rows / copy_secs):8.3f}")
-    print(f"peak RSS of the backfill:  {peak / 1024:8.1f} MiB for {n} articles; "
-          f"{small_peak / 1024:.1f} MiB for {n // 4} ({n / 4 / small_secs:.0f} articles/s)")
+    rate, again_rate, copy = n / secs, n / again_secs, rows / copy_secs
+    floor = min(norm_rate, copy)
+    mib = lambda kib: kib / 1024  # noqa: E731
+    print(f"input: {n} articles, {size / 1e6:.1f} MB JSONL (real Fars News paragraphs); {os.cpu_count()} cores")
+    print(f"backfill (new rows):          {rate:8.0f} articles/s  ({secs:.2f} s)   {line}")
+    print(f"normalize_text alone, 1 proc: {norm_rate:8.0f} articles/s  (titles, summaries, bodies; no database)")
+    print(f"COPY of the same {rows} rows: {copy:8.0f} rows/s      ({copy_secs:.2f} s, same indexes)")
+    print(f"backfill / slower floor:      {rate / floor:8.2f}   (target >= 0.8; floor = "
+          f"{'normalize' if norm_rate < copy else 'COPY'} {floor:.0f}/s)")
+    print(f"backfill again (no-op):       {again_rate:8.0f} articles/s  ({again_secs:.2f} s)   {again_line}")
+    print(f"no-op / new-row rate:         {again_rate / rate:8.1f}x  (target >= 10x); rows written by the "
+          f"rerun: {'0 (xmin of every row unchanged)' if before == after else 'SOME (xmin changed)'}")
+    print(f"peak memory, process tree:    {mib(mem.peak_pss):6.1f} MiB PSS ({mib(mem.peak_rss):.1f} MiB RSS summed, "
+          f"{mem.peak_procs} processes) for {n} articles")
+    print(f"                              {mib(small_mem.peak_pss):6.1f} MiB PSS ({mib(small_mem.peak_rss):.1f} MiB RSS "
+          f"summed) for {tenth} ({tenth / small_secs:.0f} articles/s)")
+    print(f"peak N / peak N/10 (PSS):     {mem.peak_pss / max(1, small_mem.peak_pss):8.2f}   (target within 10%, "
+          f"< 250 MiB); no-op rerun peak {mib(again_mem.peak_pss):.1f} MiB")
 
 
 if __name__ == "__main__":

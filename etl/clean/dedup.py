@@ -82,13 +82,13 @@ class Signature:
         return cls(tuple(np.frombuffer(data, dtype=">u4", offset=1).tolist()))
 
 
-def signature(text: str) -> Signature | None:
+def signature(text: str, folded: bool = False) -> Signature | None:
     """MinHash of the text's folded word 3-shingles; ``None`` under ``MIN_WORDS`` words.
 
     ``signature("کوتاه")`` -> ``None``; a 31-word news sentence ->
     ``Signature(values=(10470571, 162078326, 9714777, ...))`` (128 values).
     """
-    words = fold(text).split()
+    words = (text if folded else fold(text)).split()  # folded: the caller folded it already
     if len(words) < MIN_WORDS:
         return None
     hashes = _shingle_hashes(words)

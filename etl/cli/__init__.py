@@ -19,7 +19,7 @@ from ..load.db import DatabaseURLError
 from ..load.migrate import SchemaError
 from ..load.search import QueryError
 from ..pipeline import BATCH_SIZE
-from .common import PROG, UsageError, date_arg, first_line, positive
+from .common import PROG, UsageError, date_arg, first_line, non_negative, positive
 from .ingest import cmd_backfill, cmd_db_schema, cmd_db_upgrade, cmd_errors, cmd_fetch, cmd_runs, cmd_sources
 from ..fetch_run import WORKERS
 from .query import cmd_articles, cmd_export, cmd_search, cmd_show
@@ -61,6 +61,10 @@ def _ingest_commands(sub, common) -> None:
     p.add_argument("--batch-size", type=positive, default=BATCH_SIZE, help=f"articles per transaction (default {BATCH_SIZE})")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--no-progress", action="store_true", help="no progress line, even on a terminal")
+    p.add_argument("--workers", type=non_negative, default=None, metavar="N",
+                   help="cleaning processes beside this one (default: one per core but one; 0 cleans in this process)")
+    p.add_argument("--reclean", action="store_true",
+                   help="clean every item again, also those whose input and cleaner version are unchanged")
 
     p = _add(sub, "fetch", cmd_fetch, "fetch the enabled feed sources (or the named ones) once",
              "news-etl fetch mehr isna --json", [common])

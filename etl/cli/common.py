@@ -83,6 +83,13 @@ def date_arg(value: str) -> datetime:
     return parsed
 
 
+def non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return number
+
+
 def positive(value: str) -> int:
     number = int(value)
     if number <= 0:

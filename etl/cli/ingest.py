@@ -32,7 +32,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if args.pattern:
         source = Source(**{**{n: getattr(source, n) for n in Source.__slots__}, "pattern": args.pattern})
     progress = ProgressLine(enabled=False if args.json or args.no_progress else None)
-    job = Backfill(source=source, paths=paths, in_config=in_config, batch_size=args.batch_size)
+    job = Backfill(source=source, paths=paths, in_config=in_config, batch_size=args.batch_size,
+                   workers=args.workers, reclean=args.reclean)
     try:
         report = run_backfill(engine, job, utcnow, progress)
     finally:

@@ -12,160 +12,163 @@ from __future__ import annotations
 
 import json
 
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+import numpy as np
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, delete, insert, select, text
 
-from ..clean.dedup import THRESHOLD, Signature, bands, signature, similarity
-from ..clean.fold import fold
-from ..models import Article
+from ..clean.dedup import NUM_PERM, THRESHOLD, Signature
+from .bulk import copy_rows, copy_text
+from .sigcache import SIGNATURES
+from .prepare import search_document  # noqa: F401  (its home until the search layer moves it)
 from .schema import article_lsh, article_minhash, articles
+
+if TYPE_CHECKING:
+    from .prepare import Prepared
 
 CANDIDATES_PER_BUCKET = 20
 _CHUNK = 4000  # (band, bucket) pairs per lookup: stays under SQLite's bound-variable limit
 
 
-@dataclass(frozen=True, slots=True)
-class Written:
-    id: int
-    doc: str  # folded title, summary and body
-    is_new: bool
-
-
-def search_document(article: Article) -> str:
-    """The folded text that search matches against (title, summary, body)."""
-    return fold("\n".join(p for p in (article.title, article.summary, article.body) if p))
-
-
-def index_fts(conn: Connection, written: Sequence[Written]) -> None:
+def index_fts(conn: Connection, docs: dict[int, str]) -> None:
     """SQLite keeps its search text in the FTS5 table; PostgreSQL has it in articles.search_doc."""
-    if conn.dialect.name != "sqlite" or not written:
+    if conn.dialect.name != "sqlite" or not docs:
         return
-    conn.execute(text("DELETE FROM articles_fts WHERE rowid = :id"), [{"id": w.id} for w in written])
+    conn.execute(text("DELETE FROM articles_fts WHERE rowid = :id"), [{"id": aid} for aid in docs])
     conn.execute(text("INSERT INTO articles_fts (rowid, doc) VALUES (:id, :doc)"),
-                 [{"id": w.id, "doc": w.doc} for w in written])
+                 [{"id": aid, "doc": doc} for aid, doc in docs.items()])
 
 
-def assign_clusters(conn: Connection, written: Sequence[Written]) -> None:
-    sigs = {w.id: signature(w.doc) for w in written}
-    changed = [w.id for w in written if not w.is_new]
-    if changed:  # an edited article keeps its cluster; its signature and buckets are redone
-        conn.execute(delete(article_lsh).where(article_lsh.c.article_id.in_(changed)))
-        conn.execute(delete(article_minhash).where(article_minhash.c.article_id.in_(changed)))
-    banded = {aid: bands(sig) for aid, sig in sigs.items() if sig is not None}
-    new = [w.id for w in written if w.is_new]
-    clusters = _choose_clusters(conn, new, sigs, banded)
-    if clusters:
-        _set_clusters(conn, clusters)
-    if banded:
-        _store_signatures(conn, {aid: sigs[aid] for aid in banded}, banded)
+def assign_clusters(conn: Connection, new: Sequence[tuple[int, "Prepared"]]) -> dict[int, int]:
+    """The cluster of each new article (by its reserved id), chosen before it is written: the
+    most similar stored or earlier-in-batch article's cluster above THRESHOLD, else its own id.
+    An edited article keeps its cluster, so only new ones come here."""
+    sigs = {aid: p.signature for aid, p in new}
+    banded = {aid: list(p.buckets) for aid, p in new if p.signature is not None}
+    return _choose_clusters(conn, [aid for aid, _ in new], sigs, banded)
 
 
-def _store_signatures(conn: Connection, sigs: dict, banded: dict) -> None:
-    rows = [(b, k, aid) for aid, pairs in banded.items() for b, k in pairs]
-    if conn.dialect.name == "postgresql":
-        # ~32 bucket rows per article: statements over arrays instead of thousands of round trips.
-        conn.execute(_INSERT_LSH_PG, {"bands": [r[0] for r in rows], "buckets": [r[1] for r in rows],
-                                      "ids": [r[2] for r in rows]})
-        conn.execute(_INSERT_MINHASH_PG, {"ids": list(sigs), "sigs": [s.to_bytes() for s in sigs.values()]})
+def store_signatures(conn: Connection, written: dict[int, "Prepared"], replaced: set[int]) -> None:
+    """Signatures and LSH buckets of the written rows; ``replaced`` ids had old ones."""
+    if replaced:
+        SIGNATURES.forget(conn, replaced)
+        conn.execute(delete(article_lsh).where(article_lsh.c.article_id.in_(sorted(replaced))))
+        conn.execute(delete(article_minhash).where(article_minhash.c.article_id.in_(sorted(replaced))))
+    signed = {aid: p for aid, p in written.items() if p.signature is not None}
+    if not signed:
         return
-    conn.execute(insert(article_lsh), [{"band": b, "bucket": k, "article_id": aid} for b, k, aid in rows])
-    conn.execute(insert(article_minhash), [{"article_id": aid, "signature": sig.to_bytes()} for aid, sig in sigs.items()])
-
-
-def _set_clusters(conn: Connection, clusters: dict[int, int]) -> None:
+    lsh = [(band, bucket, aid) for aid, p in signed.items() for band, bucket in p.buckets]
+    sigs = [(aid, p.signature.to_bytes()) for aid, p in signed.items()]
     if conn.dialect.name == "postgresql":
-        conn.execute(_SET_CLUSTERS_PG, {"ids": list(clusters), "clusters": list(clusters.values())})
+        # ~32 bucket rows per article: one COPY stream of preformatted integers instead of
+        # thousands of bound parameters (or of per-row adaptation, which cost as much).
+        copy_text(conn, "article_lsh", ("band", "bucket", "article_id"), lsh)
+        copy_rows(conn, "article_minhash", ("article_id", "signature"), sigs)
         return
-    conn.execute(update(articles).where(articles.c.id == bindparam("aid")).values(cluster_id=bindparam("cid")),
-                 [{"aid": aid, "cid": cid} for aid, cid in clusters.items()])
-
-
-_INSERT_LSH_PG = text("""
-INSERT INTO article_lsh (band, bucket, article_id)
-SELECT * FROM unnest(CAST(:bands AS smallint[]), CAST(:buckets AS bigint[]), CAST(:ids AS bigint[]))""")
-_INSERT_MINHASH_PG = text("""
-INSERT INTO article_minhash (article_id, signature)
-SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:sigs AS bytea[]))""")
-_SET_CLUSTERS_PG = text("""
-UPDATE articles SET cluster_id = v.cluster_id
-FROM unnest(CAST(:ids AS bigint[]), CAST(:clusters AS bigint[])) AS v(id, cluster_id)
-WHERE articles.id = v.id""")
+    conn.execute(insert(article_lsh), [{"band": b, "bucket": k, "article_id": aid} for b, k, aid in lsh])
+    conn.execute(insert(article_minhash), [{"article_id": aid, "signature": sig} for aid, sig in sigs])
 
 
 def _choose_clusters(conn, new: list[int], sigs: dict, banded: dict) -> dict[int, int]:
-    pairs = {p for aid in new if aid in banded for p in banded[aid]}
-    stored = _bucket_members(conn, pairs)
-    known = _signatures(conn, {aid for members in stored.values() for aid in members})
+    stored = _stored_candidates(conn, {aid: banded[aid] for aid in new if aid in banded})
+    known = SIGNATURES.get_many(conn, set().union(*stored.values()), _signatures)
+    vectors = {aid: _vector(sig) for aid, sig in sigs.items()}
     clusters: dict[int, int] = {}
     in_batch: dict[tuple[int, int], list[int]] = {}
     for aid in new:
         best = None
         if aid in banded:
-            candidates = {c for p in banded[aid] for c in (*stored.get(p, ()), *in_batch.get(p, ()))}
-            best = _best_match(sigs[aid], candidates, known)
+            candidates = stored.get(aid, set()).union(*(in_batch.get(p, ()) for p in banded[aid]))
+            best = _best_match(vectors[aid], candidates, known)
             for p in banded[aid]:
                 in_batch.setdefault(p, []).append(aid)
         clusters[aid] = aid if best is None else (known[best][1] or best)
-        known[aid] = (sigs.get(aid), clusters[aid])
+        known[aid] = (vectors.get(aid), clusters[aid])
+    SIGNATURES.remember(conn, {aid: known[aid] for aid in new if vectors.get(aid) is not None})
     return clusters
 
 
-def _best_match(sig: Signature, candidates: Iterable[int], known: dict) -> int | None:
-    best, best_score = None, THRESHOLD
-    for cand in candidates:
-        other = known.get(cand, (None, None))[0]
-        if other is None:
-            continue
-        score = similarity(sig, other)
-        if score >= best_score:
-            best, best_score = cand, score
-    return best
+def _best_match(vector: np.ndarray, candidates: Iterable[int], known: dict) -> int | None:
+    """The most similar candidate at or above THRESHOLD; of equal scores the newest (sorted, so
+    both databases, whatever order they return rows in, choose the same). The same estimate as
+    ``dedup.similarity``, for all candidates in one array comparison."""
+    ids = [c for c in sorted(candidates) if known.get(c, (None, None))[0] is not None]
+    if not ids:
+        return None
+    scores = (np.stack([known[c][0] for c in ids]) == vector).sum(axis=1) / NUM_PERM
+    top = float(scores.max())
+    if top < THRESHOLD:
+        return None
+    return ids[int(np.flatnonzero(scores == top)[-1])]
 
 
-def _bucket_members(conn: Connection, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
-    """Up to CANDIDATES_PER_BUCKET most recent articles in each bucket, by index lookups."""
-    found: dict[tuple[int, int], list[int]] = {}
-    ordered = sorted(pairs)
-    lookup = _LOOKUP_PG if conn.dialect.name == "postgresql" else _LOOKUP_SQLITE
-    for start in range(0, len(ordered), _CHUNK):
-        chunk = ordered[start:start + _CHUNK]
-        params = {"bands": [b for b, _ in chunk], "buckets": [k for _, k in chunk], "cap": CANDIDATES_PER_BUCKET}
-        if conn.dialect.name != "postgresql":
-            params = {"pairs": json.dumps(chunk), "cap": CANDIDATES_PER_BUCKET}
-        for band, bucket, aid in conn.execute(lookup, params):
-            found.setdefault((band, bucket), []).append(aid)
+def _vector(sig: Signature | None) -> np.ndarray | None:
+    return None if sig is None else np.asarray(sig.values, dtype=np.uint32)
+
+
+def _stored_candidates(conn: Connection, banded: dict[int, list[tuple[int, int]]]) -> dict[int, set[int]]:
+    """For each new article, the stored articles among the CANDIDATES_PER_BUCKET most recent of
+    each of its buckets. The database deduplicates: copies of one story share most of their 32
+    buckets, and shipping every (bucket, member) row cost more than the lookups themselves."""
+    found: dict[int, set[int]] = {}
+    rows = [(aid, band, bucket) for aid, pairs in banded.items() for band, bucket in pairs]
+    if not rows:
+        return found
+    if conn.dialect.name == "postgresql":
+        # The probes go in by COPY: adapting 16,000-element arrays as parameters took longer
+        # than the database's lookups.
+        conn.exec_driver_sql(_CREATE_PROBE)
+        conn.exec_driver_sql("DELETE FROM lsh_probe")
+        copy_text(conn, "lsh_probe", ("aid", "band", "bucket"), rows)
+        results = [conn.execute(_LOOKUP_PG, {"cap": CANDIDATES_PER_BUCKET})]
+    else:
+        results = (conn.execute(_LOOKUP_SQLITE, {"rows": json.dumps(rows[i:i + _CHUNK]), "cap": CANDIDATES_PER_BUCKET})
+                   for i in range(0, len(rows), _CHUNK))
+    for result in results:
+        for aid, member in result:
+            found.setdefault(aid, set()).add(member)
     return found
 
 
-# A row-value IN list of thousands of pairs makes PostgreSQL scan; unnest + LATERAL does one
-# index probe per pair instead, each capped at the most recent articles of the bucket.
+_CREATE_PROBE = """CREATE TEMPORARY TABLE IF NOT EXISTS lsh_probe (aid bigint, band smallint, bucket bigint)
+ON COMMIT DELETE ROWS"""
+# A row-value IN list of thousands of pairs makes PostgreSQL scan; a LATERAL join does one
+# index probe per distinct bucket instead, each capped at the most recent articles of the bucket.
 _LOOKUP_PG = text("""
-SELECT q.band, q.bucket, m.article_id
-FROM unnest(CAST(:bands AS smallint[]), CAST(:buckets AS bigint[])) AS q(band, bucket)
-CROSS JOIN LATERAL (
-    SELECT l.article_id FROM article_lsh l
-    WHERE l.band = q.band AND l.bucket = q.bucket
-    ORDER BY l.article_id DESC LIMIT :cap
-) AS m""")
-# SQLite has no arrays or LATERAL: the pairs arrive as one JSON parameter.
+WITH q AS (SELECT aid, band, bucket FROM lsh_probe), m AS (
+    SELECT p.band, p.bucket, x.article_id
+    FROM (SELECT DISTINCT band, bucket FROM q) AS p
+    CROSS JOIN LATERAL (
+        SELECT l.article_id FROM article_lsh l
+        WHERE l.band = p.band AND l.bucket = p.bucket
+        ORDER BY l.article_id DESC LIMIT :cap
+    ) AS x
+)
+SELECT DISTINCT q.aid, m.article_id FROM q JOIN m ON m.band = q.band AND m.bucket = q.bucket""")
+# SQLite has no arrays or LATERAL: the rows arrive as one JSON parameter.
 _LOOKUP_SQLITE = text("""
-SELECT band, bucket, article_id FROM (
-    SELECT l.band, l.bucket, l.article_id,
-           row_number() OVER (PARTITION BY l.band, l.bucket ORDER BY l.article_id DESC) AS rn
-    FROM json_each(:pairs) AS q
-    JOIN article_lsh l ON l.band = json_extract(q.value, '$[0]') AND l.bucket = json_extract(q.value, '$[1]')
-) WHERE rn <= :cap""")
+WITH q AS (
+    SELECT json_extract(value, '$[0]') AS aid, json_extract(value, '$[1]') AS band,
+           json_extract(value, '$[2]') AS bucket
+    FROM json_each(:rows)
+), m AS (
+    SELECT band, bucket, article_id FROM (
+        SELECT l.band, l.bucket, l.article_id,
+               row_number() OVER (PARTITION BY l.band, l.bucket ORDER BY l.article_id DESC) AS rn
+        FROM (SELECT DISTINCT band, bucket FROM q) AS p
+        JOIN article_lsh l ON l.band = p.band AND l.bucket = p.bucket
+    ) WHERE rn <= :cap
+)
+SELECT DISTINCT q.aid, m.article_id FROM q JOIN m ON m.band = q.band AND m.bucket = q.bucket""")
 
 
-def _signatures(conn: Connection, ids: set[int]) -> dict[int, tuple[Signature, int | None]]:
-    out: dict[int, tuple[Signature, int | None]] = {}
+def _signatures(conn: Connection, ids: set[int]) -> dict[int, tuple[np.ndarray, int | None]]:
+    out: dict[int, tuple[np.ndarray, int | None]] = {}
     ordered = sorted(ids)
     for start in range(0, len(ordered), _CHUNK):
         query = (select(article_minhash.c.article_id, article_minhash.c.signature, articles.c.cluster_id)
                  .join(articles, articles.c.id == article_minhash.c.article_id)
                  .where(article_minhash.c.article_id.in_(ordered[start:start + _CHUNK])))
         for aid, raw, cluster in conn.execute(query):
-            out[aid] = (Signature.from_bytes(raw), cluster)
+            out[aid] = (_vector(Signature.from_bytes(bytes(raw))), cluster)
     return out

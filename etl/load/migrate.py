@@ -18,7 +18,25 @@ from . import views  # noqa: F401  (registers the views with the schema)
 from .schema import SCHEMA_VERSION, metadata, schema_migrations
 
 # version -> (description, function applying it to a database at version - 1)
-STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {}
+def _add_raw_hash(conn: Connection) -> None:
+    """articles.raw_hash: rows loaded before it have NULL and get it on their next reload."""
+    conn.execute(text("ALTER TABLE articles ADD COLUMN raw_hash VARCHAR(32)"))
+    conn.execute(text("CREATE INDEX articles_source_raw_hash ON articles (source_id, raw_hash)"))
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("COMMENT ON COLUMN articles.raw_hash IS " + _quote(_column_comment("articles", "raw_hash"))))
+
+
+def _column_comment(table: str, column: str) -> str:
+    return metadata.tables[table].c[column].comment or ""
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
+    2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
+}
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UTCDateTime(TypeDecorator):
@@ -116,12 +116,15 @@ articles = Table(
            comment="Near-duplicate cluster (wire copy across outlets): the id of the cluster's first article."),
     Column("search_doc", SearchVector,
            comment="to_tsvector('simple', fold(title, summary, body)), written by the loader (PostgreSQL)."),
+    Column("raw_hash", String(32),
+           comment="Hash of the input item and the cleaner version it was loaded with: a reload of the same input skips it uncleaned."),
     UniqueConstraint("source_id", "key", name="articles_source_key"),
     comment="One row per article per source.",
 )
 Index("articles_published_at", articles.c.published_at)
 Index("articles_cluster", articles.c.cluster_id)
 Index("articles_source_published", articles.c.source_id, articles.c.published_at)
+Index("articles_source_raw_hash", articles.c.source_id, articles.c.raw_hash)
 
 ingest_runs = Table(
     "ingest_runs", metadata,

@@ -1,0 +1,74 @@
+"""Article -> Prepared: everything the loader derives from an article before it touches the
+database (its search document, MinHash signature and LSH buckets).
+
+Pure and picklable, so a backfill computes it in its worker processes beside the cleaning and the
+main process only writes. Nothing here imports the database layer: a worker process holds the
+cleaner and numpy, not SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..clean.article import to_article
+from ..clean.dedup import Signature, bands, signature
+from ..clean.fold import fold
+from ..models import Article, ItemError, RawItem
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    article: Article
+    doc: str  # folded title, summary and body: what search matches
+    signature: Signature | None  # None: too short to judge as a near-duplicate
+    buckets: tuple[tuple[int, int], ...]  # (band, bucket) of the signature
+    raw_hash: str | None = None  # of the input item and the cleaner version, when from a file
+
+    @property
+    def key(self) -> str:
+        return self.article.key
+
+
+@dataclass(slots=True)
+class CleanBatch:
+    """One batch on its way through a worker: what to clean, and what the reader already knew
+    (its failures, the files it skipped, the items whose raw hash is stored: unchanged)."""
+
+    fetched_at: datetime
+    todo: list[tuple[RawItem, str]] = field(default_factory=list)
+    done: list[Prepared | ItemError] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: int = 0
+
+
+def folded_text(article: Article) -> str:
+    """Title, summary and body folded (``fold``): what near-duplicates are judged on."""
+    return fold("\n".join(p for p in (article.title, article.summary, article.body) if p))
+
+
+def search_document(article: Article, folded: str | None = None) -> str:
+    """The folded text that search matches against (title, summary, body)."""
+    return folded if folded is not None else folded_text(article)
+
+
+def prepare(article: Article, raw_hash: str | None = None) -> Prepared:
+    # Folded once, for both; the search document may add spelling variants to it, which must not
+    # change what counts as a near-duplicate, so the signature takes the plain folded text.
+    folded = folded_text(article)
+    doc = search_document(article, folded)
+    sig = signature(folded, folded=True)
+    return Prepared(article, doc, sig, tuple(bands(sig)) if sig is not None else (), raw_hash)
+
+
+def clean_and_prepare(item: RawItem, fetched_at: datetime, raw_hash: str | None) -> Prepared | ItemError:
+    """One raw item through the cleaner and the loader's derivations; a failure is an ItemError."""
+    cleaned = to_article(item, fetched_at)
+    return prepare(cleaned, raw_hash) if isinstance(cleaned, Article) else cleaned
+
+
+def clean_batch(batch: CleanBatch) -> CleanBatch:
+    """Clean and prepare a batch's ``todo`` items (in a worker process, or inline)."""
+    batch.done.extend(clean_and_prepare(item, batch.fetched_at, digest) for item, digest in batch.todo)
+    batch.todo = []
+    return batch

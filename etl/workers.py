@@ -1,0 +1,74 @@
+"""A bounded, ordered map over worker processes: the CPU-bound cleaning of a backfill runs on
+every core while the calling process writes to the database.
+
+Why not ``ProcessPoolExecutor.map``: it submits the whole input at once, so memory would grow
+with the input. Here at most ``window`` tasks are in flight, results come back in input order,
+and the input is read only as fast as the results are consumed.
+
+Workers start from a ``forkserver`` that has imported the cleaner, never by forking the caller:
+a forked child would inherit the caller's open database connections.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Callable, Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_PRELOAD = ["etl.load.prepare"]
+
+
+def default_workers() -> int:
+    """One cleaning process per core but one: the writing process and the database server need
+    the last core (on 2 cores a second worker only moved the wait, for 40 MiB more)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
+def ordered_map(fn: Callable[[T], R], tasks: Iterable[T], workers: int,
+                busy: Callable[[T], bool] = lambda task: True, window: int | None = None) -> Iterator[R]:
+    """``map(fn, tasks)`` in order, on up to ``workers`` processes, with a bounded number in flight.
+
+    Tasks for which ``busy`` is false (nothing to compute) run inline and start nothing. The
+    processes start only at the second busy task, so a small input (or a rerun where everything is
+    known) pays no start-up; ``workers == 0`` runs everything in this process.
+    """
+    pending: deque[Future] = deque()
+    limit = window or 2 * max(1, workers) + 1
+    pool: ProcessPoolExecutor | None = None
+    seen_busy = 0
+    try:
+        for task in tasks:
+            seen_busy += busy(task)
+            if pool is None and workers > 0 and seen_busy >= 2:
+                pool = _pool(workers)
+            pending.append(pool.submit(fn, task) if pool is not None and busy(task) else _done(fn(task)))
+            while len(pending) >= limit or (pending and pending[0].done()):
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:  # an early exit (error, Ctrl-C): drop what has not started
+            future.cancel()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def _done(value) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
