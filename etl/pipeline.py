@@ -68,6 +68,8 @@ def _load_chunk(engine: Engine, source_id: int, report: RunReport, chunk: list[I
     for item in chunk:
         if isinstance(item, Skipped):
             report.skipped += 1
+            if len(report.skipped_files) < REPORT_ERRORS:
+                report.skipped_files.append(item)
             continue
         cleaned = to_article(item, fetched_at) if isinstance(item, RawItem) else item
         (articles if isinstance(cleaned, Article) else errors).append(cleaned)

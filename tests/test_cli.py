@@ -60,11 +60,11 @@ def test_unusable_database_url_exit_2(capsys):
     assert "only PostgreSQL and SQLite are supported" in capsys.readouterr().err
 
 
-def test_unreachable_database_is_one_line(capsys):
+def test_unreachable_database_is_one_line_and_exit_3(capsys):
     # Port 9 on loopback: nothing listens, so the connection is refused at once.
     code = main(["--database-url", "postgresql://postgres@127.0.0.1:9/x", "runs"])
     err = capsys.readouterr().err.strip()
-    assert code == 1 and err.startswith("news-etl: error: database unavailable:") and "\n" not in err
+    assert code == 3 and err.startswith("news-etl: error: database unavailable:") and "\n" not in err
 
 
 def test_options_before_or_after_the_command(sqlite_url, tmp_path, capsys):
