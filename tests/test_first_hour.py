@@ -350,3 +350,18 @@ def test_csv_for_excel_has_a_bom_and_crlf_and_loads_back(fars_db, tmp_path):
     assert json.loads(again.stdout)["new"] == 600
     wrong = cli("--database-url", fars_db, "--config", "/dev/null", "export", "--excel")
     assert wrong.returncode == 2 and "--excel is for --format csv" in wrong.stderr
+
+
+def test_every_column_and_view_is_documented_in_postgresql(pg_engine):
+    with pg_engine.connect() as conn:
+        undocumented = conn.execute(text(
+            "SELECT c.relname || '.' || a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' "
+            "AND a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL "
+            "AND c.relname <> 'articles_fts'")).scalars().all()
+        views = dict(conn.execute(text(
+            "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'v'")).all())
+    assert undocumented == []
+    assert set(views) == {"articles_per_source_day", "latest_articles", "cluster_members", "clusters"}
+    assert all(views.values()) and "Tehran" in views["articles_per_source_day"]
