@@ -41,15 +41,16 @@ def text_width(text: str) -> int:
 
 
 def truncate(text: str, width: int, middle: bool = False) -> str:
-    """Cut ``text`` to ``width`` columns with an ellipsis; ``middle`` keeps its start and its end
-    (for URLs): ``truncate("abcdefgh", 5) -> "abcd…"``, ``truncate("abcdefgh", 5, True) -> "ab…gh"``."""
+    """Cut ``text`` to ``width`` columns with an ellipsis; ``middle`` keeps its start and, at twice
+    the length, its end, where a URL has its slug and an error message its reason:
+    ``truncate("abcdefghij", 7) -> "abcdef…"``, ``truncate("abcdefghij", 7, True) -> "ab…ghij"``."""
     if text_width(text) <= width:
         return text
     if width <= 1:
         return ELLIPSIS[:width]
     if not middle:
         return _take(text, width - 1) + ELLIPSIS
-    tail = _take(text[::-1], (width - 1) // 2)[::-1]
+    tail = _take(text[::-1], (width - 1) * 2 // 3)[::-1]
     return _take(text, width - 1 - text_width(tail)) + ELLIPSIS + tail
 
 
@@ -76,17 +77,21 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], width: int | No
           shrink: Sequence[int] = (), detail: bool = False) -> str:
     """Rows as aligned columns (numbers to the right). With ``width``, the table is fitted:
     a ``detail`` last column (an error message) that does not fit moves to its own line under its
-    row, so its reason stays readable; then the ``shrink`` columns are cut, widest first."""
+    row, so its reason stays readable; then columns are one space apart; then the ``shrink``
+    columns are cut, widest first."""
     heads = [str(h) for h in headers]
     cells = [[_cell(v) for v in row] for row in rows]
     right = [bool(rows) and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows) for i in range(len(heads))]
     details: list[str] = []
     if width is not None and detail and _total(_natural(heads, cells)) > width:
         details = _split_detail(heads, cells, width)
-    widths = _fit(_natural(heads, cells), shrink, width)
-    lines = [_line(heads, widths, right), GAP.join("-" * w for w in widths)]
+    widths = _natural(heads, cells)
+    # Narrow before cutting: one space between columns keeps every cell whole.
+    gap = " " if width is not None and _total(widths) > width else GAP
+    widths = _fit(widths, shrink, width, len(gap))
+    lines = [_line(heads, widths, right, gap), gap.join("-" * w for w in widths)]
     for index, row in enumerate(cells):
-        lines.append(_line(row, widths, right))
+        lines.append(_line(row, widths, right, gap))
         if details and details[index]:
             lines.append(details[index])
     return "\n".join(lines)
@@ -112,15 +117,15 @@ def _natural(heads: list[str], cells: list[list[str]]) -> list[int]:
     return [max(text_width(r[i]) for r in [heads, *cells]) for i in range(len(heads))]
 
 
-def _total(widths: Sequence[int]) -> int:
-    return sum(widths) + len(GAP) * (len(widths) - 1)
+def _total(widths: Sequence[int], gap: int = len(GAP)) -> int:
+    return sum(widths) + gap * (len(widths) - 1)
 
 
-def _fit(widths: list[int], shrink: Sequence[int], width: int | None) -> list[int]:
+def _fit(widths: list[int], shrink: Sequence[int], width: int | None, gap: int) -> list[int]:
     """Narrow the shrinkable columns one column at a time, always the widest, until the table fits."""
     if width is None:
         return widths
-    overflow = _total(widths) - width
+    overflow = _total(widths, gap) - width
     while overflow > 0:
         candidates = [i for i in shrink if i < len(widths) and widths[i] > MIN_COLUMN]
         if not candidates:
@@ -130,13 +135,13 @@ def _fit(widths: list[int], shrink: Sequence[int], width: int | None) -> list[in
     return widths
 
 
-def _line(row: Sequence[str], widths: Sequence[int], right: Sequence[bool]) -> str:
+def _line(row: Sequence[str], widths: Sequence[int], right: Sequence[bool], gap: str) -> str:
     parts = []
     for text, width, to_right in zip(row, widths, right):
         text = truncate(text, width)
         pad = " " * (width - text_width(text))
         parts.append(pad + text if to_right else text + pad)
-    return GAP.join(parts).rstrip()
+    return gap.join(parts).rstrip()
 
 
 def to_json(value: Any) -> str:

@@ -45,7 +45,7 @@ def execute(db_url: str, sql: str) -> None:
     engine.dispose()
 
 
-def in_terminal(*args: str, columns: int = 80, env: dict | None = None) -> str:
+def in_terminal(*args: str, columns: int = 80, env: dict | None = None, expect: int = 0) -> str:
     """Run the CLI with standard output on a pseudo-terminal ``columns`` wide; returns what it showed."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
@@ -63,7 +63,7 @@ def in_terminal(*args: str, columns: int = 80, env: dict | None = None) -> str:
             break
         chunks.append(chunk)
     os.close(master)
-    assert proc.wait(timeout=120) == 0
+    assert proc.wait(timeout=120) == expect
     return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
 
 
@@ -153,6 +153,10 @@ def test_status_counts_a_source_whose_every_attempt_failed_as_unhealthy(pg_url, 
     assert report["healthy"] is False and report["database_ok"] is True and report["exit_code"] == 1
     assert by_name["seed"]["ok"] is True and by_name["seed"]["reason"] is None  # new, not yet due
     assert by_name["down"]["ok"] is False and "every attempt so far failed" in by_name["down"]["reason"]
+    shown = in_terminal("--database-url", pg_url, "--config", str(config), "status", columns=60, expect=1).splitlines()
+    assert shown[0] == "news-etl: unhealthy: down: every attempt so far failed (1)"
+    assert shown[1].startswith("    last error: http://127.0.") and shown[1].endswith("(transient)")
+    assert all(text_width(line) <= 60 for line in shown)
 
 
 def test_status_tolerates_a_few_failures_after_a_success(pg_url, tmp_path):
@@ -193,7 +197,7 @@ def test_sources_and_runs_fit_80_columns_and_keep_the_reason(pg_url, tmp_path):
         assert shown.strip() and max(text_width(line) for line in shown.splitlines()) <= 80, shown
     shown = in_terminal("--database-url", pg_url, "--config", str(config), "sources")
     [error] = [line for line in shown.splitlines() if line.startswith("    last error: ")]
-    assert "…" in error and error.endswith("(transient)")  # cut in the middle: the reason's end stays
+    assert "…" in error and error.endswith("(transient)")  # cut in the middle: the reason at the end stays
     full = cli("--database-url", pg_url, "--config", str(config), "sources").stdout  # not a terminal
     stored = rows(pg_url, "SELECT last_error FROM sources WHERE name = 'down'")[0][0]
     assert stored in full and "…" not in full

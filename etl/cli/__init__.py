@@ -172,7 +172,7 @@ def _service_commands(sub, common) -> None:
                    help="a source is late after this many times its longest interval without success")
     p.add_argument("--max-failures", type=positive, default=DEFAULT_TOLERANCE, metavar="N",
                    help="a source is failing after N failed passes in a row (or when every attempt so far failed)")
-    p.add_argument("--json", action="store_true", help="print the health of the database and of each source as JSON")
+    _listing(p, "print the health of the database and of each source as JSON")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,7 +42,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     width = terminal_width(args.wide)
     for h in hits:
-        print(_fit(f"[{h.id}] {h.source}  {fmt_time(h.published_at)} (Tehran)  {h.title}", width))
+        when = f"{fmt_time(h.published_at)} (Tehran)" if h.published_at else "date unknown"
+        print(_fit(f"[{h.id}] {h.source}  {when}  {h.title}", width))
         if h.url:
             print("    " + _fit(readable_url(h.url), width and width - 4, middle=True))
         print(f"    {h.snippet}\n")

@@ -18,8 +18,9 @@ from sqlalchemy.exc import OperationalError
 from ..fetch.http import HttpClient
 from ..load.db import describe, make_engine
 from ..pipeline import first_line
+from ..display import terminal_width, text_width, to_json, truncate
 from ..service import Metrics, Service, ServiceOptions, check_health, setup_logging
-from ..display import to_json
+from ..service.health import LAST_ERROR
 from .common import (EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, PROG, DatabaseUnavailable, UsageError, configured,
                      engine_of, http_settings, quiet, settings_of, utcnow, verbose)
 
@@ -99,6 +100,19 @@ def _line(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, DatabaseUnavailable) else first_line(exc)
 
 
+def _print_problems(health, width: int | None) -> None:
+    """One line per problem; on a narrow terminal the last error goes under its source, cut in the middle."""
+    for problem in health.problems:
+        line = f"{PROG}: unhealthy: {problem}"
+        if width is None or text_width(line) <= width:
+            print(line)
+            continue
+        head, _, error = line.partition("; " + LAST_ERROR)
+        print(truncate(head, width))
+        if error:
+            print(f"    {LAST_ERROR}{truncate(error, max(width - 4 - len(LAST_ERROR), 8), middle=True)}")
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """Exit 0 healthy, 1 a source is failing or late, 3 the database cannot be reached."""
     settings = settings_of(args)
@@ -112,8 +126,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json({**health.as_dict(), "database": describe(engine), "exit_code": code}))
         return code
-    for problem in health.problems:
-        print(f"{PROG}: unhealthy: {problem}")
+    _print_problems(health, terminal_width(args.wide))
     bad = sum(not s.ok for s in health.sources)
     if health.ok:
         print(f"{PROG}: healthy: {describe(engine)}, {health.checked} enabled source(s) on time")

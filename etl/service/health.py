@@ -25,6 +25,7 @@ __all__ = ["Health", "SourceHealth", "check_health"]
 
 DEFAULT_FACTOR = 3.0
 DEFAULT_TOLERANCE = 3
+LAST_ERROR = "last error: "
 
 
 @dataclass(slots=True)
@@ -82,7 +83,7 @@ def source_problem(row: Any, now: datetime, factor: float, tolerance: int = DEFA
     """Why this source row is unhealthy (every reason that applies, one line), or None."""
     reasons = [r for r in (_lateness(row, now, factor), _failing(row, tolerance)) if r]
     if reasons and row.last_error:
-        reasons.append(f"last error: {one_line(row.last_error)}")
+        reasons.append(f"{LAST_ERROR}{one_line(row.last_error)}")
     return "; ".join(reasons) or None
 
 
