@@ -126,10 +126,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json({**health.as_dict(), "database": describe(engine), "exit_code": code}))
         return code
-    _print_problems(health, terminal_width(args.wide))
-    bad = sum(not s.ok for s in health.sources)
-    if health.ok:
-        print(f"{PROG}: healthy: {describe(engine)}, {health.checked} enabled source(s) on time")
-    elif not health.database_problem:
-        print(f"{PROG}: unhealthy: {bad} of {health.checked} enabled source(s) failing or late ({describe(engine)})")
+    width = terminal_width(args.wide)
+    _print_problems(health, width)
+    summary = _summary(health, describe(engine))
+    if summary:
+        print(summary if width is None else truncate(summary, width, middle=True))
     return code
+
+
+def _summary(health, database: str) -> str | None:
+    if health.ok:
+        return f"{PROG}: healthy: {database}, {health.checked} enabled source(s) on time"
+    if health.database_problem:
+        return None  # its problem line says it all
+    bad = sum(not s.ok for s in health.sources)
+    return f"{PROG}: unhealthy: {bad} of {health.checked} enabled source(s) failing or late ({database})"
