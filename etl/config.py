@@ -82,12 +82,20 @@ def load_sources(path: Path, missing_ok: bool = False) -> list[Source]:
     if not path.exists():
         if missing_ok:
             return []
-        raise ConfigError(f"{path}: no such sources file")
+        raise ConfigError(missing_sources(path))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return parse_sources(data, str(path))
+
+
+def missing_sources(path: Path) -> str:
+    """The one-line error for a sources file that is not there. A relative path is relative to the
+    working directory, so it is shown resolved too; an empty configuration must be asked for."""
+    where = f" ({path.resolve()})" if not path.is_absolute() else ""
+    return (f"{path}: no such sources file{where}; name one with --config FILE or NEWS_ETL_CONFIG "
+            "(--config /dev/null for none)")
 
 
 def parse_sources(data: Mapping[str, Any], origin: str) -> list[Source]:

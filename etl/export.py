@@ -31,8 +31,12 @@ def write_jsonl(rows: Iterable[dict], out: IO[str]) -> int:
     return count
 
 
-def write_csv(rows: Iterable[dict], out: IO[str]) -> int:
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
+def write_csv(rows: Iterable[dict], out: IO[str], excel: bool = False) -> int:
+    """RFC 4180 CSV (CRLF line ends). ``excel`` starts it with a UTF-8 byte-order mark: without one
+    Excel reads the file as the system's legacy code page and shows Persian as mojibake."""
+    if excel:
+        out.write("\ufeff")
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     count = 0
     for count, row in enumerate(rows, start=1):

@@ -76,6 +76,8 @@ class RunReport:
     error: str | None = None
     # The first few failures, for the caller; all of them are in ingest_errors.
     errors: list[ItemError] = field(default_factory=list)
+    # The first few files passed over (not article files), so the caller can name them.
+    skipped_files: list[Skipped] = field(default_factory=list)
 
     def line(self) -> str:
         """The one-line summary: ``seen 3, new 2, updated 0, unchanged 1, failed 0``."""

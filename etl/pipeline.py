@@ -57,6 +57,8 @@ def run_backfill(engine: Engine, job: Backfill, now: Clock, on_progress: Progres
     try:
         for chunk in _cleaned(engine, source_id, job, now):
             report.skipped += chunk.skipped
+            room = max(0, REPORT_ERRORS - len(report.skipped_files))
+            report.skipped_files.extend(chunk.skipped_files[:room])
             articles = [p for p in chunk.done if isinstance(p, Prepared)]
             errors = [e for e in chunk.done if isinstance(e, ItemError)]
             load_batch(engine, source_id, report, articles, errors, chunk.fetched_at, chunk.unchanged)
@@ -90,6 +92,7 @@ def _sort(engine: Engine, source_id: int, items: list[Item], fetched_at: datetim
     for item in items:
         if isinstance(item, Skipped):
             chunk.skipped += 1
+            chunk.skipped_files.append(item)
         elif isinstance(item, ItemError):
             chunk.done.append(item)
     for item, digest in raw:

@@ -13,6 +13,12 @@ CREATE TABLE schema_migrations (
 
 COMMENT ON TABLE schema_migrations IS 'One row per applied schema version; `news-etl db upgrade` applies the missing ones.';
 
+COMMENT ON COLUMN schema_migrations.version IS 'Schema version applied (etl/load/schema.py SCHEMA_VERSION).';
+
+COMMENT ON COLUMN schema_migrations.description IS 'What the version added.';
+
+COMMENT ON COLUMN schema_migrations.applied_at IS 'When it was applied (UTC).';
+
 CREATE TABLE sources (
 	id SERIAL NOT NULL, 
 	name VARCHAR(64) NOT NULL, 
@@ -40,6 +46,8 @@ CREATE TABLE sources (
 
 COMMENT ON TABLE sources IS 'One row per source, keyed by name, holding its fetch state.';
 
+COMMENT ON COLUMN sources.id IS 'Surrogate key, referenced by articles, ingest_runs and ingest_errors.';
+
 COMMENT ON COLUMN sources.name IS 'The name used in config/sources.toml.';
 
 COMMENT ON COLUMN sources.kind IS '''feed'' or ''files''.';
@@ -47,6 +55,8 @@ COMMENT ON COLUMN sources.kind IS '''feed'' or ''files''.';
 COMMENT ON COLUMN sources.url IS 'Feed URL (kind ''feed'').';
 
 COMMENT ON COLUMN sources.path IS 'Folder or file (kind ''files'').';
+
+COMMENT ON COLUMN sources.enabled IS 'False keeps the source and its articles but stops fetching it (enabled = false in the sources file).';
 
 COMMENT ON COLUMN sources.in_config IS 'False once the source is removed from the sources file or was created by a backfill; its articles stay.';
 
@@ -56,9 +66,23 @@ COMMENT ON COLUMN sources.etag IS 'ETag validator from the last successful fetch
 
 COMMENT ON COLUMN sources.last_modified IS 'Last-Modified validator from the last successful fetch.';
 
+COMMENT ON COLUMN sources.last_fetch_at IS 'When the last fetch or files pass ended, successful or not (UTC).';
+
+COMMENT ON COLUMN sources.last_success_at IS 'When the last successful fetch or files pass ended (UTC); NULL if none yet.';
+
 COMMENT ON COLUMN sources.last_status IS 'HTTP status of the last fetch.';
 
+COMMENT ON COLUMN sources.consecutive_failures IS 'Failed passes in a row; 0 after a success. `news-etl status` calls a source failing at 3 (--max-failures).';
+
+COMMENT ON COLUMN sources.last_error IS 'One-line reason of the last failed pass; NULL after a success (a readable but malformed feed keeps its warning).';
+
 COMMENT ON COLUMN sources.next_attempt_at IS 'When the service will next fetch this source.';
+
+COMMENT ON COLUMN sources.items_seen IS 'Items seen over all passes (feed entries or file records).';
+
+COMMENT ON COLUMN sources.created_at IS 'When the source first appeared (UTC).';
+
+COMMENT ON COLUMN sources.updated_at IS 'When its row last changed (UTC).';
 
 CREATE TABLE articles (
 	id BIGSERIAL NOT NULL, 
@@ -93,11 +117,21 @@ CREATE INDEX articles_source_raw_hash ON articles (source_id, raw_hash);
 
 COMMENT ON TABLE articles IS 'One row per article per source.';
 
+COMMENT ON COLUMN articles.id IS 'Surrogate key: `news-etl show ID`; cluster_id values are ids of this table.';
+
+COMMENT ON COLUMN articles.source_id IS 'The source (sources.id) the article was loaded from; the natural key is unique within it.';
+
 COMMENT ON COLUMN articles.key IS 'Natural key within the source: ''guid:…'', ''url:…'' (canonical URL) or ''hash:…'' (normalized title and body).';
 
 COMMENT ON COLUMN articles.url IS 'Canonical article URL, when known.';
 
+COMMENT ON COLUMN articles.title IS 'Cleaned title (HTML removed, Persian normalized, ZWNJ kept); derived from the first sentence when title_derived.';
+
 COMMENT ON COLUMN articles.title_derived IS 'True when the input had no title and it was taken from the first sentence.';
+
+COMMENT ON COLUMN articles.summary IS 'Cleaned lead or abstract, when the input had one.';
+
+COMMENT ON COLUMN articles.body IS 'Cleaned full text (Persian normalized, ZWNJ kept); the article page''s text for full_text feeds.';
 
 COMMENT ON COLUMN articles.published_at IS 'Publication instant in UTC; NULL when unknown or not trusted.';
 
@@ -147,9 +181,27 @@ CREATE INDEX ingest_runs_source_started ON ingest_runs (source_id, started_at);
 
 COMMENT ON TABLE ingest_runs IS 'One row per run; counts are committed with each batch, so a killed run shows what it stored.';
 
+COMMENT ON COLUMN ingest_runs.id IS 'Run id: `news-etl errors --run ID`.';
+
 COMMENT ON COLUMN ingest_runs.kind IS '''backfill'', ''fetch'' or ''service''.';
 
+COMMENT ON COLUMN ingest_runs.source_id IS 'The source the run loaded into (sources.id).';
+
 COMMENT ON COLUMN ingest_runs.status IS '''running'', ''ok'', ''partial'' (some items failed), ''failed'' (the run stopped).';
+
+COMMENT ON COLUMN ingest_runs.started_at IS 'When the run started (UTC).';
+
+COMMENT ON COLUMN ingest_runs.finished_at IS 'When it ended (UTC); NULL while running, or if the process was killed.';
+
+COMMENT ON COLUMN ingest_runs.seen IS 'Items read (articles and failures).';
+
+COMMENT ON COLUMN ingest_runs."new" IS 'Articles stored for the first time.';
+
+COMMENT ON COLUMN ingest_runs.updated IS 'Articles whose content changed (the old version went to article_revisions).';
+
+COMMENT ON COLUMN ingest_runs.unchanged IS 'Articles already stored with the same content: nothing written.';
+
+COMMENT ON COLUMN ingest_runs.failed IS 'Items that could not be loaded (see ingest_errors).';
 
 COMMENT ON COLUMN ingest_runs.error IS 'Why the run stopped, when it did.';
 
@@ -170,11 +222,19 @@ CREATE TABLE source_files (
 
 COMMENT ON TABLE source_files IS 'Files a ''files'' source has loaded, so the service loads only new or changed files, also after a restart.';
 
+COMMENT ON COLUMN source_files.id IS 'Surrogate key.';
+
+COMMENT ON COLUMN source_files.source_id IS 'The files source (sources.id) that loaded the file.';
+
 COMMENT ON COLUMN source_files.path IS 'The file''s path as the service found it under the source''s folder.';
+
+COMMENT ON COLUMN source_files.size IS 'File size in bytes when it was last loaded.';
 
 COMMENT ON COLUMN source_files.mtime IS 'Modification time when it was last loaded.';
 
 COMMENT ON COLUMN source_files.sha256 IS 'Hash of the bytes loaded; a touched file with the same hash is not reloaded.';
+
+COMMENT ON COLUMN source_files.loaded_at IS 'When it was last loaded (UTC).';
 
 CREATE TABLE ingest_errors (
 	id BIGSERIAL NOT NULL, 
@@ -193,9 +253,19 @@ CREATE INDEX ingest_errors_run ON ingest_errors (run_id);
 
 COMMENT ON TABLE ingest_errors IS 'Items that could not be loaded, with their reason, for inspection and retry.';
 
+COMMENT ON COLUMN ingest_errors.id IS 'Surrogate key.';
+
+COMMENT ON COLUMN ingest_errors.run_id IS 'The run that met the failure (ingest_runs.id).';
+
+COMMENT ON COLUMN ingest_errors.source_id IS 'The source of the failing item (sources.id).';
+
 COMMENT ON COLUMN ingest_errors.location IS 'Where the item is: ''dump.jsonl:17'', ''a.zip!b.json#3'', a URL.';
 
+COMMENT ON COLUMN ingest_errors.reason IS 'Why the item was not loaded, one line.';
+
 COMMENT ON COLUMN ingest_errors.excerpt IS 'The first bytes of the failing input, for inspection.';
+
+COMMENT ON COLUMN ingest_errors.created_at IS 'When the failure was recorded (UTC).';
 
 CREATE TABLE article_revisions (
 	id BIGSERIAL NOT NULL, 
@@ -217,6 +287,24 @@ CREATE INDEX article_revisions_article ON article_revisions (article_id, replace
 
 COMMENT ON TABLE article_revisions IS 'Earlier versions of edited articles; the current version is the row in articles.';
 
+COMMENT ON COLUMN article_revisions.id IS 'Surrogate key.';
+
+COMMENT ON COLUMN article_revisions.article_id IS 'The article (articles.id) this is an earlier version of.';
+
+COMMENT ON COLUMN article_revisions.url IS 'The article''s URL in this version.';
+
+COMMENT ON COLUMN article_revisions.title IS 'Title in this version.';
+
+COMMENT ON COLUMN article_revisions.summary IS 'Summary in this version.';
+
+COMMENT ON COLUMN article_revisions.body IS 'Body in this version.';
+
+COMMENT ON COLUMN article_revisions.published_at IS 'Publication instant in this version (UTC).';
+
+COMMENT ON COLUMN article_revisions.content_hash IS 'sha256 of this version''s content.';
+
+COMMENT ON COLUMN article_revisions.meta IS 'Extra fields of this version.';
+
 COMMENT ON COLUMN article_revisions.stored_at IS 'When this version was stored (its updated_at).';
 
 COMMENT ON COLUMN article_revisions.replaced_at IS 'When a newer version replaced it.';
@@ -230,6 +318,8 @@ CREATE TABLE article_minhash (
 
 COMMENT ON TABLE article_minhash IS 'Near-duplicate detection: one MinHash signature per article long enough to judge.';
 
+COMMENT ON COLUMN article_minhash.article_id IS 'The article (articles.id) the signature is of.';
+
 COMMENT ON COLUMN article_minhash.signature IS 'MinHash signature of the folded text (etl/clean/dedup.py).';
 
 CREATE TABLE article_lsh (
@@ -242,6 +332,12 @@ CREATE TABLE article_lsh (
 
 COMMENT ON TABLE article_lsh IS 'LSH buckets of the MinHash signatures: a new article finds its candidates by index lookup.';
 
+COMMENT ON COLUMN article_lsh.band IS 'LSH band number (0-31).';
+
+COMMENT ON COLUMN article_lsh.bucket IS 'Hash of the signature''s rows in that band.';
+
+COMMENT ON COLUMN article_lsh.article_id IS 'The article (articles.id) in the bucket.';
+
 CREATE VIEW articles_per_source_day AS
 SELECT s.name AS source,
        (a.published_at AT TIME ZONE 'Asia/Tehran')::date AS day,
@@ -250,6 +346,8 @@ FROM articles a JOIN sources s ON s.id = a.source_id
 WHERE a.published_at IS NOT NULL
 GROUP BY 1, 2;
 
+COMMENT ON VIEW articles_per_source_day IS 'Articles per source per publication day, days counted in Asia/Tehran; articles without a trusted date are left out.';
+
 CREATE VIEW latest_articles AS
 SELECT a.id, s.name AS source, a.published_at,
        a.published_at AT TIME ZONE 'Asia/Tehran' AS published_tehran,
@@ -257,10 +355,14 @@ SELECT a.id, s.name AS source, a.published_at,
 FROM articles a JOIN sources s ON s.id = a.source_id
 ORDER BY a.published_at DESC NULLS LAST, a.id DESC;
 
+COMMENT ON VIEW latest_articles IS 'Articles newest first with their source name; published_at in UTC, published_tehran the same instant as Tehran wall-clock time.';
+
 CREATE VIEW cluster_members AS
 SELECT a.cluster_id, a.id AS article_id, s.name AS source, a.published_at, a.title, a.url
 FROM articles a JOIN sources s ON s.id = a.source_id
 WHERE a.cluster_id IS NOT NULL;
+
+COMMENT ON VIEW cluster_members IS 'One row per article in a near-duplicate cluster (wire copy carried by several outlets).';
 
 CREATE VIEW clusters AS
 SELECT a.cluster_id,
@@ -273,3 +375,5 @@ SELECT a.cluster_id,
 FROM articles a JOIN sources s ON s.id = a.source_id
 WHERE a.cluster_id IS NOT NULL
 GROUP BY a.cluster_id;
+
+COMMENT ON VIEW clusters IS 'One row per near-duplicate cluster: its size, its sources, first and last publication (UTC) and the title of its first article.';

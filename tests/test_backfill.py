@@ -187,7 +187,8 @@ def test_archives_through_the_cli(pg_url, tmp_path):
 
 
 def test_sqlite_is_the_embedded_default_and_says_so(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NEWS_ETL_CONFIG")}
+    # Outside the clone the sources file must be named; NEWS_ETL_CONFIG=/dev/null is an empty one.
+    env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"}, "NEWS_ETL_CONFIG": "/dev/null"}
     result = subprocess.run([sys.executable, "-m", "etl", "backfill", str(SEED_DIR), "--source", "seed"],
                             capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
     assert result.returncode == 0, result.stderr

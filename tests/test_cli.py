@@ -61,11 +61,11 @@ def test_unusable_database_url_exit_2(capsys):
     assert "only PostgreSQL and SQLite are supported" in capsys.readouterr().err
 
 
-def test_unreachable_database_is_one_line(capsys):
+def test_unreachable_database_is_one_line_and_exit_3(capsys):
     # Port 9 on loopback: nothing listens, so the connection is refused at once.
     code = main(["--database-url", "postgresql://postgres@127.0.0.1:9/x", "runs"])
     err = capsys.readouterr().err.strip()
-    assert code == 1 and err.startswith("news-etl: error: database unavailable:") and "\n" not in err
+    assert code == 3 and err.startswith("news-etl: error: database unavailable:") and "\n" not in err
 
 
 def test_options_before_or_after_the_command(sqlite_url, tmp_path, capsys):
@@ -94,3 +94,26 @@ def test_db_upgrade_reports_versions(sqlite_url, capsys):
     assert f"schema version {SCHEMA_VERSION} (was empty)" in capsys.readouterr().out
     assert main(["--database-url", sqlite_url, "db", "upgrade"]) == 0
     assert f"schema version {SCHEMA_VERSION} (was version {SCHEMA_VERSION})" in capsys.readouterr().out
+
+
+def test_every_option_has_help_and_shows_its_default():
+    for command, parser in [((), build_parser()), *_subparsers(build_parser())]:
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            if not action.option_strings or isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+                continue
+            name = f"{' '.join(command)} {action.option_strings[-1]}"
+            assert action.help, f"{name} has no help"
+            if action.default not in (None, False, argparse.SUPPRESS):
+                assert "default" in formatter._get_help_string(action), f"{name}: default not shown"
+
+
+def test_every_command_takes_quiet_and_verbose():
+    for command, parser in _subparsers(build_parser()):
+        flags = {s for a in parser._actions for s in a.option_strings}
+        assert {"-q", "--quiet", "-v", "--verbose"} <= flags, command
+
+
+def test_show_of_a_missing_article_is_one_line_exit_1(sqlite_url, capsys):
+    assert main(["--database-url", sqlite_url, "-q", "show", "999"]) == 1
+    assert capsys.readouterr().err == "news-etl: error: no article with id 999\n"

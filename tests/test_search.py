@@ -187,7 +187,7 @@ def test_search_show_cli(sqlite_url):
     shown = run_cli("--database-url", sqlite_url, "show", str(hit["id"]))
     assert shown.returncode == 0 and "revisions: 0" in shown.stdout and "نخست‌وزیر" in shown.stdout
     missing = run_cli("--database-url", sqlite_url, "show", "999")
-    assert missing.returncode == 2 and missing.stderr.strip() == "news-etl: error: no article with id 999"
+    assert missing.returncode == 1 and missing.stderr.strip() == "news-etl: error: no article with id 999"
 
 
 def test_csv_export_is_readable_by_csv_module(sqlite_url, tmp_path):

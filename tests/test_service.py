@@ -324,7 +324,7 @@ def test_status_exit_code_follows_health(pg_url, tmp_path, http_server, service_
     late = run_cli("--database-url", pg_url, "status", timeout=60)
     assert late.returncode == 1 and "a: no successful run for 1h00m" in late.stdout and "HTTP 404" in late.stdout
     gone = run_cli("--database-url", "postgresql+psycopg://postgres@127.0.0.1:1/none", "status", timeout=60)
-    assert gone.returncode == 1 and "database unreachable" in gone.stdout
+    assert gone.returncode == 3 and "database unreachable" in gone.stdout
 
 
 # --- the pieces -----------------------------------------------------------------------------

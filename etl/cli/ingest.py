@@ -8,73 +8,100 @@ from pathlib import Path
 
 from ..config import Source
 from ..display import ProgressLine, fmt_time, to_json
+from ..errors import one_line
 from ..fetch.http import HttpClient
 from ..fetch_run import run_fetch
-from ..load.db import describe, make_engine
+from ..load.db import describe
 from ..load.migrate import schema_ddl, upgrade
-from ..load.queries import source_overview
+from ..load.queries import run_exists, source_overview
 from ..load.runs import list_errors, list_runs
 from ..models import RunReport
 from ..pipeline import Backfill, run_backfill
-from .common import PROG, UsageError, http_settings, open_db, settings_of, show_rows, utcnow
+from .common import (EXIT_FAILED, EXIT_OK, PROG, NotFound, UsageError, connect, http_settings, open_db, quiet,
+                     settings_of, show_rows, utcnow)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise UsageError(f"no such file or directory: {missing[0]}")
+    if not any(p.exists() for p in paths):
+        raise UsageError(f"no such file or directory: {', '.join(map(str, paths))}")
+    # Missing paths among existing ones are not fatal: the run records each as a failed item
+    # (named in the report and in `errors --run`) and loads the rest, exit 1.
     engine, configured = open_db(args)
     source = next((s for s in configured if s.name == args.source), None)
     in_config = source is not None
     if source is None:
-        source = Source(name=args.source, kind="files", path=str(paths[0]))
+        source = Source(name=args.source, kind="files", path=str(next(p for p in paths if p.exists())))
     if args.pattern:
         source = Source(**{**{n: getattr(source, n) for n in Source.__slots__}, "pattern": args.pattern})
-    progress = ProgressLine(enabled=False if args.json or args.no_progress else None)
+    quiet_progress = args.json or args.no_progress or quiet(args)
+    progress = ProgressLine(enabled=False if quiet_progress else None)
     job = Backfill(source=source, paths=paths, in_config=in_config, batch_size=args.batch_size,
                    workers=args.workers, reclean=args.reclean)
     try:
         report = run_backfill(engine, job, utcnow, progress)
     finally:
         progress.close()
+    _print_report(args, report)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _print_report(args: argparse.Namespace, report: RunReport) -> None:
     if args.json:
-        print(to_json(report.as_dict()))
-    else:
+        print(to_json(_one_line_report(report)))
+        return
+    if not quiet(args):
         _explain(report)
-        print(report.line())
-    return 0 if report.ok else 1
+    print(report.line())
 
 
-def _explain(report) -> None:
+def _one_line_report(report: RunReport) -> dict:
+    data = report.as_dict()
+    data["error"] = one_line(data["error"])
+    for error in data["errors"]:
+        error["reason"] = one_line(error["reason"])
+    return data
+
+
+def _explain(report: RunReport) -> None:
+    """Each failure and each skipped file by name, on stderr; the counts go to stdout."""
     for error in report.errors:
-        print(f"{PROG}: failed: {error.location}: {error.reason}", file=sys.stderr)
+        print(f"{PROG}: failed: {error.location}: {one_line(error.reason)}", file=sys.stderr)
     if report.failed > len(report.errors):
         print(f"{PROG}: ... {report.failed - len(report.errors)} more; see `{PROG} errors --run {report.run_id}`",
               file=sys.stderr)
-    if report.skipped:
-        print(f"{PROG}: skipped {report.skipped} file(s) that are not article files", file=sys.stderr)
+    for skipped in report.skipped_files:
+        print(f"{PROG}: skipped: {skipped.location}: {skipped.reason}", file=sys.stderr)
+    if report.skipped > len(report.skipped_files):
+        print(f"{PROG}: skipped {report.skipped - len(report.skipped_files)} more file(s) that are not article files",
+              file=sys.stderr)
     if report.error:
-        print(f"{PROG}: error: run {report.run_id} stopped: {report.error}", file=sys.stderr)
+        print(f"{PROG}: error: run {report.run_id} stopped: {one_line(report.error)}", file=sys.stderr)
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
     return show_rows(
         args, source_overview,
-        ["name", "kind", "enabled", "in config", "articles", "last fetch (Tehran)", "status",
-         "failures", "next attempt", "last error"],
-        lambda r: (r["name"], r["kind"], "yes" if r["enabled"] else "no", "yes" if r["in_config"] else "no",
-                   r["articles"], fmt_time(r["last_fetch_at"]), r["last_status"], r["consecutive_failures"],
-                   fmt_time(r["next_attempt_at"]), (r["last_error"] or "")[:60]))
+        ["name", "kind", "on", "articles", "fetched (Tehran)", "fails", "next (Tehran)", "last error"],
+        lambda r: (r["name"], r["kind"], _state(r), r["articles"], fmt_time(r["last_fetch_at"]),
+                   r["consecutive_failures"], fmt_time(r["next_attempt_at"]), one_line(r["last_error"]) or ""),
+        shrink=(0,), detail=True)
+
+
+def _state(row: dict) -> str:
+    """``on``: yes, no (disabled), or gone (no longer in the sources file, or ad hoc from a backfill)."""
+    if not row["in_config"]:
+        return "gone"
+    return "yes" if row["enabled"] else "no"
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
     return show_rows(
         args, lambda conn: list_runs(conn, args.limit, args.source),
-        ["id", "kind", "source", "status", "started (Tehran)", "took", "seen", "new", "updated",
-         "unchanged", "failed", "error"],
+        ["id", "kind", "source", "status", "started (Tehran)", "took", "seen", "new", "upd", "same", "fail", "error"],
         lambda r: (r["id"], r["kind"], r["source"], r["status"], fmt_time(r["started_at"]), _duration(r),
-                   r["seen"], r["new"], r["updated"], r["unchanged"], r["failed"], (r["error"] or "")[:50]))
+                   r["seen"], r["new"], r["updated"], r["unchanged"], r["failed"], one_line(r["error"]) or ""),
+        shrink=(2, 1, 3), detail=True)
 
 
 def _duration(row: dict) -> str:
@@ -84,12 +111,17 @@ def _duration(row: dict) -> str:
 
 
 def cmd_errors(args: argparse.Namespace) -> int:
-    return show_rows(args, lambda conn: list_errors(conn, args.run, args.limit), ["run", "source", "location", "reason"],
-                     lambda r: (r["run_id"], r["source"], r["location"], r["reason"][:80]))
+    def read(conn):
+        if args.run is not None and not run_exists(conn, args.run):
+            raise NotFound(f"no run with id {args.run} (see `{PROG} runs`)")
+        return list_errors(conn, args.run, args.limit)
+    return show_rows(args, read, ["run", "source", "location", "reason"],
+                     lambda r: (r["run_id"], r["source"], r["location"], one_line(r["reason"])),
+                     shrink=(2, 1), detail=True)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    engine = make_engine(settings_of(args).database_url)
+    engine = connect(settings_of(args), notice=not quiet(args))
     result = upgrade(engine, utcnow())
     before = "empty" if result.from_version is None else f"version {result.from_version}"
     print(f"{describe(engine)}: schema version {result.to_version} (was {before})")
@@ -107,21 +139,26 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     with HttpClient(http_settings()) as client:
         reports = run_fetch(engine, feeds, client, utcnow, workers=args.workers)
     if args.json:
-        print(to_json({"sources": [r.as_dict() for r in reports], "total": _total(reports).as_dict()}))
+        print(to_json({"sources": [_one_line_report(r) for r in reports], "total": _total(reports).as_dict()}))
     else:
         for report in reports:
-            _explain(report)
-            print(f"{report.source}: {report.line()}" + (f"  [failed: {report.error}]" if report.error else ""))
+            if not quiet(args):
+                _explain(report)
+            print(f"{report.source}: {report.line()}" + (f"  [failed: {one_line(report.error)}]" if report.error else ""))
         if len(reports) > 1:
             print(f"total: {_total(reports).line()}")
-    return 0 if all(r.ok for r in reports) else 1
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
 
 
 def _chosen_feeds(configured: list[Source], names: list[str]) -> list[Source]:
     feeds = {s.name: s for s in configured if s.kind == "feed"}
-    unknown = [n for n in names if n not in feeds]
-    if unknown:
-        raise UsageError(f"no feed source named {unknown[0]!r} in the sources file")
+    others = {s.name: s for s in configured if s.kind != "feed"}
+    for name in names:
+        if name in others:
+            raise UsageError(f"{name!r} is a {others[name].kind} source, not a feed: load it with "
+                             f"`{PROG} backfill {others[name].path} --source {name}` or let `{PROG} run` watch it")
+        if name not in feeds:
+            raise UsageError(f"no feed source named {name!r} in the sources file")
     chosen = [feeds[n] for n in names] if names else [s for s in feeds.values() if s.enabled]
     if not chosen:
         raise UsageError("no enabled feed sources in the sources file")

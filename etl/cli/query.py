@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
-from ..display import fmt_time, to_json
+from ..display import fmt_time, terminal_width, to_json, truncate
 from ..export import write_csv, write_jsonl, write_parquet
 from ..load.queries import latest_articles
 from ..load.search import Filters, export_rows, get_article, search
-from .common import PROG, UsageError, open_db, show_rows
+from .common import NotFound, UsageError, note, open_db, show_rows
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 
@@ -20,9 +22,10 @@ def _filters(args: argparse.Namespace) -> Filters:
 
 
 def cmd_articles(args: argparse.Namespace) -> int:
+    # The title is the last column: right-to-left text there cannot push the other columns around.
     return show_rows(args, lambda conn: latest_articles(conn, args.limit, args.source),
                      ["id", "source", "published (Tehran)", "title"],
-                     lambda r: (r["id"], r["source"], fmt_time(r["published_at"]), r["title"][:70]))
+                     lambda r: (r["id"], r["source"], fmt_time(r["published_at"]), r["title"]), shrink=(3, 1))
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -37,13 +40,36 @@ def cmd_search(args: argparse.Namespace) -> int:
             "snippet": h.snippet,
         } for h in hits]))
         return 0
+    width = terminal_width(args.wide)
     for h in hits:
-        print(f"[{h.id}] {h.source}  {fmt_time(h.published_at)}  {h.title}")
+        when = f"{fmt_time(h.published_at)} (Tehran)" if h.published_at else "date unknown"
+        print(_fit(f"[{h.id}] {h.source}  {when}  {h.title}", width))
         if h.url:
-            print(f"    {h.url}")
+            print("    " + _fit(readable_url(h.url), width and width - 4, middle=True))
         print(f"    {h.snippet}\n")
-    print(f"{len(hits)} result(s)", file=sys.stderr)
+    note(args, f"{len(hits)} result(s)")
     return 0
+
+
+def readable_url(url: str) -> str:
+    """Percent-encoded Persian slugs decoded for reading, as a browser's address bar shows them:
+    ``/news/1/%D8%AE%D8%A8%D8%B1 -> /news/1/خبر``. Only non-ASCII runs are decoded (``%20``, ``%2F``
+    keep their meaning), and only when they are UTF-8; ``--json`` keeps the stored URL."""
+    return _ENCODED_RUN.sub(_decode_run, url)
+
+
+_ENCODED_RUN = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
+
+
+def _decode_run(match: re.Match) -> str:
+    try:
+        return unquote_to_bytes(match.group()).decode("utf-8")
+    except UnicodeDecodeError:
+        return match.group()
+
+
+def _fit(text: str, width: int | None, middle: bool = False) -> str:
+    return text if width is None else truncate(text, width, middle)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -51,13 +77,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     with engine.connect() as conn:
         article = get_article(conn, args.id)
     if article is None:
-        raise UsageError(f"no article with id {args.id}")
+        raise NotFound(f"no article with id {args.id}")
     if args.json:
         print(to_json(article))
         return 0
     print(f"{article['title']}\n")
     print(f"source: {article['source']}   id: {article['id']}   published: {fmt_time(article['published_at'])} (Tehran)")
-    print(f"url: {article['url'] or '-'}\nstored: {fmt_time(article['fetched_at'])}   last changed: {fmt_time(article['updated_at'])}")
+    print(f"url: {readable_url(article['url']) if article['url'] else '-'}\n"
+          f"stored: {fmt_time(article['fetched_at'])}   last changed: {fmt_time(article['updated_at'])} (Tehran)")
     if article["summary"]:
         print(f"\n{article['summary']}")
     print(f"\n{article['body']}\n")
@@ -72,6 +99,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "parquet" and not args.output:
         raise UsageError("--format parquet needs --output FILE")
+    if args.excel and args.format != "csv":
+        raise UsageError("--excel is for --format csv")
     engine, _ = open_db(args)
     with engine.connect() as conn:
         rows = export_rows(conn, _filters(args))
@@ -80,9 +109,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
             try:
-                count = (write_jsonl if args.format == "jsonl" else write_csv)(rows, out)
+                count = write_jsonl(rows, out) if args.format == "jsonl" else write_csv(rows, out, args.excel)
             finally:
                 if out is not sys.stdout:
                     out.close()
-    print(f"{PROG}: exported {count} article(s)", file=sys.stderr)
+    note(args, f"exported {count} article(s)")
     return 0

@@ -18,19 +18,23 @@ from sqlalchemy.exc import OperationalError
 from ..fetch.http import HttpClient
 from ..load.db import describe, make_engine
 from ..pipeline import first_line
+from ..display import terminal_width, text_width, to_json, truncate
 from ..service import Metrics, Service, ServiceOptions, check_health, setup_logging
-from .common import PROG, UsageError, configured, engine_of, http_settings, settings_of, utcnow
+from ..service.health import LAST_ERROR
+from .common import (EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, PROG, DatabaseUnavailable, UsageError, configured,
+                     engine_of, http_settings, quiet, settings_of, utcnow, verbose)
 
 log = logging.getLogger("etl.service")
 STARTUP_RETRY_CAP = 30.0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    setup_logging(args.log_json, logging.DEBUG if args.verbose else logging.INFO)
+    level = logging.DEBUG if verbose(args) else logging.WARNING if quiet(args) else logging.INFO
+    setup_logging(args.log_json, level)
     settings = settings_of(args)
     sources = configured(settings)  # a bad file fails here, before anything starts (exit 2)
     signals = _Signals()
-    engine = _open_engine(settings, signals)
+    engine = _open_engine(settings, signals, notice=not quiet(args))
     if engine is None:
         return 0  # told to stop before the database ever answered
     metrics = Metrics()
@@ -57,14 +61,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_engine(settings, signals: "_Signals"):
+def _open_engine(settings, signals: "_Signals", notice: bool):
     """The engine with the schema upgraded, waiting (with backoff) for a database that is not up yet."""
     delay = 1.0
     while not signals.stop.is_set():
         try:
-            return engine_of(settings)
-        except OperationalError as exc:
-            log.warning("database unavailable, retrying", extra={"fields": {"error": first_line(exc), "in": delay}})
+            return engine_of(settings, notice)
+        except (DatabaseUnavailable, OperationalError) as exc:
+            log.warning("database unavailable, retrying", extra={"fields": {"error": _line(exc), "in": delay}})
             signals.stop.wait(delay)
             delay = min(delay * 2, STARTUP_RETRY_CAP)
     return None
@@ -92,15 +96,48 @@ class _Signals:
                 service.reload()
 
 
+def _line(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, DatabaseUnavailable) else first_line(exc)
+
+
+def _print_problems(health, width: int | None) -> None:
+    """One line per problem; on a narrow terminal the last error goes under its source, cut in the middle."""
+    for problem in health.problems:
+        line = f"{PROG}: unhealthy: {problem}"
+        if width is None or text_width(line) <= width:
+            print(line)
+            continue
+        head, _, error = line.partition("; " + LAST_ERROR)
+        print(truncate(head, width))
+        if error:
+            print(f"    {LAST_ERROR}{truncate(error, max(width - 4 - len(LAST_ERROR), 8), middle=True)}")
+
+
 def cmd_status(args: argparse.Namespace) -> int:
+    """Exit 0 healthy, 1 a source is failing or late, 3 the database cannot be reached."""
     settings = settings_of(args)
+    configured(settings)  # a missing sources file is an error here too (exit 2), not "0 sources, healthy"
     engine = make_engine(settings.database_url)
     try:
-        health = check_health(engine, utcnow(), args.factor)
+        health = check_health(engine, utcnow(), args.factor, args.max_failures)
     finally:
         engine.dispose()
-    for problem in health.problems:
-        print(f"{PROG}: unhealthy: {problem}")
+    code = EXIT_UNAVAILABLE if health.database_problem else EXIT_OK if health.ok else EXIT_FAILED
+    if args.json:
+        print(to_json({**health.as_dict(), "database": describe(engine), "exit_code": code}))
+        return code
+    width = terminal_width(args.wide)
+    _print_problems(health, width)
+    summary = _summary(health, describe(engine))
+    if summary:
+        print(summary if width is None else truncate(summary, width, middle=True))
+    return code
+
+
+def _summary(health, database: str) -> str | None:
     if health.ok:
-        print(f"{PROG}: healthy: {describe(engine)}, {health.checked} enabled source(s) on time")
-    return 0 if health.ok else 1
+        return f"{PROG}: healthy: {database}, {health.checked} enabled source(s) on time"
+    if health.database_problem:
+        return None  # its problem line says it all
+    bad = sum(not s.ok for s in health.sources)
+    return f"{PROG}: unhealthy: {bad} of {health.checked} enabled source(s) failing or late ({database})"

@@ -14,7 +14,7 @@ from datetime import datetime
 from ..clean.article import to_article
 from ..clean.dedup import Signature, bands, signature
 from ..clean.fold import fold
-from ..models import Article, ItemError, RawItem
+from ..models import Article, ItemError, RawItem, Skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,7 @@ class CleanBatch:
     done: list[Prepared | ItemError] = field(default_factory=list)
     unchanged: int = 0
     skipped: int = 0
+    skipped_files: list[Skipped] = field(default_factory=list)
 
 
 def folded_text(article: Article) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from .schema import articles, sources
+from .schema import articles, ingest_runs, sources
 
 
 def source_overview(conn: Connection) -> list[dict[str, Any]]:
@@ -33,3 +33,7 @@ def latest_articles(conn: Connection, limit: int, source: str | None = None) -> 
     if source:
         query = query.where(sources.c.name == source)
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def run_exists(conn: Connection, run_id: int) -> bool:
+    return conn.execute(select(ingest_runs.c.id).where(ingest_runs.c.id == run_id)).first() is not None

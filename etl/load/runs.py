@@ -7,6 +7,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from ..errors import one_line
 from ..models import ItemError, RunReport
 from .schema import ingest_errors, ingest_runs, sources
 
@@ -30,7 +31,7 @@ def add_counts(conn: Connection, run_id: int, counts: dict[str, int]) -> None:
 
 def record_errors(conn: Connection, run_id: int, source_id: int, errors: Iterable[ItemError], now: datetime) -> None:
     rows = [
-        {"run_id": run_id, "source_id": source_id, "location": e.location, "reason": e.reason,
+        {"run_id": run_id, "source_id": source_id, "location": e.location, "reason": one_line(e.reason),
          "excerpt": e.excerpt[:EXCERPT_CHARS], "created_at": now}
         for e in errors
     ]
@@ -47,7 +48,7 @@ def finish_run(conn: Connection, report: RunReport, now: datetime) -> None:
         status = "ok"
     conn.execute(
         update(ingest_runs).where(ingest_runs.c.id == report.run_id)
-        .values(status=status, finished_at=now, error=report.error)
+        .values(status=status, finished_at=now, error=one_line(report.error))
     )
 
 

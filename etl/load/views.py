@@ -40,6 +40,24 @@ WHERE a.cluster_id IS NOT NULL
 GROUP BY a.cluster_id""",
 }
 
+# What `\dv+` in psql shows: each view says what one row is and in which time zone it counts.
+COMMENTS = {
+    "articles_per_source_day": "Articles per source per publication day, days counted in Asia/Tehran; "
+                               "articles without a trusted date are left out.",
+    "latest_articles": "Articles newest first with their source name; published_at in UTC, "
+                       "published_tehran the same instant as Tehran wall-clock time.",
+    "cluster_members": "One row per article in a near-duplicate cluster (wire copy carried by several outlets).",
+    "clusters": "One row per near-duplicate cluster: its size, its sources, first and last publication (UTC) "
+                "and the title of its first article.",
+}
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 for _name, _body in VIEWS.items():
     event.listen(metadata, "after_create",
                  DDL(f"CREATE VIEW {_name} AS{_body}").execute_if(dialect="postgresql"))
+    event.listen(metadata, "after_create",
+                 DDL(f"COMMENT ON VIEW {_name} IS {_quoted(COMMENTS[_name])}").execute_if(dialect="postgresql"))

@@ -1,9 +1,14 @@
-"""Is the service healthy? The database answers, and every enabled source has succeeded within
-``factor`` times its slowest allowed interval, or is new and not yet due. For ``news-etl status``."""
+"""Is the service healthy? The database answers, and every enabled source is neither failing nor
+late. For ``news-etl status`` (a supervisor's health check) and its ``--json``.
+
+A source is *failing* when every attempt so far failed, or when its last ``tolerance`` passes in
+a row failed; it is *late* when it has not succeeded within ``factor`` times its slowest allowed
+interval (a new source is not late before it is due).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,60 +16,100 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import DEFAULT_INTERVAL, parse_interval
+from ..errors import one_line
 from ..load.schema import sources
 from ..pipeline import first_line
 from .timing import MAX_INTERVAL_FACTOR
 
-__all__ = ["Health", "check_health"]
+__all__ = ["Health", "SourceHealth", "check_health"]
 
 DEFAULT_FACTOR = 3.0
+DEFAULT_TOLERANCE = 3
+LAST_ERROR = "last error: "
+
+
+@dataclass(slots=True)
+class SourceHealth:
+    name: str
+    kind: str
+    ok: bool
+    reason: str | None
+    consecutive_failures: int
+    last_success_at: datetime | None
+    last_error: str | None
 
 
 @dataclass(slots=True)
 class Health:
-    problems: list[str] = field(default_factory=list)
-    checked: int = 0
+    database_problem: str | None = None
+    sources: list[SourceHealth] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        found = [f"database unreachable: {self.database_problem}"] if self.database_problem else []
+        return found + [f"{s.name}: {s.reason}" for s in self.sources if not s.ok]
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def checked(self) -> int:
+        return len(self.sources)
 
-def check_health(engine: Engine, now: datetime, factor: float = DEFAULT_FACTOR) -> Health:
+    def as_dict(self) -> dict[str, Any]:
+        return {"healthy": self.ok, "database_ok": self.database_problem is None,
+                "database_problem": self.database_problem, "sources": [asdict(s) for s in self.sources]}
+
+
+def check_health(engine: Engine, now: datetime, factor: float = DEFAULT_FACTOR,
+                 tolerance: int = DEFAULT_TOLERANCE) -> Health:
     health = Health()
     try:
         with engine.connect() as conn:
-            rows = conn.execute(select(sources).where(sources.c.enabled, sources.c.in_config)).all()
+            rows = conn.execute(select(sources).where(sources.c.enabled, sources.c.in_config)
+                                .order_by(sources.c.name)).all()
     except SQLAlchemyError as exc:
-        health.problems.append(f"database unreachable: {first_line(exc)}")
+        health.database_problem = first_line(exc)
         return health
     for row in rows:
-        health.checked += 1
-        problem = source_problem(row, now, factor)
-        if problem:
-            health.problems.append(f"{row.name}: {problem}")
+        reason = source_problem(row, now, factor, tolerance)
+        health.sources.append(SourceHealth(row.name, row.kind, reason is None, reason, row.consecutive_failures,
+                                           row.last_success_at, one_line(row.last_error)))
     return health
 
 
-def source_problem(row: Any, now: datetime, factor: float) -> str | None:
-    """Why this source row is unhealthy, or None."""
+def source_problem(row: Any, now: datetime, factor: float, tolerance: int = DEFAULT_TOLERANCE) -> str | None:
+    """Why this source row is unhealthy (every reason that applies, one line), or None."""
+    reasons = [r for r in (_lateness(row, now, factor), _failing(row, tolerance)) if r]
+    if reasons and row.last_error:
+        reasons.append(f"{LAST_ERROR}{one_line(row.last_error)}")
+    return "; ".join(reasons) or None
+
+
+def _failing(row: Any, tolerance: int) -> str | None:
+    failures = row.consecutive_failures
+    if failures >= tolerance:
+        return f"{failures} failed passes in a row (tolerance {tolerance})"
+    if failures and row.last_success_at is None:
+        return f"every attempt so far failed ({failures})"
+    return None
+
+
+def _lateness(row: Any, now: datetime, factor: float) -> str | None:
     allowance = timedelta(seconds=factor * _slowest_interval(row.settings or {}))
     if row.last_success_at is not None:
         if now - row.last_success_at <= allowance:
             return None
-        return f"no successful run for {_ago(now - row.last_success_at)} (allowed {_ago(allowance)})" + _why(row)
+        return f"no successful run for {_ago(now - row.last_success_at)} (allowed {_ago(allowance)})"
     if now - row.created_at <= allowance:
         return None  # new, not yet due
-    return f"never succeeded (configured {_ago(now - row.created_at)} ago)" + _why(row)
+    return f"never succeeded (configured {_ago(now - row.created_at)} ago)"
 
 
 def _slowest_interval(settings: dict) -> int:
     interval = parse_interval(settings.get("interval", DEFAULT_INTERVAL))
     return max(interval, parse_interval(settings.get("max_interval", interval * MAX_INTERVAL_FACTOR)))
-
-
-def _why(row: Any) -> str:
-    return f"; {row.consecutive_failures} failure(s), last: {row.last_error}" if row.last_error else ""
 
 
 def _ago(delta: timedelta) -> str:
