@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from .clean.agency import AgencyTable, agency_table
 from .clean.article import to_article
 from .config import Source
 from .fetch.files import Item, iter_paths
@@ -48,7 +49,7 @@ def run_backfill(engine: Engine, job: Backfill, now: Clock, on_progress: Progres
     items = iter_paths(job.paths, job.source.pattern)
     try:
         for chunk in _chunks(items, job.batch_size):
-            _load_chunk(engine, source_id, report, chunk, now)
+            _load_chunk(engine, source_id, report, chunk, now, agency_table(job.source.agencies))
             if on_progress:
                 on_progress(report)
     except SQLAlchemyError as exc:
@@ -61,7 +62,8 @@ def run_backfill(engine: Engine, job: Backfill, now: Clock, on_progress: Progres
     return report
 
 
-def _load_chunk(engine: Engine, source_id: int, report: RunReport, chunk: list[Item], now: Clock) -> None:
+def _load_chunk(engine: Engine, source_id: int, report: RunReport, chunk: list[Item], now: Clock,
+                agencies: AgencyTable) -> None:
     fetched_at = now()
     articles: list[Article] = []
     errors: list[ItemError] = []
@@ -69,7 +71,7 @@ def _load_chunk(engine: Engine, source_id: int, report: RunReport, chunk: list[I
         if isinstance(item, Skipped):
             report.skipped += 1
             continue
-        cleaned = to_article(item, fetched_at) if isinstance(item, RawItem) else item
+        cleaned = to_article(item, fetched_at, agencies) if isinstance(item, RawItem) else item
         (articles if isinstance(cleaned, Article) else errors).append(cleaned)
     load_batch(engine, source_id, report, articles, errors, fetched_at)
 

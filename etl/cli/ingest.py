@@ -28,7 +28,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     source = next((s for s in configured if s.name == args.source), None)
     in_config = source is not None
     if source is None:
-        source = Source(name=args.source, kind="files", path=str(paths[0]))
+        # An ad-hoc source still reads attributions with the sources file's [agencies].
+        agencies = configured[0].agencies if configured else ()
+        source = Source(name=args.source, kind="files", path=str(paths[0]), agencies=agencies)
     if args.pattern:
         source = Source(**{**{n: getattr(source, n) for n in Source.__slots__}, "pattern": args.pattern})
     progress = ProgressLine(enabled=False if args.json or args.no_progress else None)
