@@ -146,6 +146,7 @@ def test_the_kicker_reaches_the_article_meta():
     article = to_article(_extract("layout_isna.html"), NOW)
     assert article.meta["kicker"] == "معاون استاندار تهران:"
     assert article.body.startswith("معاون استاندار تهران گفت:")
+    assert article.meta["agency"] == "فارس"  # read from the paragraph after the lead
 
 
 def test_show_prints_the_lead_as_the_first_paragraph(db_url, tmp_path, http_server, capsys):
