@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from conftest import DATA
+from conftest import DATA, NOW
 from etl.cli import main
 from etl.clean.article import to_article
 from etl.fetch.layout import PageParts, assemble, page_parts, text_key
@@ -21,7 +21,6 @@ from etl.fetch.pages import page_to_item
 from etl.models import RawItem
 from httpserver import http_server  # noqa: F401  (fixture)
 from test_fetch_cli import RSS, feed_table, write_config
-from conftest import NOW
 
 PAGES = DATA / "pages"
 URL = "https://www.example.ir/news/1/"
