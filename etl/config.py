@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -36,6 +36,8 @@ class Source:
     full_text: bool = False
     enabled: bool = True
     options: Mapping[str, Any] = field(default_factory=dict)
+    # The sources file's [agencies] table (canonical name, spellings), the same for all its sources.
+    agencies: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,21 +101,35 @@ def missing_sources(path: Path) -> str:
 
 
 def parse_sources(data: Mapping[str, Any], origin: str) -> list[Source]:
-    unknown = set(data) - {"sources"}
+    unknown = set(data) - {"sources", "agencies"}
     if unknown:
-        raise ConfigError(f"{origin}: unknown top-level key {sorted(unknown)[0]!r} (expected [[sources]])")
+        raise ConfigError(f"{origin}: unknown top-level key {sorted(unknown)[0]!r} (expected [[sources]] or [agencies])")
+    agencies = parse_agencies(data.get("agencies", {}), origin)
     tables = data.get("sources", [])
     if not isinstance(tables, list):
         raise ConfigError(f"{origin}: 'sources' must be an array of tables ([[sources]])")
     sources: list[Source] = []
     seen: set[str] = set()
     for index, table in enumerate(tables, start=1):
-        source = _parse_source(table, origin, index)
+        source = replace(_parse_source(table, origin, index), agencies=agencies)
         if source.name in seen:
             raise ConfigError(f"{origin}: source {source.name!r}: key 'name': duplicate name")
         seen.add(source.name)
         sources.append(source)
     return sources
+
+
+def parse_agencies(table: Any, origin: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``[agencies]`` as ``canonical = ["spelling", ...]``: ``{"ایرنا": ["ایرنا‌"]}`` -> ``(("ایرنا", ("ایرنا‌",)),)``."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{origin}: 'agencies' must be a table ([agencies]) of name = [spellings]")
+    parsed = []
+    for name, spellings in table.items():
+        if not name.strip() or not isinstance(spellings, list) or not all(
+                isinstance(s, str) and s.strip() for s in spellings):
+            raise ConfigError(f"{origin}: agencies: key {name!r}: must be a list of non-empty spellings")
+        parsed.append((name.strip(), tuple(s.strip() for s in spellings)))
+    return tuple(parsed)
 
 
 _FIELDS: dict[str, type | tuple[type, ...]] = {

@@ -56,7 +56,7 @@ def write_parquet(rows: Iterable[dict], path: str) -> int:
         ("url", pa.string()), ("title", pa.string()), ("title_derived", pa.bool_()), ("summary", pa.string()),
         ("body", pa.string()), ("published_at", pa.timestamp("us", tz="UTC")), ("published_time_known", pa.bool_()),
         ("fetched_at", pa.timestamp("us", tz="UTC")), ("updated_at", pa.timestamp("us", tz="UTC")),
-        ("cluster_id", pa.int64()), ("meta", pa.string()),
+        ("cluster_id", pa.int64()), ("meta", pa.string()), ("agency", pa.string()),
     ])
     count, group = 0, []
     with pq.ParquetWriter(path, schema) as writer:

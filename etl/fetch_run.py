@@ -15,6 +15,7 @@ from typing import Sequence
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from .clean.agency import agency_table
 from .clean.article import content_hash, to_article
 from .config import Source
 from .fetch.feeds import FeedResult, fetch_feed
@@ -70,7 +71,8 @@ def _fetch_and_load(engine, source: Source, row, client: HttpClient, now: Clock,
 
 def _clean(engine, source: Source, source_id: int, feed: FeedResult, client: HttpClient, fetched_at):
     """Feed items -> Articles; for full-text sources, pages of new or changed items only."""
-    cleaned = [to_article(item, fetched_at) if isinstance(item, RawItem) else item for item in feed.items]
+    agencies = agency_table(source.agencies)
+    cleaned = [to_article(item, fetched_at, agencies) if isinstance(item, RawItem) else item for item in feed.items]
     errors = [c for c in cleaned if isinstance(c, ItemError)]
     pairs = [(raw, art) for raw, art in zip(feed.items, cleaned) if isinstance(art, Article)]
     if not source.full_text:
@@ -91,7 +93,7 @@ def _with_full_text(client, raw: RawItem, source: Source, hosts, feed_hash: str,
     page = fetch_full_text(client, raw, source, hosts) if raw.url else raw
     if isinstance(page, ItemError):
         return page
-    article = to_article(page, fetched_at)
+    article = to_article(page, fetched_at, agency_table(source.agencies))
     if isinstance(article, ItemError):
         return article
     meta = {**article.meta, "feed_hash": feed_hash}

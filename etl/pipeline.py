@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from .clean.version import cleaner_version, raw_hash
+from .clean.version import cleaner_version, digest, raw_hash
 from .config import Source
 from .fetch.files import Item, iter_paths
 from .load.prepare import CleanBatch, Prepared, clean_batch
@@ -76,17 +76,19 @@ def run_backfill(engine: Engine, job: Backfill, now: Clock, on_progress: Progres
 
 def _cleaned(engine: Engine, source_id: int, job: Backfill, now: Clock) -> Iterator[CleanBatch]:
     """The input in batches, cleaned and prepared, in input order."""
-    version = cleaner_version()
-    chunks = (_sort(engine, source_id, chunk, now(), version, job.reclean)
+    # The source's own agency spellings change what cleaning yields, so they are part of the version.
+    agencies = job.source.agencies
+    version = cleaner_version() + (f"+agencies.{digest(repr(agencies))}" if agencies else "")
+    chunks = (_sort(engine, source_id, chunk, now(), version, job.reclean, agencies)
               for chunk in _chunks(iter_paths(job.paths, job.source.pattern), job.batch_size))
     yield from ordered_map(clean_batch, chunks, default_workers() if job.workers is None else job.workers, busy=lambda c: bool(c.todo))
 
 
 def _sort(engine: Engine, source_id: int, items: list[Item], fetched_at: datetime, version: str,
-          reclean: bool) -> CleanBatch:
+          reclean: bool, agencies: tuple = ()) -> CleanBatch:
     """Split a batch into what must be cleaned and what is known: reader failures, skipped files,
     and items whose raw hash is stored already (unchanged input, unchanged cleaner)."""
-    chunk = CleanBatch(fetched_at)
+    chunk = CleanBatch(fetched_at, agencies=agencies)
     raw = [(item, raw_hash(item, version)) for item in items if isinstance(item, RawItem)]
     known = set() if reclean else _known(engine, source_id, [h for _, h in raw])
     for item in items:

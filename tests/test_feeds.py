@@ -236,8 +236,10 @@ def test_full_text_from_pages_with_dates_from_metadata(client, http_server):
     full = [fetch_full_text(client, item, source) for item in items]
     assert all(isinstance(f, RawItem) and f.extra["full_text"] for f in full)
     meta, jsonld, jalali = full
-    assert meta.body.split("\n")[0].startswith("به گزارش خبرگزاری محلی، سخنگوی دولت امروز")
-    assert len(meta.body.split("\n")) == 3
+    # The page's lead (p.summary.introtext) first, then the three body paragraphs.
+    assert meta.body.split("\n")[0] == "سخنگوی دولت در نشست هفتگی به پرسش\u200cها پاسخ داد."
+    assert meta.body.split("\n")[1].startswith("به گزارش خبرگزاری محلی، سخنگوی دولت امروز")
+    assert len(meta.body.split("\n")) == 4
     assert "اخبار مرتبط" not in meta.body and "حقوق" not in meta.body  # boilerplate gone
     assert "تقدیم می\u200cشود" in meta.body  # the zero-width non-joiner survives extraction
     assert meta.summary == "سخنگوی دولت در نشست هفتگی به پرسش\u200cها پاسخ داد."  # the feed's lead
@@ -263,7 +265,7 @@ def test_per_source_selector(client, http_server):
     source = Source(name="local", kind="feed", url=http_server.url("/rss"), options={"selector": "div.item-text"})
     full = fetch_full_text(client, item, source)
     paragraphs = full.body.split("\n")
-    assert len(paragraphs) == 3 and paragraphs[0].startswith("به گزارش خبرگزاری محلی")
+    assert len(paragraphs) == 4 and paragraphs[1].startswith("به گزارش خبرگزاری محلی")  # after the lead
     missing = replace(source, options={"selector": "div.does-not-exist"})
     error = fetch_full_text(client, item, missing)
     assert isinstance(error, ItemError) and "matched no text" in error.reason

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import DATA, NOW
-from etl.clean import version as clean_version
+from etl.clean import article as clean_article
 from etl.config import Source
 from etl.load import prepare as prepare_module
 from etl.load.db import make_engine
@@ -99,7 +99,7 @@ def test_a_new_cleaner_version_reprocesses_every_item_without_rewriting_content(
     dump = fars_dump(tmp_path)
     run_backfill(engine, job(dump, workers=0), now)
     before = snapshot(engine)
-    monkeypatch.setattr(clean_version, "CLEANER_VERSION", clean_version.CLEANER_VERSION + "-next")
+    monkeypatch.setattr(clean_article, "CLEANER_VERSION", f"{clean_article.CLEANER_VERSION}-next")
     cleaner = CountingCleaner(monkeypatch)
     again = run_backfill(engine, job(dump, workers=0), now)
     assert cleaner.calls == 600 and (again.new, again.updated, again.unchanged) == (0, 0, 600)

@@ -11,11 +11,16 @@ import re
 from datetime import datetime
 
 from ..models import Article, ItemError, RawItem
+from .agency import AgencyTable, agency_table, find_attribution
 from .dates import is_future, parse_date_info
 from .html import html_to_text
-from .text import lead_agency, normalize_text
+from .text import normalize_text
 from .urls import canonical_url, identity_url
 
+# What the cleaner makes of an item changes with this number: it is part of each stored raw hash
+# (etl/clean/version.py), so a bump makes the next backfill clean everything again.
+# 2: agencies canonical (meta.agency, agency_centre, attribution; etl/clean/agency.py).
+CLEANER_VERSION = 2
 TITLE_MAX = 150
 EXCERPT = 300
 # "به گزارش خبرگزاری مهر، " opens most agency copy; a derived title reads better without it.
@@ -58,8 +63,9 @@ def content_hash(fields: dict) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def to_article(item: RawItem, now: datetime) -> Article | ItemError:
-    """Clean one raw item; an item with neither title nor body is an error, not an empty row."""
+def to_article(item: RawItem, now: datetime, agencies: AgencyTable | None = None) -> Article | ItemError:
+    """Clean one raw item; an item with neither title nor body is an error, not an empty row.
+    ``agencies`` reads the attribution (default: the bundled table, ``etl/clean/data/agencies.toml``)."""
     body = clean_text(item.body)
     summary = clean_text(item.summary) or None
     title = clean_text(item.title)
@@ -73,9 +79,7 @@ def to_article(item: RawItem, now: datetime) -> Article | ItemError:
     if item.url and not url:
         meta["url_raw"] = item.url
     published_at, time_known = _published(item.published, now, meta)
-    agency = lead_agency(body) if body else None
-    if agency:
-        meta["agency"] = agency
+    _attribute(meta, body, summary, agencies or agency_table())
     fields = {
         "url": url, "title": title, "title_derived": title_derived, "summary": summary, "body": body,
         "published_at": published_at.isoformat() if published_at else None,
@@ -87,6 +91,18 @@ def to_article(item: RawItem, now: datetime) -> Article | ItemError:
         published_time_known=time_known, title_derived=title_derived,
         content_hash=content_hash(fields), location=item.location, meta=meta,
     )
+
+
+def _attribute(meta: dict, body: str, summary: str | None, agencies: AgencyTable) -> None:
+    """``meta["agency"]`` (canonical) and ``meta["agency_centre"]`` from the lead attribution; a
+    phrase that names no agency ("به گزارش روابط عمومی وزارت نیرو،") is kept as ``meta["attribution"]``."""
+    found = find_attribution(body, summary, agencies)
+    if found and found.agency:
+        meta["agency"] = found.agency
+        if found.centre:
+            meta["agency_centre"] = found.centre
+    elif found:
+        meta["attribution"] = found.phrase
 
 
 def _published(raw: str | None, now: datetime, meta: dict) -> tuple[datetime | None, bool]:

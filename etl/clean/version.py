@@ -2,9 +2,10 @@
 
 A backfill skips an input item whose raw hash is already stored (``articles.raw_hash``). The raw
 hash covers the item's fields *and* the cleaner's version, so an item is cleaned again exactly
-when its bytes changed or the cleaning changed. Bump ``CLEANER_VERSION`` with every change that
-alters what ``to_article`` returns for some input (normalizer rules, lexicon, HTML to text,
-dates, keys, agency names); ``news-etl backfill --reclean`` forces a full pass without a bump.
+when its bytes changed or the cleaning changed. Bump ``etl.clean.article.CLEANER_VERSION`` with
+every change that alters what ``to_article`` returns for some input (normalizer rules, lexicon, HTML to text,
+dates, keys, agency names; the normalizer has a version of its own); ``news-etl backfill --reclean``
+forces a full pass without a bump.
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ import hashlib
 import json
 
 from ..models import RawItem
-
-CLEANER_VERSION = "2"
+from . import article, text
 
 
 def cleaner_version() -> str:
-    """This cleaner's version, with the normalizer's own (its rules and lexicon) where it has one."""
-    from . import text  # the normalizer may carry a version of its rules and lexicon
+    """This cleaner's version (``etl.clean.article.CLEANER_VERSION``), with the normalizer's own
+    (its rules, and the learned lexicon in use) where it has one."""
+    version = str(article.CLEANER_VERSION)
+    normalizer = getattr(text, "normalizer_version", None)
+    return version if normalizer is None else f"{version}+{normalizer()}"
 
-    normalizer = getattr(text, "NORMALIZER_VERSION", None)
-    return CLEANER_VERSION if normalizer is None else f"{CLEANER_VERSION}+{normalizer}"
+
+def digest(value: str) -> str:
+    return hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def raw_hash(item: RawItem, version: str) -> str:

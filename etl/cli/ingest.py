@@ -31,7 +31,10 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     source = next((s for s in configured if s.name == args.source), None)
     in_config = source is not None
     if source is None:
-        source = Source(name=args.source, kind="files", path=str(next(p for p in paths if p.exists())))
+        # An ad-hoc source still reads attributions with the sources file's [agencies].
+        agencies = configured[0].agencies if configured else ()
+        source = Source(name=args.source, kind="files", path=str(next(p for p in paths if p.exists())),
+                        agencies=agencies)
     if args.pattern:
         source = Source(**{**{n: getattr(source, n) for n in Source.__slots__}, "pattern": args.pattern})
     quiet_progress = args.json or args.no_progress or quiet(args)

@@ -37,7 +37,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             "id": h.id, "source": h.source, "score": round(h.score, 6), "title": h.title, "url": h.url,
             "published_at": h.published_at,
             "published_tehran": h.published_at.astimezone(TEHRAN) if h.published_at else None,
-            "snippet": h.snippet,
+            "snippet": h.snippet, "agency": h.agency,
         } for h in hits]))
         return 0
     width = terminal_width(args.wide)
@@ -83,6 +83,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     print(f"{article['title']}\n")
     print(f"source: {article['source']}   id: {article['id']}   published: {fmt_time(article['published_at'])} (Tehran)")
+    if article["agency"]:
+        centre = (article["meta"] or {}).get("agency_centre")
+        print(f"agency: {article['agency']}" + (f" (centre: {centre})" if centre else ""))
     print(f"url: {readable_url(article['url']) if article['url'] else '-'}\n"
           f"stored: {fmt_time(article['fetched_at'])}   last changed: {fmt_time(article['updated_at'])} (Tehran)")
     if article["summary"]:

@@ -1,8 +1,9 @@
 """Full text: fetch an item's article page on the feed's own site and extract the main text.
 
 Extraction is trafilatura's, or a per-source CSS selector (``source.options["selector"]``) when
-the site's layout defeats it. The publication date comes from page metadata when the feed gave
-none, as the raw string the cleaner's date chain reads.
+the site's layout defeats it; either way the page's lead goes first and its over-title into
+``extra["kicker"]`` (``etl.fetch.layout``). The publication date comes from page metadata when
+the feed gave none, as the raw string the cleaner's date chain reads.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..config import Source
 from ..models import ItemError, RawItem
 from .decode import DecodeError, decode_html
 from .http import FetchError, HttpClient, resolves_to_loopback
+from .layout import assemble, page_parts
 
 __all__ = ["extract_text", "fetch_full_text", "page_published", "select_text", "site_hosts"]
 
@@ -32,6 +34,7 @@ _ZWNJ = "\u200c"
 _ZWNJ_FORMS = re.compile(r"\u200c|&zwnj;|&#8204;|&#x0*200c;", re.I)
 # Letters from scripts no Persian page uses (Cyrillic multiocular O, Vai, Bamum).
 _ZWNJ_STAND_INS = ("\ua66e", "\ua500", "\ua6a0")
+_BLOCKS = ["p", "div", "li", "blockquote", "h2", "h3", "h4", "h5", "h6"]
 _INVISIBLE = {"script", "style", "noscript", "template", "title", "head"}
 _DIGIT = "[0-9\u06f0-\u06f9\u0660-\u0669]"
 _JALALI_MONTHS = ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر",
@@ -105,13 +108,17 @@ def page_to_item(item: RawItem, body: bytes, content_type: str | None, page_url:
         return ItemError(item.location, f"full text: {exc.reason}", page_url)
     soup = BeautifulSoup(text, "lxml")
     try:
-        article = select_text(soup, selector) if selector else _drop_headline(extract_text(text, page_url), item, soup)
+        main = select_text(soup, selector) if selector else _drop_headline(extract_text(text, page_url), item, soup)
     except SelectorSyntaxError as exc:
         return ItemError(item.location, f"full text: bad selector {selector!r}: {exc}".splitlines()[0], page_url)
-    if not article:
+    if not main:
         why = f"selector {selector!r} matched no text" if selector else "no article text found on the page"
         return ItemError(item.location, f"full text: {why}", page_url)
+    parts = page_parts(soup)
+    article = assemble(main, parts, item.title or _headline(soup))
     extra = {**item.extra, "full_text": True}
+    if parts.kicker:
+        extra["kicker"] = parts.kicker
     if page_url != item.url:
         extra["page_url"] = page_url
     return replace(item, body=article, summary=item.summary or item.body,
@@ -134,9 +141,13 @@ def extract_text(html: str, url: str | None = None) -> str:
 def _drop_headline(text: str, item: RawItem, soup: BeautifulSoup) -> str:
     """The body without a first line that repeats the headline (trafilatura often keeps the <h1>)."""
     first, _, rest = text.partition("\n")
-    h1 = soup.find("h1")
-    headlines = {_squash(item.title or ""), _squash(h1.get_text(" ") if h1 else "")} - {""}
+    headlines = {_squash(item.title or ""), _squash(_headline(soup) or "")} - {""}
     return rest if rest and _squash(first) in headlines else text
+
+
+def _headline(soup: BeautifulSoup) -> str | None:
+    h1 = soup.find("h1")
+    return h1.get_text(" ") if h1 else None
 
 
 def _squash(text: str) -> str:
@@ -147,7 +158,8 @@ def select_text(soup: BeautifulSoup, selector: str) -> str:
     """Text of the elements ``selector`` matches; paragraphs inside them one per line."""
     lines: list[str] = []
     for element in soup.select(selector):
-        paragraphs = element.find_all("p") or [element]
+        # Paragraphs are the innermost blocks: <p>s, or <div>s on sites that write no <p> (Tabnak).
+        paragraphs = [b for b in element.find_all(_BLOCKS) if b.find(_BLOCKS) is None] or [element]
         lines.extend(p.get_text(" ", strip=True) for p in paragraphs)
     return _lines("\n".join(lines))
 

@@ -27,7 +27,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
 _WRAPPERS = ("articles", "items", "entries", "news", "posts", "data", "results", "records")
 # Columns of `news-etl export` that describe our own row, not the article: not kept as meta.
 _EXPORT_ONLY = {"id", "source", "key", "title_derived", "published_time_known", "fetched_at", "updated_at",
-                "cluster_id", "meta"}
+                "cluster_id", "meta", "agency"}
 _EXTRA_MAX = 2000  # characters of an unknown field kept in meta
 EXCERPT = 300
 
@@ -168,7 +168,7 @@ def _exported_meta(meta: Any) -> dict[str, Any]:
             return {}
     if not isinstance(meta, dict):
         return {}
-    derived = {"agency", "date_flag", "published_raw", "published_claimed", "url_raw"}
+    derived = {"agency", "agency_centre", "attribution", "date_flag", "published_raw", "published_claimed", "url_raw"}
     return {k: v for k, v in meta.items() if k not in derived and _keep_extra(v)}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..clean.agency import AgencyTable, agency_table
 from ..clean.article import to_article
 from ..clean.dedup import Signature, bands, signature
 from ..clean.fold import fold
@@ -41,6 +42,7 @@ class CleanBatch:
     unchanged: int = 0
     skipped: int = 0
     skipped_files: list[Skipped] = field(default_factory=list)
+    agencies: tuple = ()  # the sources file's [agencies] extensions
 
 
 def folded_text(article: Article) -> str:
@@ -62,14 +64,16 @@ def prepare(article: Article, raw_hash: str | None = None) -> Prepared:
     return Prepared(article, doc, sig, tuple(bands(sig)) if sig is not None else (), raw_hash)
 
 
-def clean_and_prepare(item: RawItem, fetched_at: datetime, raw_hash: str | None) -> Prepared | ItemError:
+def clean_and_prepare(item: RawItem, fetched_at: datetime, raw_hash: str | None,
+                      agencies: AgencyTable | None = None) -> Prepared | ItemError:
     """One raw item through the cleaner and the loader's derivations; a failure is an ItemError."""
-    cleaned = to_article(item, fetched_at)
+    cleaned = to_article(item, fetched_at, agencies)
     return prepare(cleaned, raw_hash) if isinstance(cleaned, Article) else cleaned
 
 
 def clean_batch(batch: CleanBatch) -> CleanBatch:
     """Clean and prepare a batch's ``todo`` items (in a worker process, or inline)."""
-    batch.done.extend(clean_and_prepare(item, batch.fetched_at, digest) for item, digest in batch.todo)
+    agencies = agency_table(batch.agencies)
+    batch.done.extend(clean_and_prepare(item, batch.fetched_at, digest, agencies) for item, digest in batch.todo)
     batch.todo = []
     return batch

@@ -51,6 +51,7 @@ class Hit:
     url: str | None
     snippet: str
     score: float
+    agency: str | None = None  # meta.agency: the canonical agency of the attribution
 
 
 def search(conn: Connection, query: str, filters: Filters = Filters(), limit: int = 20) -> list[Hit]:
@@ -66,7 +67,8 @@ def search(conn: Connection, query: str, filters: Filters = Filters(), limit: in
     partial = [row for row in _title_partial(conn, terms, filters, limit) if row["id"] not in seen] if plain else []
     rows = (full + partial)[:limit]
     return [Hit(r["id"], r["source"], r["published_at"], r["title"], r["url"],
-                snippet(_best_paragraph(r["body"] or r["title"], terms), terms), float(r["score"])) for r in rows]
+                snippet(_best_paragraph(r["body"] or r["title"], terms), terms), float(r["score"]), r["agency"])
+            for r in rows]
 
 
 def _best_paragraph(body: str, terms: list[Term]) -> str:
@@ -83,7 +85,7 @@ def _best_paragraph(body: str, terms: list[Term]) -> str:
 
 def _base(*extra):
     return (select(articles.c.id, sources.c.name.label("source"), articles.c.published_at, articles.c.title,
-                   articles.c.url, articles.c.body, *extra)
+                   articles.c.url, articles.c.body, articles.c.meta["agency"].as_string().label("agency"), *extra)
             .join(sources, sources.c.id == articles.c.source_id))
 
 
@@ -147,7 +149,7 @@ def get_article(conn: Connection, article_id: int) -> dict[str, Any] | None:
 
 
 EXPORT_COLUMNS = ("id", "source", "key", "guid", "url", "title", "title_derived", "summary", "body",
-                  "published_at", "published_time_known", "fetched_at", "updated_at", "cluster_id", "meta")
+                  "published_at", "published_time_known", "fetched_at", "updated_at", "cluster_id", "meta", "agency")
 
 
 def export_rows(conn: Connection, filters: Filters = Filters(), batch: int = 1000) -> Iterator[dict[str, Any]]:
@@ -155,7 +157,8 @@ def export_rows(conn: Connection, filters: Filters = Filters(), batch: int = 100
     query = (select(articles.c.id, sources.c.name.label("source"), articles.c.key, articles.c.url,
                     articles.c.title, articles.c.title_derived, articles.c.summary, articles.c.body,
                     articles.c.published_at, articles.c.published_time_known, articles.c.fetched_at,
-                    articles.c.updated_at, articles.c.cluster_id, articles.c.meta)
+                    articles.c.updated_at, articles.c.cluster_id, articles.c.meta,
+                    articles.c.meta["agency"].as_string().label("agency"))
              .join(sources, sources.c.id == articles.c.source_id)
              .where(*filters.clauses())
              .order_by(articles.c.published_at.nulls_last(), articles.c.id))
