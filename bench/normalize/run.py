@@ -138,8 +138,22 @@ def speed(engine, texts: list[str], repeat: int) -> float:
     return sum(map(len, texts)) / seconds
 
 
+def evaluation_sets(data: Path, fars: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Every text that contains a ZWNJ, per split; "reliable" keeps only texts whose writer
+    uses ZWNJ consistently (corpus.reliable), where the strict columns are the fair ones."""
+    varzesh3 = corpus.varzesh3_texts(data)
+    with_zwnj = {
+        "fars train": fars["train"], "fars held-out": fars["held-out"],
+        "varzesh3 dev": varzesh3["dev"], "varzesh3 held-out": varzesh3["held-out"],
+    }
+    sets = {name: [t for t in texts if ZWNJ in t] for name, texts in with_zwnj.items()}
+    for name in ("fars held-out", "varzesh3 held-out"):
+        sets[name.split()[0] + " reliable"] = [t for t in sets[name] if corpus.reliable(normalize_safe(t))]
+    return sets
+
+
 def print_row(engine: str, split: str, f: dict) -> None:
-    print(f"{engine:<12} {split:<9} {f['texts']:>5} {f['zwnj']:>6}  {f['P']:.4f} {f['R']:.4f}"
+    print(f"{engine:<12} {split:<18} {f['texts']:>5} {f['zwnj']:>6}  {f['P']:.4f} {f['R']:.4f}"
           f"   {f['strict P']:.4f}   {f['strict R']:.4f}  {f['kept']:.4f} {f['kept orig']:.4f}"
           f"  {f['idempotent']:>5}/{f['texts']}")
 
@@ -164,11 +178,12 @@ def main(argv: list[str] | None = None) -> int:
         print("hazm: skipped (pass --hazm-python /tmp/hazm-venv/bin/python or set HAZM_PYTHON)")
 
     splits = corpus.split_texts(args.data)
-    print(f"\n{'engine':<12} {'split':<9} {'texts':>5} {'zwnj':>6}  {'P':<6} {'R':<6}   "
+    rows = evaluation_sets(args.data, splits)
+    print(f"\n{'engine':<12} {'text':<18} {'texts':>5} {'zwnj':>6}  {'P':<6} {'R':<6}   "
           f"{'strict P':<8} {'strict R':<8} {'kept':<6} {'kept orig':<9} idempotent")
     for engine in engines:
-        for name, texts in splits.items():
-            print_row(engine.name, name, evaluate(engine, [t for t in texts if ZWNJ in t]))
+        for name, texts in rows.items():
+            print_row(engine.name, name, evaluate(engine, texts))
 
     everything = [t for texts in splits.values() for t in texts]
     print(f"\nspeed over all {len(everything)} Fars texts ({sum(map(len, everything))} chars),"
