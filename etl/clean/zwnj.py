@@ -96,7 +96,7 @@ class _Memo(dict):
     def __missing__(self, word: str) -> str:
         if len(self) >= self.LIMIT:
             self.clear()
-        repaired = self[word] = split_word(word, lexicon.load()) or word
+        repaired = self[word] = split_word(word, lexicon.active()) or word
         return repaired
 
 
@@ -108,9 +108,15 @@ def clear_memo() -> None:
     _MEMO.clear()
 
 
+def use_lexicon(lex: Lexicon | None) -> None:
+    """Repair later text with ``lex`` (None: the packaged lexicon); words seen before are redone."""
+    lexicon.use(lex)
+    _MEMO.clear()
+
+
 def join_spaced(text: str, lex: Lexicon | None = None) -> str:
     """Prefix and suffixes written apart, joined: ``"می روم کتاب ها"`` -> ``"می‌روم کتاب‌ها"``."""
-    lex = lex or lexicon.load()
+    lex = lex or lexicon.active()
     if "می " in text:
         text = _SPACED_PREFIX.sub(lambda m: _join_prefix(m, lex), text)
     if _APART.search(text):

@@ -22,6 +22,7 @@ from ..pipeline import BATCH_SIZE
 from .common import PROG, UsageError, date_arg, first_line, positive
 from .ingest import cmd_backfill, cmd_db_schema, cmd_db_upgrade, cmd_errors, cmd_fetch, cmd_runs, cmd_sources
 from ..fetch_run import WORKERS
+from .lexicon import lexicon_commands, use_env_lexicon
 from .query import cmd_articles, cmd_export, cmd_search, cmd_show
 from .service import cmd_run, cmd_status
 
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     _ingest_commands(sub, common)
     _query_commands(sub, common)
     _service_commands(sub, common)
+    lexicon_commands(sub, common, _add)
     return parser
 
 
@@ -166,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        use_env_lexicon()  # $NEWS_ETL_LEXICON: a learned lexicon for all cleaning in this process
         return args.handler(args)
     except (UsageError, ConfigError, DatabaseURLError, QueryError, ExportError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
