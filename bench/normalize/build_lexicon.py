@@ -156,12 +156,19 @@ def canonical(compounds: dict[str, str], lex: Lexicon) -> dict[str, str]:
     out = {}
     for joined, form in compounds.items():
         for _ in range(3):
-            pieces = [split_word(p, lex) or p for p in form.split(ZWNJ)]
+            # A piece that is a dictionary word stays whole ("نه‌تنها", not "نه‌تن‌ها": the
+            # rules read تنها as تن + ها) unless it is itself a compound ("بی‌این‌که").
+            pieces = [p if _tagged(p, lex) and p not in lex.compounds else split_word(p, lex) or p
+                      for p in form.split(ZWNJ)]
             if ZWNJ.join(pieces) == form:
                 break
             form = ZWNJ.join(pieces)
         out[joined] = form
     return out
+
+
+def _tagged(word: str, lex: Lexicon) -> bool:
+    return lex.stems.get(word, (0,))[0] >= TAGGED
 
 
 def _well_formed(form: str) -> bool:
