@@ -62,6 +62,12 @@ def positions(text: str) -> tuple[str, set[int]]:
     return "".join(skeleton), marks
 
 
+def visible(reference: str) -> str:
+    """The reference without ZWNJ after a non-joining letter (کشور‌ها): it changes no glyph, and
+    the rules never write one, so "R vis" leaves those out of the count."""
+    return "".join(c for i, c in enumerate(reference) if c != ZWNJ or reference[i - 1] not in zwnj.NON_JOINING)
+
+
 def compare(reference: str, output: str) -> Counts:
     """ZWNJ agreement; when the skeletons differ, positions are mapped through aligned characters."""
     ref_skel, ref_marks = positions(reference)
@@ -119,14 +125,16 @@ def evaluate(engine, originals: list[str]) -> dict:
     again, _ = engine(refs)
     safe = [normalize_safe(t) for t in originals]
     strict_restored, _ = engine([s.replace(ZWNJ, "") for s in safe])
-    spec, strict, kept, kept_orig = Counts(), Counts(), Counts(), Counts()
+    spec, strict, kept, kept_orig, vis = Counts(), Counts(), Counts(), Counts(), Counts()
     for i, ref in enumerate(refs):
         spec.add(compare(ref, restored[i]))
+        vis.add(compare(visible(ref), restored[i]))
         strict.add(compare(safe[i], strict_restored[i]))
         kept.add(compare(ref, again[i]))
         kept_orig.add(compare(safe[i], ref))
     return {
         "texts": len(originals), "zwnj": spec.tp + spec.fn, "P": spec.precision, "R": spec.recall,
+        "R vis": vis.recall,
         "strict P": strict.precision, "strict R": strict.recall, "kept": kept.recall,
         "kept orig": kept_orig.recall, "idempotent": sum(a == r for a, r in zip(again, refs)),
     }
@@ -159,7 +167,7 @@ def learned_from_dev(data: Path, fars: dict[str, list[str]]) -> lexicon.Learned:
 
 
 def print_row(engine: str, split: str, f: dict) -> None:
-    print(f"{engine:<12} {split:<18} {f['texts']:>5} {f['zwnj']:>6}  {f['P']:.4f} {f['R']:.4f}"
+    print(f"{engine:<12} {split:<18} {f['texts']:>5} {f['zwnj']:>6}  {f['P']:.4f} {f['R']:.4f} {f['R vis']:.4f}"
           f"   {f['strict P']:.4f}   {f['strict R']:.4f}  {f['kept']:.4f} {f['kept orig']:.4f}"
           f"  {f['idempotent']:>5}/{f['texts']}")
 
@@ -187,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
     splits = corpus.split_texts(args.data)
     rows = evaluation_sets(args.data, splits)
-    print(f"\n{'engine':<12} {'text':<18} {'texts':>5} {'zwnj':>6}  {'P':<6} {'R':<6}   "
+    print(f"\n{'engine':<12} {'text':<18} {'texts':>5} {'zwnj':>6}  {'P':<6} {'R':<6} {'R vis':<6}   "
           f"{'strict P':<8} {'strict R':<8} {'kept':<6} {'kept orig':<9} idempotent")
     for engine in engines:
         for name, texts in rows.items():
