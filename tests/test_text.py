@@ -160,6 +160,7 @@ def test_lost_zwnj_restored(raw, repaired):
     ("كتاب ها", "کتاب|ها"), ("برنامه های", "برنامه|های"), ("کشور ها", "کشورها"),
     ("مهم ترین", "مهم|ترین"), ("بزرگ تر", "بزرگ|تر"), ("نامه ای", "نامه|ای"),
     ("کرده اند", "کرده|اند"), ("ماه می روم", "ماه می روم"), ("خشک و تر", "خشک و تر"),
+    ("جان تری گفت", "جان تری گفت"),   # Varzesh3: John Terry, not a comparative
 ])
 def test_prefix_and_suffix_written_apart_are_joined(raw, joined):
     assert normalize_text(raw) == z(joined)

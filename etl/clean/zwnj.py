@@ -29,8 +29,9 @@ PERFECT = ("اند", "ایم", "اید", "ام")         # only after a past par
 NAMES = ("زاده", "نژاد", "پور", "نیا", "نسب", "فرد", "فر")  # family names: احمدی‌نژاد, انصاری‌فرد
 # Short name endings that end many plain words (کیفر, منفرد): only after a final ی.
 NAMES_AFTER_YEH = ("فرد", "فر")
-# A preposition, بی or عدم glued to a known noun: به‌عنوان, بی‌سابقه, عدم‌تعهد. Many real words start the same
-# way (بیمار, بهداشت), so this reading is weak: any word hazm or Fars knows as written wins.
+# A preposition, بی or عدم glued to a known noun: به‌عنوان, بی‌سابقه, عدم‌تعهد. Many real words
+# start the same way (بیمار, بهداشت), so this reading is weak: any word hazm or Fars knows as
+# written wins.
 PREFIXES = ("به", "بی", "عدم")
 # Suffixes that join a repaired compound without a ZWNJ: نخست‌وزیری, دانش‌آموزان.
 ATTACHED = ("یان", "ان", "ی", "یی", "ات", "ش", "م", "ت", "شان", "مان", "تان")
@@ -47,7 +48,7 @@ FREQ_MARGIN = 4
 
 # Stems whose final ه is spoken, so ی joins it (راهی, گروهی, درگهی, الهی, تشبیهی, فقیهی, مشابهی,
 # فرماندهی: ه after ا or و; گه and شه for گاه and شاه; الله; the Arabic تفعیل and فعیل
-# patterns; ابه; a noun + ده, the stem of دادن: _is_dahandeh). Spoken short words are in the
+# patterns; ابه; a noun + ده, the stem of دادن: _ends_in_deh). Spoken short words are in the
 # never list.
 _SPOKEN_HEH = re.compile(f"(?:[او]ه|[گش]ه|^اله|لله|ابه|^ت[{LETTERS}]{{2}}یه|^[{LETTERS}][^ا]یه)$")
 _VERB = re.compile("^(بر|در|باز|فرو|فرا|وا)?(ن?می)(.+)$")
@@ -59,7 +60,8 @@ _SPACED_PREFIX = re.compile(
     f"(?:(نمی)(?<![{LETTERS}{ZWNJ}]نمی)|(می)(?<![{LETTERS}{ZWNJ}]می)) "
     f"(?=([{LETTERS}]+)(?![{LETTERS}{ZWNJ}]))"
 )
-_APART_SUFFIXES = PLURAL + COMPARATIVE + ("ای",) + PERFECT
+# Not تری: written apart it is as often a name ("جان تری", John Terry) as a suffix.
+_APART_SUFFIXES = PLURAL + ("ترین", "تر", "ای") + PERFECT
 # Cheap test first: most paragraphs have no suffix written apart.
 _APART = re.compile(f" (?:{'|'.join(_APART_SUFFIXES)})(?![{LETTERS}{ZWNJ}])")
 _SPACED_SUFFIX = re.compile(
@@ -196,8 +198,8 @@ def _ezafe_reading(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
 def _heh_ezafe_reading(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
     """Ezafe ی after a silent ه takes a ZWNJ: ``"آیندهی"`` -> ``[(2, -1, "آینده‌ی")]``.
 
-    Weak: after ا or و the ه is spoken (راهی, گروهی), and words like توجهی or سازماندهی are
-    right as written, so any word hazm or Fars knows joined wins (build_lexicon's never list).
+    Weak: after ا or و the ه is spoken (راهی, گروهی), and words like توجهی or فرماندهی are
+    right as written, so a word hazm tags or Fars writes joined wins (build_lexicon's never list).
     """
     stem = word[:-1]
     if not word.endswith("هی") or len(stem) < 3 or _SPOKEN_HEH.search(stem) or _ends_in_deh(stem, lex):
