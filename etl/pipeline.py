@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from .clean.text import learned_lexicon, use_learned_lexicon
 from .clean.version import cleaner_version, digest, raw_hash
 from .config import Source
 from .fetch.files import Item, iter_paths
@@ -78,17 +79,21 @@ def _cleaned(engine: Engine, source_id: int, job: Backfill, now: Clock) -> Itera
     """The input in batches, cleaned and prepared, in input order."""
     # The source's own agency spellings change what cleaning yields, so they are part of the version.
     agencies = job.source.agencies
-    version = cleaner_version() + (f"+agencies.{digest(repr(agencies))}" if agencies else "")
-    chunks = (_sort(engine, source_id, chunk, now(), version, job.reclean, agencies)
+    cleaner = cleaner_version()
+    version = cleaner + (f"+agencies.{digest(repr(agencies))}" if agencies else "")
+    chunks = (_sort(engine, source_id, chunk, now(), version, job.reclean, agencies, cleaner)
               for chunk in _chunks(iter_paths(job.paths, job.source.pattern), job.batch_size))
-    yield from ordered_map(clean_batch, chunks, default_workers() if job.workers is None else job.workers, busy=lambda c: bool(c.todo))
+    workers = default_workers() if job.workers is None else job.workers
+    # Workers clean with the lexicon this process uses (a learned one from $NEWS_ETL_LEXICON).
+    yield from ordered_map(clean_batch, chunks, workers, busy=lambda c: bool(c.todo),
+                           initializer=use_learned_lexicon, initargs=(learned_lexicon(),))
 
 
 def _sort(engine: Engine, source_id: int, items: list[Item], fetched_at: datetime, version: str,
-          reclean: bool, agencies: tuple = ()) -> CleanBatch:
+          reclean: bool, agencies: tuple = (), cleaner: str = "") -> CleanBatch:
     """Split a batch into what must be cleaned and what is known: reader failures, skipped files,
     and items whose raw hash is stored already (unchanged input, unchanged cleaner)."""
-    chunk = CleanBatch(fetched_at, agencies=agencies)
+    chunk = CleanBatch(fetched_at, agencies=agencies, cleaner=cleaner)
     raw = [(item, raw_hash(item, version)) for item in items if isinstance(item, RawItem)]
     known = set() if reclean else _known(engine, source_id, [h for _, h in raw])
     for item in items:
@@ -97,11 +102,11 @@ def _sort(engine: Engine, source_id: int, items: list[Item], fetched_at: datetim
             chunk.skipped_files.append(item)
         elif isinstance(item, ItemError):
             chunk.done.append(item)
-    for item, digest in raw:
-        if digest in known:
+    for item, hashed in raw:
+        if hashed in known:
             chunk.unchanged += 1
         else:
-            chunk.todo.append((item, digest))
+            chunk.todo.append((item, hashed))
     return chunk
 
 

@@ -34,12 +34,14 @@ def default_workers() -> int:
 
 
 def ordered_map(fn: Callable[[T], R], tasks: Iterable[T], workers: int,
-                busy: Callable[[T], bool] = lambda task: True, window: int | None = None) -> Iterator[R]:
+                busy: Callable[[T], bool] = lambda task: True, window: int | None = None,
+                initializer: Callable | None = None, initargs: tuple = ()) -> Iterator[R]:
     """``map(fn, tasks)`` in order, on up to ``workers`` processes, with a bounded number in flight.
 
     Tasks for which ``busy`` is false (nothing to compute) run inline and start nothing. The
     processes start only at the second busy task, so a small input (or a rerun where everything is
-    known) pays no start-up; ``workers == 0`` runs everything in this process.
+    known) pays no start-up; ``workers == 0`` runs everything in this process. ``initializer``
+    runs once in each worker (to set up what this process set up before: a learned lexicon).
     """
     pending: deque[Future] = deque()
     limit = window or 2 * max(1, workers) + 1
@@ -49,7 +51,7 @@ def ordered_map(fn: Callable[[T], R], tasks: Iterable[T], workers: int,
         for task in tasks:
             seen_busy += busy(task)
             if pool is None and workers > 0 and seen_busy >= 2:
-                pool = _pool(workers)
+                pool = _pool(workers, initializer, initargs)
             pending.append(pool.submit(fn, task) if pool is not None and busy(task) else _done(fn(task)))
             while len(pending) >= limit or (pending and pending[0].done()):
                 yield pending.popleft().result()
@@ -62,10 +64,10 @@ def ordered_map(fn: Callable[[T], R], tasks: Iterable[T], workers: int,
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
+def _pool(workers: int, initializer: Callable | None, initargs: tuple) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer, initargs=initargs)
 
 
 def _done(value) -> Future:

@@ -43,18 +43,29 @@ def test_seed_article_words_get_their_zwnj_back(seed, word):
 
 
 def test_seed_article_keeps_words_that_need_no_zwnj(seed):
-    # Plurals after a non-joining letter, and the ambiguous نامهای (نام‌های or نامه‌ای).
-    for word in ["کشورهایی", "پیشنهادهای", "نامهای مشروح", "دبیرکل", "۱۲ روزه"]:
+    # Plurals after a non-joining letter; خوشحال is joined in its standard spelling.
+    for word in ["کشورهایی", "پیشنهادهای", "دبیرکل", "۱۲ روزه", "خوشحال"]:
         assert word in seed
     assert z("کشور|ها") not in seed
+    assert z("خوش|حال") not in seed
+
+
+def test_seed_article_letter_and_non_alignment(seed):
+    # «از تدوین نامه‌ای مشروح به نخست‌وزیر»: نامهای is read نامه‌ای ("a letter"), not نام‌های;
+    # عدمتعهد ("non-alignment") is عدم‌تعهد.
+    assert z("تدوین نامه|ای مشروح") in seed
+    assert "نامهای" not in seed
+    assert z("عدم|تعهد") in seed and "عدمتعهد" not in seed
 
 
 # --- never changed ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("text", [
     "میدان", "میلیون", "میزان", "میراث", "میدانی", "بیمار", "بیشتر", "بیشترین", "بین",
-    "گزارش میدانی", "ماه می", "در ماه می گذشته", "۱۲ می", "کشورها", "بندرها", "نامهای",
-    "میدان آزادی", "سه میلیون نفر", "بیماران", "تنهایی", "انتهای خیابان",
+    "گزارش میدانی", "ماه می", "در ماه می گذشته", "۱۲ می", "کشورها", "بندرها", "خوشحال",
+    "میدان آزادی", "سه میلیون نفر", "بیماران", "تنهایی", "انتهای خیابان", "خوشحالی", "کمتری",
+    "توجهی نکرد", "راهی", "گروهی", "الهی", "فرماندهی", "تشبیهی", "دنیای", "عملیات", "کیفر",
+    "منفرد", "کمتر", "بیشتری",
 ])
 def test_words_that_only_look_splittable_are_unchanged(text):
     assert normalize_text(text) == text
@@ -135,6 +146,11 @@ def test_zwnj_between_two_letters_is_never_dropped():
     ("رئیسجمهور", "رئیس|جمهور"), ("اسلامآباد", "اسلام|آباد"), ("بهعنوان", "به|عنوان"),
     ("بینالمللی", "بین|المللی"), ("نسلکشی", "نسل|کشی"), ("بیسابقه", "بی|سابقه"),
     ("احمدینژاد", "احمدی|نژاد"), ("نخستوزیری", "نخست|وزیری"), ("سالهای", "سال|های"),
+    # Varzesh3 and the seed: ezafe after a silent ه, clitics after ی, -فرد names, ی + ها,
+    # تری after an adjective, عدم + a noun.
+    ("آیندهی", "آینده|ی"), ("همهی", "همه|ی"), ("بازیاش", "بازی|اش"), ("راضیام", "راضی|ام"),
+    ("انصاریفرد", "انصاری|فرد"), ("پرسپولیسیها", "پرسپولیسی|ها"), ("سختتری", "سخت|تری"),
+    ("عدمتعهد", "عدم|تعهد"), ("عدمپرداخت", "عدم|پرداخت"), ("نامهای", "نامه|ای"),
 ])
 def test_lost_zwnj_restored(raw, repaired):
     assert normalize_text(raw) == z(repaired)
@@ -145,6 +161,7 @@ def test_lost_zwnj_restored(raw, repaired):
     ("كتاب ها", "کتاب|ها"), ("برنامه های", "برنامه|های"), ("کشور ها", "کشورها"),
     ("مهم ترین", "مهم|ترین"), ("بزرگ تر", "بزرگ|تر"), ("نامه ای", "نامه|ای"),
     ("کرده اند", "کرده|اند"), ("ماه می روم", "ماه می روم"), ("خشک و تر", "خشک و تر"),
+    ("جان تری گفت", "جان تری گفت"),   # Varzesh3: John Terry, not a comparative
 ])
 def test_prefix_and_suffix_written_apart_are_joined(raw, joined):
     assert normalize_text(raw) == z(joined)

@@ -1,22 +1,29 @@
-"""Fars News text for the lexicon builder and the benchmark, with one fixed train/held-out split.
+"""Real news text for the lexicon builder and the benchmark, with fixed splits.
 
-Documents are split by their position in the sorted files: every fifth document (index % 5 == 4)
-is held out. build_lexicon.py reads only the training split; run.py reports both.
+Fars News (600 documents): every fifth document (index % 5 == 4) is held out; build_lexicon.py
+reads only the training split. Varzesh3 (500 sports documents, another outlet, never read by
+build_lexicon.py): even-indexed documents are "dev" (look at its errors when changing rules),
+odd-indexed ones are "held-out" (report it; do not tune on it).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 DEFAULT_DATA = Path("/work/shared/data")
 HELD_OUT_EVERY = 5
+ZWNJ = "\u200c"
+# A writer who types "می شود" or "کتاب ها" with a space does not use ZWNJ reliably; a text with
+# either is not a fair reference for the writer's own ZWNJ (see reliable()).
+_SPACED_AFFIX = re.compile(r"(?<!\S)(?:ن?می) |\s(?:ها|های|هایی|ترین|تر|ای|اند)(?=\s|$|[.،,:؛!؟)»])")
 
 
-def documents(data: Path) -> list[dict]:
-    """All Fars documents, in file order (fars-news-1.json first)."""
+def documents(data: Path, outlet: str = "fars-news") -> list[dict]:
+    """All documents of one outlet's folder, in file order (fars-news-1.json first)."""
     docs = []
-    for path in sorted((data / "fars-news").glob("*.json")):
+    for path in sorted((data / outlet).glob("*.json")):
         docs.extend(json.loads(path.read_text(encoding="utf-8")))
     return docs
 
@@ -35,8 +42,22 @@ def train_texts(data: Path) -> list[str]:
 
 
 def split_texts(data: Path) -> dict[str, list[str]]:
-    """{"train": [...], "held-out": [...]}: every text of every document, by split."""
+    """{"train": [...], "held-out": [...]}: every Fars text of every document, by split."""
     splits: dict[str, list[str]] = {"train": [], "held-out": []}
     for i, doc in enumerate(documents(data)):
         splits["held-out" if is_held_out(i) else "train"].extend(texts(doc))
     return splits
+
+
+def varzesh3_texts(data: Path) -> dict[str, list[str]]:
+    """{"dev": [...], "held-out": [...]}: Varzesh3 texts, even documents dev, odd ones held out."""
+    splits: dict[str, list[str]] = {"dev": [], "held-out": []}
+    for i, doc in enumerate(documents(data, "varzesh3")):
+        splits["held-out" if i % 2 else "dev"].extend(texts(doc))
+    return splits
+
+
+def reliable(text: str) -> bool:
+    """Whether a text is a fair reference for its writer's ZWNJ: it has one, and no prefix or
+    suffix written apart. Chosen without the lexicon or the rules, so it favours neither."""
+    return ZWNJ in text and not _SPACED_AFFIX.search(text)

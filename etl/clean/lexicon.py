@@ -1,12 +1,15 @@
-"""The ZWNJ-repair lexicon: data files under ``etl/clean/data/``, read once on first use.
+"""The ZWNJ-repair lexicon: data files under ``etl/clean/data/``, read once on first use, plus an
+optional learned lexicon (``etl/clean/learn.py``) laid over them.
 
 The files are derived from hazm's word list (MIT, see ``data/NOTICE``) and real news text by
-``bench/normalize/build_lexicon.py``; this module only reads them.
+``bench/normalize/build_lexicon.py``; this module only reads them. Which lexicon the repair
+uses is chosen once, at the edge (``etl.clean.text.use_learned_lexicon``), never from here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 
@@ -61,3 +64,43 @@ def _rows(path, width: int):
     for line in path.read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
             yield tuple(line.split("\t", width - 1)) if width > 1 else (line,)
+
+
+@dataclass(frozen=True)
+class Learned:
+    """Spellings learned from stored text: joined form -> form with ZWNJ (تیمملی -> تیم‌ملی)."""
+
+    entries: dict[str, str]
+    # joined form -> (times written as the entry, times written otherwise): the evidence.
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+
+    @property
+    def version(self) -> str:
+        """12 hex digits of SHA-256 over the sorted entries: same spellings, same version."""
+        digest = hashlib.sha256()
+        for joined, form in sorted(self.entries.items()):
+            digest.update(f"{joined}\t{form}\n".encode("utf-8"))
+        return digest.hexdigest()[:12]
+
+
+def with_learned(base: Lexicon, learned: Learned | None) -> Lexicon:
+    """``base`` with the learned spellings added; an entry never overrides the never list."""
+    if not learned or not learned.entries:
+        return base
+    extra = {j: f for j, f in learned.entries.items() if j not in base.never}
+    return replace(base, compounds={**base.compounds, **extra})
+
+
+_ACTIVE: dict[str, Lexicon] = {}
+
+
+def active() -> Lexicon:
+    """The lexicon the repair uses now: the packaged one, or the one ``use`` installed."""
+    return _ACTIVE.get("lexicon") or load()
+
+
+def use(lexicon: Lexicon | None) -> None:
+    """Install ``lexicon`` for every later repair in this process (None: the packaged one)."""
+    _ACTIVE.pop("lexicon", None)
+    if lexicon is not None:
+        _ACTIVE["lexicon"] = lexicon

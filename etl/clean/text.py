@@ -9,9 +9,17 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from . import zwnj
+from . import lexicon, zwnj
+from .lexicon import Learned
 
 ZWNJ = "\u200c"
+
+# The version of the rules and the packaged lexicon: bump it whenever either changes what
+# normalize_text returns (tests/test_zwnj_version.py pins it to a fingerprint of those files).
+RULES_VERSION = "2026.12.1"
+# What normalize_text's output depends on besides its input: RULES_VERSION, plus the learned
+# lexicon's version while one is in use. Stored text cleaned under another version may differ.
+NORMALIZER_VERSION = RULES_VERSION
 
 # Invisible characters scrapers leave behind; they carry no meaning in stored text.
 # U+200C (ZWNJ) and U+200D (ZWJ, used by emoji sequences) are deliberately absent.
@@ -56,6 +64,32 @@ _PROTECTED = re.compile(r"(?:https?://|ftp://|www\.)\S+|[^\s@]+@[A-Za-z0-9-]+(?:
 def normalize_text(text: str) -> str:
     """One spelling for Persian text: ``"علي  كتاب ها مي دهند"`` -> ``"علی کتاب‌ها می‌دهند"``."""
     return _outside_protected(normalize_safe(text), zwnj.repair)
+
+
+def use_learned_lexicon(learned: Learned | None) -> str:
+    """Clean all later text with ``learned`` over the packaged lexicon (None: packaged only).
+
+    Called once at the edge (the CLI reads ``NEWS_ETL_LEXICON``); returns the new
+    NORMALIZER_VERSION, e.g. ``"2026.12.1+learned.3f2a9c0d1e4b"``.
+    """
+    global NORMALIZER_VERSION, _LEARNED
+    _LEARNED = learned
+    zwnj.use_lexicon(lexicon.with_learned(lexicon.load(), learned) if learned else None)
+    NORMALIZER_VERSION = RULES_VERSION + (f"+learned.{learned.version}" if learned and learned.entries else "")
+    return NORMALIZER_VERSION
+
+
+_LEARNED: Learned | None = None
+
+
+def learned_lexicon() -> Learned | None:
+    """The learned lexicon in use (for worker processes, which must clean with the same one)."""
+    return _LEARNED
+
+
+def normalizer_version() -> str:
+    """NORMALIZER_VERSION as it is now (a name imported earlier keeps the value it had then)."""
+    return NORMALIZER_VERSION
 
 
 def normalize_safe(text: str) -> str:

@@ -22,13 +22,17 @@ NON_JOINING = frozenset("اآأإٱدذرزژوؤةءۀ")
 
 # Suffixes written after a ZWNJ, longest first within each group.
 PLURAL = ("هایشان", "هایتان", "هایمان", "هایی", "هایم", "هایت", "هایش", "هاست", "های", "ها")
-COMPARATIVE = ("ترین", "تر")                 # only after a known adjective: مهم‌ترین
+COMPARATIVE = ("ترین", "تری", "تر")          # only after a known adjective: مهم‌ترین, سخت‌تری
 AFTER_HEH = ("ای", "ام", "اش")               # only after a silent ه: هسته‌ای, خانه‌اش
+AFTER_YEH = ("ام", "اش")                     # and after a final ی: بازی‌اش, راضی‌ام (not ای: دنیای)
 PERFECT = ("اند", "ایم", "اید", "ام")         # only after a past participle: کرده‌اند
-NAMES = ("زاده", "نژاد", "پور", "نیا", "نسب")  # family names: احمدی‌نژاد, رمضان‌زاده
-# A preposition or بی glued to a known noun: به‌عنوان, بی‌سابقه. Many real words start the same
-# way (بیمار, بهداشت), so this reading is weak: any word hazm or Fars knows as written wins.
-PREFIXES = ("به", "بی")
+NAMES = ("زاده", "نژاد", "پور", "نیا", "نسب", "فرد", "فر")  # family names: احمدی‌نژاد, انصاری‌فرد
+# Short name endings that end many plain words (کیفر, منفرد): only after a final ی.
+NAMES_AFTER_YEH = ("فرد", "فر")
+# A preposition, بی or عدم glued to a known noun: به‌عنوان, بی‌سابقه, عدم‌تعهد. Many real words
+# start the same way (بیمار, بهداشت), so this reading is weak: any word hazm or Fars knows as
+# written wins.
+PREFIXES = ("به", "بی", "عدم")
 # Suffixes that join a repaired compound without a ZWNJ: نخست‌وزیری, دانش‌آموزان.
 ATTACHED = ("یان", "ان", "ی", "یی", "ات", "ش", "م", "ت", "شان", "مان", "تان")
 SUFFIXES = tuple(dict.fromkeys(PLURAL + COMPARATIVE + AFTER_HEH + PERFECT + NAMES + ATTACHED))
@@ -42,6 +46,11 @@ PARTICIPLE = TAGGED + 1
 # frequent wins: سالهای is سال‌های (سال is 20000x ساله); نامهای (نام 3x نامه) stays ambiguous.
 FREQ_MARGIN = 4
 
+# Stems whose final ه is spoken, so ی joins it (راهی, گروهی, درگهی, الهی, تشبیهی, فقیهی, مشابهی,
+# فرماندهی: ه after ا or و; گه and شه for گاه and شاه; الله; the Arabic تفعیل and فعیل
+# patterns; ابه; a noun + ده, the stem of دادن: _ends_in_deh). Spoken short words are in the
+# never list.
+_SPOKEN_HEH = re.compile(f"(?:[او]ه|[گش]ه|^اله|لله|ابه|^ت[{LETTERS}]{{2}}یه|^[{LETTERS}][^ا]یه)$")
 _VERB = re.compile("^(بر|در|باز|فرو|فرا|وا)?(ن?می)(.+)$")
 _WORD = re.compile(f"([{LETTERS}]+)")
 # "می دهند" / "نمی توان": the prefix written with a space. Only the prefix and the space are
@@ -51,7 +60,8 @@ _SPACED_PREFIX = re.compile(
     f"(?:(نمی)(?<![{LETTERS}{ZWNJ}]نمی)|(می)(?<![{LETTERS}{ZWNJ}]می)) "
     f"(?=([{LETTERS}]+)(?![{LETTERS}{ZWNJ}]))"
 )
-_APART_SUFFIXES = PLURAL + COMPARATIVE + ("ای",) + PERFECT
+# Not تری: written apart it is as often a name ("جان تری", John Terry) as a suffix.
+_APART_SUFFIXES = PLURAL + ("ترین", "تر", "ای") + PERFECT
 # Cheap test first: most paragraphs have no suffix written apart.
 _APART = re.compile(f" (?:{'|'.join(_APART_SUFFIXES)})(?![{LETTERS}{ZWNJ}])")
 _SPACED_SUFFIX = re.compile(
@@ -88,7 +98,7 @@ class _Memo(dict):
     def __missing__(self, word: str) -> str:
         if len(self) >= self.LIMIT:
             self.clear()
-        repaired = self[word] = split_word(word, lexicon.load()) or word
+        repaired = self[word] = split_word(word, lexicon.active()) or word
         return repaired
 
 
@@ -100,9 +110,15 @@ def clear_memo() -> None:
     _MEMO.clear()
 
 
+def use_lexicon(lex: Lexicon | None) -> None:
+    """Repair later text with ``lex`` (None: the packaged lexicon); words seen before are redone."""
+    lexicon.use(lex)
+    _MEMO.clear()
+
+
 def join_spaced(text: str, lex: Lexicon | None = None) -> str:
     """Prefix and suffixes written apart, joined: ``"می روم کتاب ها"`` -> ``"می‌روم کتاب‌ها"``."""
-    lex = lex or lexicon.load()
+    lex = lex or lexicon.active()
     if "می " in text:
         text = _SPACED_PREFIX.sub(lambda m: _join_prefix(m, lex), text)
     if _APART.search(text):
@@ -145,7 +161,7 @@ def split_word(word: str, lex: Lexicon) -> str | None:
 def best_readings(word: str, lex: Lexicon) -> set[str]:
     """The readings that survive: ``"نامهای"`` -> ``{"نام‌های", "نامه‌ای"}`` (two: ambiguous)."""
     readings = (_verb_readings(word, lex) + _prefix_readings(word, lex) + _suffix_readings(word, lex)
-                + _ezafe_reading(word, lex))
+                + _ezafe_reading(word, lex) + _heh_ezafe_reading(word, lex))
     if not readings:
         return set()
     best = max(strength for strength, _, _ in readings)
@@ -179,6 +195,27 @@ def _ezafe_reading(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
     return []
 
 
+def _heh_ezafe_reading(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
+    """Ezafe ی after a silent ه takes a ZWNJ: ``"آیندهی"`` -> ``[(2, -1, "آینده‌ی")]``.
+
+    Weak: after ا or و the ه is spoken (راهی, گروهی), and words like توجهی or فرماندهی are
+    right as written, so a word hazm tags or Fars writes joined wins (build_lexicon's never list).
+    """
+    stem = word[:-1]
+    if not word.endswith("هی") or len(stem) < 3 or _SPOKEN_HEH.search(stem) or _ends_in_deh(stem, lex):
+        return []
+    if stem in lex.compounds:
+        return [(SEEN, -1, lex.compounds[stem] + ZWNJ + "ی")]
+    if _is_tagged(stem, lex) or stem in lex.participles:
+        return [(SEEN, -1, stem + ZWNJ + "ی")]
+    return []
+
+
+def _ends_in_deh(stem: str, lex: Lexicon) -> bool:
+    """A noun + ده (the present stem of دادن) ends in a spoken ه: ``"فرمانده"`` -> True."""
+    return stem.endswith("ده") and len(stem) >= 5 and _is_noun(stem[:-2], lex)
+
+
 def _verb_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
     """می + verb form: ``"نمیتوان"`` -> ``[(3, -1, "نمی‌توان")]``; ``"میدانی"`` (میدان + ی) -> ``[]``."""
     match = _VERB.match(word)
@@ -198,7 +235,8 @@ def _suffix_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
         if len(stem) < 2 or not word.endswith(suffix):
             continue
         if suffix in ATTACHED:
-            if stem in lex.compounds:
+            # After a silent ه, ی is the ezafe and is written apart (_heh_ezafe_reading).
+            if stem in lex.compounds and not (suffix == "ی" and stem[-1] == "ه"):
                 readings.append((TAGGED, -1, lex.compounds[stem] + suffix))
             continue
         base, strength, freq = _stem(stem, suffix, lex)
@@ -221,6 +259,9 @@ def _stem(stem: str, suffix: str, lex: Lexicon) -> tuple[str | None, int, int]:
     if stem[-1] == "ی" and lex.stems.get(stem[:-1], (0,))[0] > WEAK:
         # An adjective in -ی from a known word (اماراتی from امارات) is a weak stem.
         return stem, WEAK, -1
+    if stem[-1] == "ی" and len(stem) >= 4 and suffix in PLURAL:
+        # Joined ی + ها is never a spelling (پرسپولیسیها): a weak stem even when unknown.
+        return stem, WEAK, -1
     return None, 0, -1
 
 
@@ -230,16 +271,20 @@ def _fits(stem: str, suffix: str, lex: Lexicon, known: bool) -> bool:
     ``known`` is False for a suffix written apart, whose stem need not be in the lexicon.
     """
     strength, flags, _ = lex.stems.get(stem, (0, "", -1))
-    if suffix == "تر" or (suffix == "ترین" and known):
+    if suffix == "تر" or (suffix in ("ترین", "تری") and known):
         return strength >= TAGGED and "a" in flags
     if suffix in PERFECT and stem in lex.participles:
         return True
     if suffix in AFTER_HEH:
         # A tagged word that is neither noun nor adjective (به, چه) takes no ای.
         tagged_other = strength >= TAGGED and not flags
+        if stem[-1] == "ی":
+            return known and suffix in AFTER_YEH and len(stem) >= 3 and not tagged_other
         return stem[-1] == "ه" and not tagged_other and (suffix == "ای" or known)
     if suffix in PERFECT:
         return False
+    if suffix in NAMES_AFTER_YEH:
+        return known and stem[-1] == "ی" and len(stem) >= 3
     if suffix in NAMES:
         return known and stem[-1] not in NON_JOINING
     # A broken plural (مطالب, سهام) takes no second plural.

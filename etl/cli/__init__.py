@@ -27,6 +27,7 @@ from .common import (EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, PROG, D
                      UsageError, date_arg, first_line, non_negative, positive, setup_verbose_logging)
 from .ingest import cmd_backfill, cmd_db_schema, cmd_db_upgrade, cmd_errors, cmd_fetch, cmd_runs, cmd_sources
 from ..fetch_run import WORKERS
+from .lexicon import lexicon_commands, use_env_lexicon
 from .query import cmd_articles, cmd_export, cmd_search, cmd_show
 from ..service.health import DEFAULT_FACTOR, DEFAULT_TOLERANCE
 from .service import cmd_run, cmd_status
@@ -191,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     _ingest_commands(sub, common)
     _query_commands(sub, common)
     _service_commands(sub, common)
+    lexicon_commands(sub, common, _add)
     return parser
 
 
@@ -216,6 +218,7 @@ def _run(args: argparse.Namespace) -> int:
     """The command, with each library error turned into one line and its exit code."""
     try:
         setup_verbose_logging(args)
+        use_env_lexicon()  # $NEWS_ETL_LEXICON: a learned lexicon for all cleaning in this process
         return args.handler(args)
     except (UsageError, ConfigError, DatabaseURLError, QueryError, ExportError) as exc:
         return _fail(str(exc), EXIT_USAGE)

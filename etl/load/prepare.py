@@ -13,6 +13,7 @@ from datetime import datetime
 
 from ..clean.agency import AgencyTable, agency_table
 from ..clean.article import to_article
+from ..clean.version import cleaner_version
 from ..clean.dedup import Signature, bands, signature
 from ..clean.fold import fold
 from ..models import Article, ItemError, RawItem, Skipped
@@ -43,6 +44,7 @@ class CleanBatch:
     skipped: int = 0
     skipped_files: list[Skipped] = field(default_factory=list)
     agencies: tuple = ()  # the sources file's [agencies] extensions
+    cleaner: str = ""  # the cleaner version the raw hashes were made with
 
 
 def folded_text(article: Article) -> str:
@@ -73,6 +75,9 @@ def clean_and_prepare(item: RawItem, fetched_at: datetime, raw_hash: str | None,
 
 def clean_batch(batch: CleanBatch) -> CleanBatch:
     """Clean and prepare a batch's ``todo`` items (in a worker process, or inline)."""
+    if batch.cleaner and batch.cleaner != cleaner_version():
+        # The raw hashes stored with these rows would claim a cleaning this process did not do.
+        raise RuntimeError(f"worker cleans as {cleaner_version()!r}, the batch was hashed for {batch.cleaner!r}")
     agencies = agency_table(batch.agencies)
     batch.done.extend(clean_and_prepare(item, batch.fetched_at, digest, agencies) for item, digest in batch.todo)
     batch.todo = []

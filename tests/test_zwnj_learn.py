@@ -1,0 +1,194 @@
+"""Learning ZWNJ spellings from stored text (etl/clean/learn.py) and using them to clean.
+
+Real text: the Varzesh3 sports articles (another outlet than the Fars text the packaged
+lexicon was built from). Even-indexed documents play the stored articles; odd ones are new text.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text as sql
+
+from etl.clean import lexicon, text
+from etl.clean.learn import (LexiconError, Tally, count_spellings, learn, read_learned, stable,
+                             write_learned)
+from etl.clean.lexicon import Learned
+from etl.clean.text import normalize_safe, normalize_text, use_learned_lexicon
+from tests.conftest import run_cli
+
+DATA = Path(__file__).parent / "data"
+VARZESH3 = DATA / "varzesh3" / "varzesh3-1.json"
+ZWNJ = "\u200c"
+
+
+def z(value: str) -> str:
+    return value.replace("|", ZWNJ)
+
+
+def _texts(docs: list[dict]) -> list[str]:
+    return [t for d in docs for t in [d["title"], d["abstract"], *d["paragraphs"]] if t]
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[dict]:
+    return json.loads(VARZESH3.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def learned(docs) -> Learned:
+    stored = [normalize_text(t) for t in _texts(docs[0::2])]  # stored text is normalized text
+    return learn(count_spellings(stored), lexicon.load())
+
+
+@pytest.fixture
+def in_use(learned):
+    use_learned_lexicon(learned)
+    yield learned
+    use_learned_lexicon(None)
+
+
+def _tally(**spellings: int) -> Tally:
+    tally = Tally()
+    for word, n in spellings.items():
+        for _ in range(n):
+            tally.add(z(word))
+    return tally
+
+
+def test_learns_the_outlets_spellings_the_packaged_lexicon_lacks(learned):
+    # Varzesh3 writes تیم‌ملی 14 times and never تیمملی; گل‌های (goals) 12 times, گله‌ای once.
+    assert learned.entries["تیمملی"] == z("تیم|ملی")
+    assert learned.entries["گلهای"] == z("گل|های")
+    assert normalize_text("تیمملی") == "تیمملی"  # the packaged lexicon alone leaves it
+
+
+def test_later_cleaning_uses_the_learned_spellings(in_use, docs):
+    assert normalize_text("بازیکنان تیمملی و گلهای دیدار") == z("بازیکنان تیم|ملی و گل|های دیدار")
+    # New text of the same outlet (an odd-indexed document), its ZWNJ stripped, gets them back.
+    new = next(t for t in _texts(docs[1::2]) if z("تیم|ملی") in t)
+    assert z("تیم|ملی") in normalize_text(normalize_safe(new).replace(ZWNJ, ""))
+
+
+def test_idempotent_and_every_zwnj_kept_with_a_learned_lexicon(in_use, docs):
+    paragraphs = _texts(docs)
+    assert len(paragraphs) > 3000
+    for paragraph in paragraphs:
+        once = normalize_text(paragraph)
+        assert normalize_text(once) == once
+        assert once.count(ZWNJ) >= normalize_safe(paragraph).count(ZWNJ)
+
+
+def test_words_right_as_written_are_not_learned():
+    # برتر is a dictionary word (hazm), میدان is on the never list: a writer's habit of
+    # splitting them is not learned, however often it is seen.
+    learned = learn(_tally(**{"بر|تر": 20, "می|دان": 20}), lexicon.load())
+    assert learned.entries == {}
+
+
+@pytest.mark.parametrize("spellings, learned", [
+    ({"تیم|ملی": 2}, False),                    # seen twice: below MIN_COUNT (3)
+    ({"تیم|ملی": 5, "تیمملی": 2}, False),        # not 3x more often than the joined spelling
+    ({"تیم|ملی": 6, "تیمملی": 2}, True),
+    ({"تیم|ملی": 6, "تی|مملی": 3}, False),       # another ZWNJ spelling competes
+    ({"کشور|ها": 9}, False),                    # ZWNJ after a non-joining letter: a habit
+    ({"کتاب|ها": 9}, False),                    # the rules already write it so
+])
+def test_only_clear_evidence_is_learned(spellings, learned):
+    result = learn(_tally(**spellings), lexicon.load())
+    assert bool(result.entries) is learned
+
+
+def test_entries_that_would_split_again_are_dropped():
+    base = lexicon.load()
+    # وزیر is a piece of the packaged نخست‌وزیر: splitting it would unsettle that compound.
+    assert stable({"وزیر": z("وز|یر")}, base) == {}
+    # آندره‌آ is stable alone; with آندره also learned split, its piece would split again.
+    assert stable({"آندرهآ": z("آندره|آ")}, base) == {"آندرهآ": z("آندره|آ")}
+    assert stable({"آندرهآ": z("آندره|آ"), "آندره": z("آند|ره")}, base) == {"آندره": z("آند|ره")}
+
+
+def test_version_follows_the_spellings_and_survives_the_file(tmp_path, learned):
+    again = Learned(dict(learned.entries))
+    assert again.version == learned.version and len(learned.version) == 12
+    assert Learned({"تیمملی": z("تیم|ملی")}).version != learned.version
+    path = tmp_path / "learned.tsv"
+    write_learned(path, learned, "test")
+    read = read_learned(path, lexicon.load())
+    assert read.entries == learned.entries and read.version == learned.version
+    first = path.read_bytes()
+    write_learned(path, read, "test")
+    assert path.read_bytes() == first  # deterministic bytes
+
+
+def test_normalizer_version_names_the_learned_lexicon(learned):
+    from etl.clean.text import NORMALIZER_VERSION as imported
+    assert imported == text.RULES_VERSION == text.normalizer_version()
+    try:
+        version = use_learned_lexicon(learned)
+        assert version == text.NORMALIZER_VERSION == text.normalizer_version()
+        assert version == f"{text.RULES_VERSION}+learned.{learned.version}"
+    finally:
+        use_learned_lexicon(None)
+    assert text.NORMALIZER_VERSION == text.RULES_VERSION
+    assert normalize_text("تیمملی") == "تیمملی"  # words repaired under the learned lexicon are redone
+
+
+@pytest.mark.parametrize("content, message", [
+    ("# news-etl learned lexicon\nتیمملی\tتیم\u200cملی\n", "line 2: expected joined<TAB>form"),
+    ("# news-etl learned lexicon\nتیمملی\tتیم\u200cملی\tsix\t0\n", "line 2: expected joined<TAB>form"),
+    ("# news-etl learned lexicon\n# c\nتیمملی\tتیم ملی\t6\t0\n", "line 3: 'تیم ملی' is not 'تیمملی' with ZWNJ"),
+    ("# news-etl learned lexicon\nتیمملی\tتیم\u200cملیها\t6\t0\n", "line 2:"),
+    ("joined\tform\n", "not a learned lexicon"),
+])
+def test_a_bad_lexicon_file_is_a_one_line_error_naming_it(tmp_path, content, message):
+    path = tmp_path / "bad.tsv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(LexiconError) as caught:
+        read_learned(path, lexicon.load())
+    assert message in str(caught.value) and str(path) in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+# --- the command, on PostgreSQL and SQLite -----------------------------------------------
+
+def _stored_body(db_url: str, source: str) -> str:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sql(
+                "SELECT a.body FROM articles a JOIN sources s ON s.id = a.source_id WHERE s.name = :n"
+            ), {"n": source}).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_lexicon_learn_then_clean_with_it(tmp_path, db_url):
+    db = ["--database-url", db_url]
+    assert run_cli("backfill", str(VARZESH3), "--source", "varzesh3", "--no-progress", *db).returncode == 0
+    out = tmp_path / "learned.tsv"
+    learned = run_cli("lexicon", "learn", "--output", str(out), "--source", "varzesh3", *db)
+    assert learned.returncode == 0, learned.stderr
+    assert "spellings learned from 1500 texts" in learned.stdout
+    assert z("تیمملی\tتیم|ملی\t") in out.read_text(encoding="utf-8")
+
+    # An old dump without ZWNJ, loaded with and without the learned lexicon.
+    dump = tmp_path / "old.json"
+    dump.write_text(json.dumps([{"title": "اردوی تیمملی", "link": "https://example.ir/1",
+                                 "paragraphs": ["بازیکنان تیمملی به اردو رفتند."]}], ensure_ascii=False),
+                    encoding="utf-8")
+    env = {"NEWS_ETL_LEXICON": str(out)}
+    assert run_cli("backfill", str(dump), "--source", "with", "--no-progress", *db, env=env).returncode == 0
+    assert run_cli("backfill", str(dump), "--source", "without", "--no-progress", *db).returncode == 0
+    assert _stored_body(db_url, "with") == z("بازیکنان تیم|ملی به اردو رفتند.")
+    assert _stored_body(db_url, "without") == "بازیکنان تیمملی به اردو رفتند."
+
+
+def test_a_missing_lexicon_file_stops_the_command_with_one_line(tmp_path, sqlite_url):
+    missing = tmp_path / "nope.tsv"
+    result = run_cli("articles", "--database-url", sqlite_url, env={"NEWS_ETL_LEXICON": str(missing)})
+    assert result.returncode == 2
+    assert str(missing) in result.stderr and "NEWS_ETL_LEXICON" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
