@@ -24,6 +24,7 @@ from .ingest import cmd_backfill, cmd_db_schema, cmd_db_upgrade, cmd_errors, cmd
 from ..fetch_run import WORKERS
 from .query import cmd_articles, cmd_export, cmd_search, cmd_show
 from .service import cmd_run, cmd_status
+from .web import register as register_web
 
 __all__ = ["build_parser", "main"]
 
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     _ingest_commands(sub, common)
     _query_commands(sub, common)
     _service_commands(sub, common)
+    register_web(sub, common)
     return parser
 
 
