@@ -5,7 +5,7 @@ snippets. Pure functions (no clock, no database), used as Jinja filters.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,9 +27,11 @@ def fa_digits(value: Any) -> str:
     return "" if value is None else str(value).translate(_FA_DIGITS)
 
 
-def jalali_date(moment: datetime) -> str:
-    """The Tehran calendar day in Jalali: ``2025-08-22T10:00Z`` -> ``"۳۱ مرداد ۱۴۰۴"``."""
-    local = jdatetime.date.fromgregorian(date=moment.astimezone(TEHRAN).date())
+def jalali_date(moment: datetime | date) -> str:
+    """The Tehran calendar day in Jalali: ``2025-08-22T10:00Z`` -> ``"۳۱ مرداد ۱۴۰۴"``; a ``date``
+    is taken as a Tehran day already."""
+    day = moment.astimezone(TEHRAN).date() if isinstance(moment, datetime) else moment
+    local = jdatetime.date.fromgregorian(date=day)
     return fa_digits(f"{local.day} {JALALI_MONTHS[local.month - 1]} {local.year}")
 
 
