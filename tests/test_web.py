@@ -240,3 +240,23 @@ def test_serve_runs_under_a_read_only_role(pg_url, pg_admin, tmp_path):
     assert "token" not in stderr.split("serving", 1)[-1].splitlines()[0]
     # uvicorn shuts down cleanly on SIGTERM, then re-raises it (so the exit status says why).
     assert "Application shutdown complete" in stderr and server.returncode in (0, -signal.SIGTERM), stderr
+
+
+# --- how things are shown (pure) ------------------------------------------------------------
+
+def test_tehran_time_jalali_beside_gregorian_with_history():
+    from datetime import datetime, timezone
+    from etl.web.present import fa_digits, tehran_time
+    assert tehran_time(datetime(2025, 8, 22, 10, 0, tzinfo=timezone.utc)) == "۳۱ مرداد ۱۴۰۴، ساعت ۱۳:۳۰ (۲۰۲۵-۰۸-۲۲)"
+    # Summer time until 2022: +04:30 in June 2020.
+    assert tehran_time(datetime(2020, 6, 1, 19, 45, tzinfo=timezone.utc)) == "۱۳ خرداد ۱۳۹۹، ساعت ۰۰:۱۵ (۲۰۲۰-۰۶-۰۲)"
+    assert tehran_time(datetime(2025, 8, 21, 20, 30, tzinfo=timezone.utc), False) == "۳۱ مرداد ۱۴۰۴ (۲۰۲۵-۰۸-۲۲)"
+    assert tehran_time(None) == "—" and fa_digits(None) == ""
+
+
+def test_marked_snippet_escapes_and_never_leaves_a_tag_open():
+    from etl.web.present import MARK, marked, plain_snippet
+    a, b = MARK
+    assert marked(f"«نقل» {a}<b>نخست‌وزیر</b>{b}") == "«نقل» <mark>&lt;b&gt;نخست‌وزیر&lt;/b&gt;</mark>"
+    assert marked(f"{b}x{a}y") == "x<mark>y</mark>"
+    assert plain_snippet(f"{a}می‌شود{b}") == "«می‌شود»"
