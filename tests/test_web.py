@@ -107,6 +107,15 @@ def test_sources_page_lists_failing_source_first(engine, tmp_path, http_server):
     assert fars.count('<rect class="bar"') == 3
 
 
+def test_lost_database_is_a_503_naming_it():
+    gone = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")  # nothing listens on port 1
+    with TestClient(create_app(gone, now=lambda: WEB_NOW)) as c:
+        page, api = c.get("/sources"), c.get("/api/search?q=x")
+    assert page.status_code == 503 and "database unavailable" in page.text
+    assert api.status_code == 503 and api.json()["error"].startswith("database unavailable")
+    validate(api.json(), response_schema("/api/search", 503))
+
+
 # --- the JSON API, checked against its own OpenAPI description -----------------------------
 
 def validate(payload, schema_name: str) -> None:

@@ -13,6 +13,7 @@ from typing import Callable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -25,6 +26,7 @@ from ..load.queries import source_names
 from ..load.runs import list_runs
 from ..load.schema import SCHEMA_VERSION
 from ..load.search import QueryError
+from ..pipeline import first_line
 from . import api, present
 from .auth import TokenGate
 from .data import article_view, search_page, sources_page
@@ -164,6 +166,16 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _database_error(web: Web):
+    """A database that fails mid-request is a 503 saying so (a retry may help), never a bare 500."""
+    async def handler(request: Request, exc: SQLAlchemyError) -> Response:
+        message = f"database unavailable (try again later): {first_line(exc)}"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=503)
+        return web.render("error.html", 503, message=message)
+    return handler
+
+
 def create_app(engine: Engine, *, token: str | None = None, now: Clock = utcnow) -> Starlette:
     """The ASGI app; with ``token``, every request must present it (see etl/web/auth.py)."""
     web = Web(engine, now)
@@ -178,4 +190,5 @@ def create_app(engine: Engine, *, token: str | None = None, now: Clock = utcnow)
     ]
     # Security headers outermost, so a token refusal carries them too.
     middleware = [Middleware(SecurityHeaders)] + ([Middleware(TokenGate, token=token)] if token else [])
-    return Starlette(routes=routes, middleware=middleware)
+    return Starlette(routes=routes, middleware=middleware,
+                     exception_handlers={SQLAlchemyError: _database_error(web)})

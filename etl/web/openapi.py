@@ -75,8 +75,10 @@ def _param(name: str, description: str, kind: str = "string", required: bool = F
 def _answer(schema: str, description: str, errors: tuple[int, ...] = ()) -> dict[str, Any]:
     json = lambda name: {"application/json": {"schema": _ref(name)}}  # noqa: E731
     responses = {"200": {"description": description, "content": json(schema)}}
-    responses.update({str(code): {"description": "bad request" if code == 400 else "not found",
-                                  "content": json("Error")} for code in errors})
+    described = {400: "bad request (the message names the parameter)", 404: "not found",
+                 503: "database unavailable; a retry may help"}
+    responses.update({str(code): {"description": described[code], "content": json("Error")}
+                      for code in (*errors, 503)})
     return responses
 
 
