@@ -31,6 +31,7 @@ from .lexicon import lexicon_commands, use_env_lexicon
 from .query import cmd_articles, cmd_export, cmd_search, cmd_show
 from ..service.health import DEFAULT_FACTOR, DEFAULT_TOLERANCE
 from .service import cmd_run, cmd_status
+from .web import register as register_web
 
 __all__ = ["build_parser", "main"]
 
@@ -193,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     _query_commands(sub, common)
     _service_commands(sub, common)
     lexicon_commands(sub, common, _add)
+    register_web(sub, common)
     return parser
 
 

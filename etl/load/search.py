@@ -30,11 +30,14 @@ class Filters:
     source: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    agency: str | None = None  # meta.agency, the agency a lead attribution names
 
     def clauses(self) -> list:
         out = []
         if self.source:
             out.append(sources.c.name == self.source)
+        if self.agency:
+            out.append(articles.c.meta["agency"].as_string() == self.agency)
         if self.since:
             out.append(articles.c.published_at >= self.since)
         if self.until:
@@ -54,8 +57,10 @@ class Hit:
     agency: str | None = None  # meta.agency: the canonical agency of the attribution
 
 
-def search(conn: Connection, query: str, filters: Filters = Filters(), limit: int = 20) -> list[Hit]:
-    """Ranked articles matching every term of ``query`` (quoted parts as phrases)."""
+def search(conn: Connection, query: str, filters: Filters = Filters(), limit: int = 20,
+           mark: tuple[str, str] = ("«", "»")) -> list[Hit]:
+    """Ranked articles matching every term of ``query`` (quoted parts as phrases); ``mark``
+    wraps each hit in the snippet (the web page passes sentinels it turns into ``<mark>``)."""
     terms = fold_query(query)
     if not terms:
         raise QueryError(f"query {query!r} has no words to search for")
@@ -67,7 +72,7 @@ def search(conn: Connection, query: str, filters: Filters = Filters(), limit: in
     partial = [row for row in _title_partial(conn, terms, filters, limit) if row["id"] not in seen] if plain else []
     rows = (full + partial)[:limit]
     return [Hit(r["id"], r["source"], r["published_at"], r["title"], r["url"],
-                snippet(_best_paragraph(r["body"] or r["title"], terms), terms), float(r["score"]), r["agency"])
+                snippet(_best_paragraph(r["body"] or r["title"], terms), terms, mark=mark), float(r["score"]), r["agency"])
             for r in rows]
 
 

@@ -1,0 +1,62 @@
+"""``news-etl serve``: the read-only web page and JSON API (etl/web), run by uvicorn.
+
+It never writes to the database (not even the schema upgrade other commands do on start), so
+it can run under a read-only role; binding beyond loopback requires a token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..load.db import describe, make_engine
+from .common import PROG, UsageError, settings_of
+
+EXAMPLE = "news-etl serve --port 8080   (then open http://127.0.0.1:8080/)"
+
+
+def register(sub, common: argparse.ArgumentParser) -> None:
+    help_ = "serve the read-only web page (search, articles, sources) and its JSON API"
+    p = sub.add_parser("serve", help=help_, description=help_, parents=[common], epilog=f"Example:\n  {EXAMPLE}",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(handler=cmd_serve)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; any other needs a token)")
+    p.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
+    p.add_argument("--token", default=None,
+                   help="require this token (Authorization: Bearer, or ?token= once); default $NEWS_ETL_WEB_TOKEN")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn  # imported here: the other commands do not need the web stack loaded
+
+    from ..web import TOKEN_ENV, BindError, check_bind, check_schema, create_app
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    try:
+        check_bind(args.host, token)
+    except BindError as exc:
+        raise UsageError(str(exc)) from None
+    settings = settings_of(args)
+    if settings.database_is_default:
+        print(f"{PROG}: serving the embedded SQLite database ./news.db "
+              "(set DATABASE_URL or --database-url for PostgreSQL)", file=sys.stderr)
+    engine = make_engine(settings.database_url)
+    check_schema(engine)
+    print(f"{PROG}: serving {describe(engine)} on http://{_url_host(args.host)}:{args.port}/"
+          + (" (token required)" if token else ""), file=sys.stderr)
+    config = uvicorn.Config(create_app(engine, token=token), host=args.host, port=args.port,
+                            log_level="info", server_header=False, proxy_headers=False)
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _port(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port: {value}")
+    return number
