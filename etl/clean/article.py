@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 
 from ..models import Article, ItemError, RawItem
+from .controls import clean_item
 from .dates import is_future, parse_date_info
 from .html import html_to_text
 from .text import lead_agency, normalize_text
@@ -60,6 +61,7 @@ def content_hash(fields: dict) -> str:
 
 def to_article(item: RawItem, now: datetime) -> Article | ItemError:
     """Clean one raw item; an item with neither title nor body is an error, not an empty row."""
+    item = clean_item(item)  # NUL, ESC, lone surrogates out of every field, not only the prose
     body = clean_text(item.body)
     summary = clean_text(item.summary) or None
     title = clean_text(item.title)
