@@ -76,6 +76,8 @@ def _ingest_commands(sub, common) -> None:
     p.add_argument("--limit", type=positive, default=20)
     p.add_argument("--source", metavar="NAME", help="only runs of this source")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--repair", action="store_true",
+                   help="first mark 'aborted' the runs left 'running' by a killed process")
 
     p = _add(sub, "errors", cmd_errors, "list items that failed to load, with their location and reason",
              "news-etl errors --run 3", [common])

@@ -13,7 +13,7 @@ from ..fetch_run import run_fetch
 from ..load.db import describe, make_engine
 from ..load.migrate import schema_ddl, upgrade
 from ..load.queries import source_overview
-from ..load.runs import list_errors, list_runs
+from ..load.runs import list_errors, list_runs, repair_runs
 from ..models import RunReport
 from ..pipeline import Backfill, run_backfill
 from .common import PROG, UsageError, http_settings, open_db, settings_of, show_rows, utcnow
@@ -68,6 +68,12 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    if getattr(args, "repair", False):
+        engine, _ = open_db(args)
+        with engine.begin() as conn:
+            aborted = repair_runs(conn, utcnow())
+        print(f"{PROG}: marked {len(aborted)} run(s) aborted" + (f": {', '.join(map(str, aborted))}" if aborted else ""),
+              file=sys.stderr)
     return show_rows(
         args, lambda conn: list_runs(conn, args.limit, args.source),
         ["id", "kind", "source", "status", "started (Tehran)", "took", "seen", "new", "updated",
