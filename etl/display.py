@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from datetime import datetime
 from typing import Any, Sequence, TextIO
 from zoneinfo import ZoneInfo
 
+from .clean.controls import safe
 from .models import RunReport
 
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -19,15 +21,20 @@ def fmt_time(value: datetime | None) -> str:
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    cells = [[str(h) for h in headers]] + [["-" if v is None else str(v) for v in row] for row in rows]
+    cells = [[str(h) for h in headers]] + [[safe(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
+# json escapes C0 controls itself; with ensure_ascii=False it would pass DEL, C1 and lone surrogates raw.
+_UNESCAPED = re.compile("[\x7f-\x9f\ud800-\udfff]")
+
+
 def to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=_json_default)
+    text = json.dumps(value, ensure_ascii=False, default=_json_default)
+    return _UNESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _json_default(value: Any) -> Any:

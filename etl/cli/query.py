@@ -6,7 +6,7 @@ import argparse
 import sys
 from zoneinfo import ZoneInfo
 
-from ..display import fmt_time, to_json
+from ..display import fmt_time, safe, to_json
 from ..export import write_csv, write_jsonl, write_parquet
 from ..load.queries import latest_articles
 from ..load.search import Filters, export_rows, get_article, search
@@ -38,10 +38,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         } for h in hits]))
         return 0
     for h in hits:
-        print(f"[{h.id}] {h.source}  {fmt_time(h.published_at)}  {h.title}")
+        print(safe(f"[{h.id}] {h.source}  {fmt_time(h.published_at)}  {h.title}"))
         if h.url:
-            print(f"    {h.url}")
-        print(f"    {h.snippet}\n")
+            print(f"    {safe(h.url)}")
+        print(f"    {safe(h.snippet)}\n")
     print(f"{len(hits)} result(s)", file=sys.stderr)
     return 0
 
@@ -55,18 +55,23 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json(article))
         return 0
-    print(f"{article['title']}\n")
-    print(f"source: {article['source']}   id: {article['id']}   published: {fmt_time(article['published_at'])} (Tehran)")
-    print(f"url: {article['url'] or '-'}\nstored: {fmt_time(article['fetched_at'])}   last changed: {fmt_time(article['updated_at'])}")
+    _say(f"{article['title']}\n")
+    _say(f"source: {article['source']}   id: {article['id']}   published: {fmt_time(article['published_at'])} (Tehran)")
+    _say(f"url: {article['url'] or '-'}\nstored: {fmt_time(article['fetched_at'])}   last changed: {fmt_time(article['updated_at'])}")
     if article["summary"]:
-        print(f"\n{article['summary']}")
-    print(f"\n{article['body']}\n")
+        _say(f"\n{article['summary']}")
+    _say(f"\n{article['body']}\n")
     for other in article["cluster"]:
-        print(f"same story: [{other['id']}] {other['source']}  {fmt_time(other['published_at'])}  {other['title']}")
-    print(f"revisions: {len(article['revisions'])}")
+        _say(f"same story: [{other['id']}] {other['source']}  {fmt_time(other['published_at'])}  {other['title']}")
+    _say(f"revisions: {len(article['revisions'])}")
     for rev in article["revisions"]:
-        print(f"  - version stored {fmt_time(rev['stored_at'])}, replaced {fmt_time(rev['replaced_at'])}: {rev['title']}")
+        _say(f"  - version stored {fmt_time(rev['stored_at'])}, replaced {fmt_time(rev['replaced_at'])}: {rev['title']}")
     return 0
+
+
+def _say(text: str) -> None:
+    """Stored text may predate the cleaner's control-character policy: never print it raw."""
+    print(safe(text))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
