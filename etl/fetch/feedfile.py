@@ -18,7 +18,7 @@ import feedparser
 from ..clean.html import looks_like_html
 from ..clean.urls import canonical_url
 from ..models import ItemError, RawItem
-from .limits import DEFAULT_LIMITS, Limits, too_big
+from .limits import DEFAULT_LIMITS, Limits, read_capped, too_big
 from .decode import DecodeError, decode_with_charset, looks_like_mojibake
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -40,7 +40,7 @@ class ParsedFeed:
 
 def iter_feed(stream: BinaryIO, name: str, limits: Limits = DEFAULT_LIMITS) -> Iterator[RawItem | ItemError]:
     # feedparser needs the whole document; saved feeds are small, and the cap keeps it so.
-    data = stream.read(MAX_BYTES + 1)
+    data = read_capped(stream, MAX_BYTES)
     if len(data) > MAX_BYTES:
         yield ItemError(name, f"feed file larger than {MAX_BYTES // (1024 * 1024)} MiB")
         return

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
-__all__ = ["DEFAULT_LIMITS", "Limits", "Oversize", "bounded_lines", "csv_records", "too_big"]
+__all__ = ["DEFAULT_LIMITS", "Limits", "Oversize", "bounded_lines", "csv_records", "read_capped", "too_big"]
 
 MIB = 1024 * 1024
 _SKIP_CHUNK = MIB
@@ -41,7 +41,19 @@ class Oversize:
 
 def too_big(size: int, limits: Limits) -> str:
     """``"record of 15.2 MB exceeds the 8 MiB cap"``."""
-    return f"record of {size / 1e6:.1f} MB exceeds the {limits.record_bytes / MIB:g} MiB cap"
+    cap = limits.record_bytes
+    cap_text = f"{cap // MIB} MiB" if cap % MIB == 0 else f"{cap:,}-byte"
+    return f"record of {size / 1e6:.1f} MB exceeds the {cap_text} cap"
+
+
+def read_capped(stream: BinaryIO, cap: int) -> bytes:
+    """At most ``cap + 1`` bytes (one more tells the caller the cap was passed), read a MiB at a
+    time: ``stream.read(cap + 1)`` would allocate the whole cap even for a 2 KB file."""
+    parts, size = [], 0
+    while size <= cap and (chunk := stream.read(min(_SKIP_CHUNK, cap + 1 - size))):
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
 
 
 def bounded_lines(stream: BinaryIO, limits: Limits) -> Iterator[tuple[int, bytes | Oversize]]:

@@ -10,7 +10,7 @@ import re
 from typing import BinaryIO, Iterator
 
 from ..models import ItemError, RawItem
-from .limits import DEFAULT_LIMITS, Limits, too_big
+from .limits import DEFAULT_LIMITS, Limits, read_capped, too_big
 from .sniff import decode_record
 
 _HEADER = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b[ \t]*\n?")
@@ -20,7 +20,7 @@ def iter_text(stream: BinaryIO, name: str, encoding: str | None = None,
               limits: Limits = DEFAULT_LIMITS) -> Iterator[RawItem | ItemError]:
     """The file is one article: at most ``limits.record_bytes``, UTF-8 or else Windows-1256
     (``encoding`` is unused: the bytes are judged as a whole by ``decode_record``)."""
-    data = stream.read(limits.record_bytes + 1)
+    data = read_capped(stream, limits.record_bytes)
     if len(data) > limits.record_bytes:
         size = len(data)
         while chunk := stream.read(1024 * 1024):  # only to say how big it was
