@@ -79,7 +79,8 @@ def abort_dead_runs(conn: Connection, now: datetime, host: str, source_id: int |
     """Mark ``aborted`` the ``running`` runs whose process on ``host`` is gone; with ``unowned``,
     also those that name no process (written by an older news-etl). Runs of other hosts are left
     alone: their processes cannot be checked from here. Returns the ids marked."""
-    query = select(ingest_runs.c.id, ingest_runs.c.detail).where(ingest_runs.c.status == "running").order_by(ingest_runs.c.id)
+    query = (select(ingest_runs.c.id, ingest_runs.c.detail)
+             .where(ingest_runs.c.status == "running").order_by(ingest_runs.c.id))
     if source_id is not None:
         query = query.where(ingest_runs.c.source_id == source_id)
     dead = []
