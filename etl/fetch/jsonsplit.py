@@ -24,6 +24,9 @@ WRAPPERS = frozenset(b"articles items entries news posts data results records".s
 ARTICLE_KEYS = frozenset(b"title body text content paragraphs".split())
 # Runs of brackets come as one match: 1,000,000 levels are a few thousand regex calls, not 2 million.
 _STRUCT = re.compile(rb'[\[{]+|[\]}]+|[",:]')
+# Three levels down no comma or colon matters (records sit at depth 2 at most), so a run of openers
+# may hold scalars and commas too: "[1,[1,[1," 1,000,000 deep is one match.
+_DEEP = re.compile(rb'(?:[\[{][^"\[\]{}]*)+|[\]}]+|"')
 _KEY_MAX = 64
 
 
@@ -92,7 +95,7 @@ class _Splitter:
             if self.in_string:
                 i = self._string(chunk, i)
                 continue
-            match = _STRUCT.search(chunk, i)
+            match = (_DEEP if self.depth >= 3 else _STRUCT).search(chunk, i)
             if match is None:
                 break
             i = match.end()
@@ -139,8 +142,9 @@ class _Splitter:
                 self.key = b""
         elif c in (0x5B, 0x7B):  # '[' '{'
             self._open(chunk, at, c)
-            if end - at > 1:  # the rest of the run only nests deeper inside the record
-                self.depth += end - at - 1
+            openers = chunk.count(b"[", at, end) + chunk.count(b"{", at, end)
+            if openers > 1:  # the rest of the run only nests deeper inside the record
+                self.depth += openers - 1
                 if self._capture is not None:
                     self._capture.deeper(self.depth - self.level, self.limits.depth)
         elif c in (0x5D, 0x7D):  # ']' '}'
