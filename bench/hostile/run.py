@@ -71,9 +71,12 @@ def case_line(flat: bool, workdir: Path, pg: str) -> str:
             out.write(b'"}\n')
         out.write(good)
     start = time.perf_counter()
-    found = list(iter_paths([path]))
-    errors = [f.reason for f in found if hasattr(f, "reason")]
-    return _result(start, f"{len(found):,} items, errors: {errors[:1]}")
+    count, errors = 0, []
+    for item in iter_paths([path]):  # counted, not kept: the peak is the reader's own
+        count += 1
+        if hasattr(item, "reason"):
+            errors.append(item.reason)
+    return _result(start, f"{count:,} items, errors: {errors[:1]}")
 
 
 def case_deep(flat: bool, workdir: Path, pg: str) -> str:
