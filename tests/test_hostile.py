@@ -41,7 +41,7 @@ from etl.fetch.files import iter_paths, parse_stream
 from etl.fetch.limits import Limits
 from etl.load.db import make_engine
 from etl.load.runs import Owner, repair_runs, start_run, this_process
-from etl.load.schema import articles, ingest_errors, ingest_runs, sources
+from etl.load.schema import articles, ingest_errors, ingest_runs
 from etl.load.sources import ensure_source
 from etl.load.upsert import write_articles
 from etl.models import Article, ItemError, RawItem, Skipped
