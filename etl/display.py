@@ -8,6 +8,7 @@ a cell that does not fit is cut and ends with an ellipsis ``…``.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import time
@@ -16,6 +17,7 @@ from datetime import datetime
 from typing import Any, Sequence, TextIO
 from zoneinfo import ZoneInfo
 
+from .clean.controls import safe
 from .models import RunReport
 
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -110,7 +112,8 @@ def _split_detail(heads: list[str], cells: list[list[str]], width: int) -> list[
 
 def _cell(value: Any) -> str:
     # Cells are one line: a stray newline would break the table's rows apart.
-    return "-" if value is None else " ".join(str(value).splitlines())
+    # Stored text may predate the cleaner's control-character policy: never print it raw.
+    return "-" if value is None else " ".join(safe(str(value)).splitlines())
 
 
 def _natural(heads: list[str], cells: list[list[str]]) -> list[int]:
@@ -144,8 +147,13 @@ def _line(row: Sequence[str], widths: Sequence[int], right: Sequence[bool], gap:
     return gap.join(parts).rstrip()
 
 
+# json escapes C0 controls itself; with ensure_ascii=False it would pass DEL, C1 and lone surrogates raw.
+_UNESCAPED = re.compile("[\x7f-\x9f\ud800-\udfff]")
+
+
 def to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=_json_default)
+    text = json.dumps(value, ensure_ascii=False, default=_json_default)
+    return _UNESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _json_default(value: Any) -> Any:

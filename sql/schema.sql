@@ -187,7 +187,7 @@ COMMENT ON COLUMN ingest_runs.kind IS '''backfill'', ''fetch'' or ''service''.';
 
 COMMENT ON COLUMN ingest_runs.source_id IS 'The source the run loaded into (sources.id).';
 
-COMMENT ON COLUMN ingest_runs.status IS '''running'', ''ok'', ''partial'' (some items failed), ''failed'' (the run stopped).';
+COMMENT ON COLUMN ingest_runs.status IS '''running'', ''ok'', ''partial'' (some items failed), ''failed'' (the run stopped), ''aborted'' (its process died mid-run).';
 
 COMMENT ON COLUMN ingest_runs.started_at IS 'When the run started (UTC).';
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from ..models import Article, ItemError, RawItem
 from .agency import AgencyTable, agency_table, find_attribution
+from .controls import clean_item
 from .dates import is_future, parse_date_info
 from .html import html_to_text
 from .text import normalize_text
@@ -66,6 +67,7 @@ def content_hash(fields: dict) -> str:
 def to_article(item: RawItem, now: datetime, agencies: AgencyTable | None = None) -> Article | ItemError:
     """Clean one raw item; an item with neither title nor body is an error, not an empty row.
     ``agencies`` reads the attribution (default: the bundled table, ``etl/clean/data/agencies.toml``)."""
+    item = clean_item(item)  # NUL, ESC, lone surrogates out of every field, not only the prose
     body = clean_text(item.body)
     summary = clean_text(item.summary) or None
     title = clean_text(item.title)

@@ -10,6 +10,7 @@ import re
 import unicodedata
 
 from . import lexicon, zwnj
+from .controls import clean_controls
 from .lexicon import Learned
 
 ZWNJ = "\u200c"
@@ -96,6 +97,7 @@ def normalize_safe(text: str) -> str:
     """The safe layer alone, no ZWNJ repair: ``"علي  كتاب ٣"`` -> ``"علی کتاب ۳"``."""
     if not text:
         return ""
+    text = clean_controls(text)  # NUL, ESC, lone surrogates: see controls.py
     if "\u200e" in text or "\u200f" in text:
         text = _BIDI_IN_WORD.sub(ZWNJ, text)
     text = _outside_protected(_INVISIBLE.sub("", text), _normalize_letters)

@@ -110,6 +110,8 @@ def _ingest_commands(sub, common) -> None:
     p.add_argument("--limit", type=positive, default=20, metavar="N", help="how many runs, newest first")
     p.add_argument("--source", metavar="NAME", help="only runs of this source")
     _listing(p)
+    p.add_argument("--repair", action="store_true",
+                   help="first mark 'aborted' the runs left 'running' by a killed process")
 
     p = _add(sub, "errors", cmd_errors, "list items that failed to load, with their location and reason",
              "news-etl errors --run 3", [common])

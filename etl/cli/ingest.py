@@ -14,7 +14,7 @@ from ..fetch_run import run_fetch
 from ..load.db import describe
 from ..load.migrate import schema_ddl, upgrade
 from ..load.queries import run_exists, source_overview
-from ..load.runs import list_errors, list_runs
+from ..load.runs import list_errors, list_runs, repair_runs
 from ..models import RunReport
 from ..pipeline import Backfill, run_backfill
 from .common import (EXIT_FAILED, EXIT_OK, PROG, NotFound, UsageError, connect, http_settings, open_db, quiet,
@@ -99,6 +99,12 @@ def _state(row: dict) -> str:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    if getattr(args, "repair", False):
+        engine, _ = open_db(args)
+        with engine.begin() as conn:
+            aborted = repair_runs(conn, utcnow())
+        print(f"{PROG}: marked {len(aborted)} run(s) aborted" + (f": {', '.join(map(str, aborted))}" if aborted else ""),
+              file=sys.stderr)
     return show_rows(
         args, lambda conn: list_runs(conn, args.limit, args.source),
         ["id", "kind", "source", "status", "started (Tehran)", "took", "seen", "new", "upd", "same", "fail", "error"],

@@ -8,7 +8,7 @@ import sys
 from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
-from ..display import fmt_time, terminal_width, to_json, truncate
+from ..display import fmt_time, safe, terminal_width, to_json, truncate
 from ..export import write_csv, write_jsonl, write_parquet
 from ..load.queries import latest_articles
 from ..load.search import Filters, export_rows, get_article, search
@@ -43,10 +43,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     width = terminal_width(args.wide)
     for h in hits:
         when = f"{fmt_time(h.published_at)} (Tehran)" if h.published_at else "date unknown"
-        print(_fit(f"[{h.id}] {h.source}  {when}  {h.title}", width))
+        print(_fit(f"[{h.id}] {h.source}  {when}  {safe(h.title)}", width))
         if h.url:
-            print("    " + _fit(readable_url(h.url), width and width - 4, middle=True))
-        print(f"    {h.snippet}\n")
+            print("    " + _fit(safe(readable_url(h.url)), width and width - 4, middle=True))
+        print(f"    {safe(h.snippet)}\n")
     note(args, f"{len(hits)} result(s)")
     return 0
 
@@ -81,22 +81,27 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json(article))
         return 0
-    print(f"{article['title']}\n")
-    print(f"source: {article['source']}   id: {article['id']}   published: {fmt_time(article['published_at'])} (Tehran)")
+    _say(f"{article['title']}\n")
+    _say(f"source: {article['source']}   id: {article['id']}   published: {fmt_time(article['published_at'])} (Tehran)")
     if article["agency"]:
         centre = (article["meta"] or {}).get("agency_centre")
-        print(f"agency: {article['agency']}" + (f" (centre: {centre})" if centre else ""))
-    print(f"url: {readable_url(article['url']) if article['url'] else '-'}\n"
+        _say(f"agency: {article['agency']}" + (f" (centre: {centre})" if centre else ""))
+    _say(f"url: {readable_url(article['url']) if article['url'] else '-'}\n"
           f"stored: {fmt_time(article['fetched_at'])}   last changed: {fmt_time(article['updated_at'])} (Tehran)")
     if article["summary"]:
-        print(f"\n{article['summary']}")
-    print(f"\n{article['body']}\n")
+        _say(f"\n{article['summary']}")
+    _say(f"\n{article['body']}\n")
     for other in article["cluster"]:
-        print(f"same story: [{other['id']}] {other['source']}  {fmt_time(other['published_at'])}  {other['title']}")
-    print(f"revisions: {len(article['revisions'])}")
+        _say(f"same story: [{other['id']}] {other['source']}  {fmt_time(other['published_at'])}  {other['title']}")
+    _say(f"revisions: {len(article['revisions'])}")
     for rev in article["revisions"]:
-        print(f"  - version stored {fmt_time(rev['stored_at'])}, replaced {fmt_time(rev['replaced_at'])}: {rev['title']}")
+        _say(f"  - version stored {fmt_time(rev['stored_at'])}, replaced {fmt_time(rev['replaced_at'])}: {rev['title']}")
     return 0
+
+
+def _say(text: str) -> None:
+    """Stored text may predate the cleaner's control-character policy: never print it raw."""
+    print(safe(text))
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import feedparser
 from ..clean.html import looks_like_html
 from ..clean.urls import canonical_url
 from ..models import ItemError, RawItem
+from .limits import DEFAULT_LIMITS, Limits, read_capped, too_big
 from .decode import DecodeError, decode_with_charset, looks_like_mojibake
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -37,13 +38,27 @@ class ParsedFeed:
     problem: str | None = None
 
 
-def iter_feed(stream: BinaryIO, name: str) -> Iterator[RawItem | ItemError]:
+def iter_feed(stream: BinaryIO, name: str, limits: Limits = DEFAULT_LIMITS) -> Iterator[RawItem | ItemError]:
     # feedparser needs the whole document; saved feeds are small, and the cap keeps it so.
-    data = stream.read(MAX_BYTES + 1)
+    data = read_capped(stream, MAX_BYTES)
     if len(data) > MAX_BYTES:
         yield ItemError(name, f"feed file larger than {MAX_BYTES // (1024 * 1024)} MiB")
         return
-    yield from parse_feed(data, name)
+    for item in parse_feed(data, name):
+        yield _capped(item, limits)
+
+
+def _capped(item: RawItem | ItemError, limits: Limits) -> RawItem | ItemError:
+    """An entry whose text is over the record cap is an error, as in the other readers."""
+    if isinstance(item, ItemError):
+        return item
+    texts = [v for v in (item.title, item.body, item.summary) if v]
+    if sum(map(len, texts)) * 4 <= limits.record_bytes:  # at most 4 UTF-8 bytes a character
+        return item
+    size = sum(len(v.encode("utf-8", "surrogatepass")) for v in texts)
+    if size <= limits.record_bytes:
+        return item
+    return ItemError(item.location, too_big(size, limits), (item.title or item.body or "")[:300])
 
 
 def parse_feed(data: bytes, name: str, base_url: str | None = None,

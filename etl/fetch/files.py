@@ -12,8 +12,10 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Iterable, Iterator
 
+from ..clean.controls import safe
 from ..models import ItemError, RawItem, Skipped
 from .feedfile import iter_feed
+from .limits import DEFAULT_LIMITS, Limits
 from .plaintext import iter_text
 from .records import iter_csv, iter_json, iter_jsonl
 from .sniff import ARCHIVES, detect_format, extension, is_article_file, is_binary, open_sniffed, text_encoding
@@ -21,93 +23,101 @@ from .sniff import ARCHIVES, detect_format, extension, is_article_file, is_binar
 Item = RawItem | ItemError | Skipped
 
 
-def iter_paths(paths: Iterable[Path], pattern: str | None = None) -> Iterator[Item]:
-    """Every article in the given files, folders (recursive) and archives, in a stable order."""
+def iter_paths(paths: Iterable[Path], pattern: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item]:
+    """Every article in the given files, folders (recursive) and archives, in a stable order;
+    no record larger or deeper than ``limits`` is read (it is an ItemError instead)."""
     for path in paths:
         if path.is_dir():
-            yield from _iter_dir(path, pattern)
+            yield from _iter_dir(path, pattern, limits)
         elif path.exists():
-            yield from _iter_file(path, pattern)
+            yield from _iter_file(path, pattern, limits)
         else:
-            yield ItemError(str(path), "no such file or directory")
+            yield ItemError(safe(path), "no such file or directory")
 
 
-def _iter_dir(root: Path, pattern: str | None) -> Iterator[Item]:
+def _iter_dir(root: Path, pattern: str | None, limits: Limits) -> Iterator[Item]:
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts):
             continue  # .git, .DS_Store and other hidden files are not articles
         if not is_article_file(path.name):
-            yield Skipped(str(path), "not an article file type")
+            yield Skipped(safe(path), "not an article file type")
         elif _matches(path.name, pattern):
-            yield from _iter_file(path, pattern)
+            yield from _iter_file(path, pattern, limits)
 
 
 def _matches(name: str, pattern: str | None) -> bool:
     return pattern is None or extension(name) in ARCHIVES or fnmatch.fnmatch(PurePosixPath(name).name, pattern)
 
 
-def _iter_file(path: Path, pattern: str | None) -> Iterator[Item]:
+def _iter_file(path: Path, pattern: str | None, limits: Limits) -> Iterator[Item]:
     ext = extension(path.name)
     try:
         if ext == ".zip":
-            yield from _iter_zip(path, pattern)
+            yield from _iter_zip(path, pattern, limits)
         elif ext in ARCHIVES:
-            yield from _iter_tar(path, pattern)
+            yield from _iter_tar(path, pattern, limits)
         else:
             with path.open("rb") as stream:
-                yield from parse_stream(stream, str(path))
+                yield from parse_stream(stream, safe(path), limits)
     except OSError as exc:
-        yield ItemError(str(path), f"cannot read: {exc.strerror or exc}")
+        yield ItemError(safe(path), f"cannot read: {exc.strerror or exc}")
 
 
-def _iter_zip(path: Path, pattern: str | None) -> Iterator[Item]:
+def _iter_zip(path: Path, pattern: str | None, limits: Limits) -> Iterator[Item]:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        yield ItemError(str(path), f"not a readable zip archive: {exc}")
+        yield ItemError(safe(path), f"not a readable zip archive: {exc}")
         return
     with archive:
         for info in archive.infolist():
-            location = f"{path}!{info.filename}"
-            if info.is_dir() or not _member_wanted(info.filename, pattern):
+            if info.is_dir():
                 continue
-            if not is_article_file(info.filename):
-                yield Skipped(location, "not an article file type")
+            location = f"{safe(path)}!{safe(info.filename)}"
+            if (skip := _member_skip(info.filename, pattern)) is not None:
+                yield from [Skipped(location, skip)] if skip else []
                 continue
             try:
-                with archive.open(info) as member:
-                    yield from parse_stream(member, location)
-            except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
+                with archive.open(info) as member:  # read as a stream: never whole into memory
+                    yield from parse_stream(member, location, limits)
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as exc:
                 yield ItemError(location, f"cannot read archive member: {exc}")
 
 
-def _iter_tar(path: Path, pattern: str | None) -> Iterator[Item]:
+def _iter_tar(path: Path, pattern: str | None, limits: Limits) -> Iterator[Item]:
     try:
         # "r|*": a forward-only stream, so a large .tar.gz is never unpacked or indexed whole.
         with tarfile.open(path, mode="r|*") as archive:
             for member in archive:
-                location = f"{path}!{member.name}"
-                if not member.isfile() or not _member_wanted(member.name, pattern):
-                    continue
-                if not is_article_file(member.name):
-                    yield Skipped(location, "not an article file type")
+                if not member.isfile():
+                    continue  # links, devices, folders: nothing is followed or created
+                location = f"{safe(path)}!{safe(member.name)}"
+                if (skip := _member_skip(member.name, pattern)) is not None:
+                    yield from [Skipped(location, skip)] if skip else []
                     continue
                 stream = archive.extractfile(member)
                 if stream is not None:
-                    yield from parse_stream(stream, location)
+                    yield from parse_stream(stream, location, limits)
     except (tarfile.TarError, EOFError, OSError) as exc:
-        yield ItemError(str(path), f"not a readable tar archive: {exc}")
+        yield ItemError(safe(path), f"not a readable tar archive: {exc}")
 
 
-def _member_wanted(name: str, pattern: str | None) -> bool:
+def _member_skip(name: str, pattern: str | None) -> str | None:
+    """Why a member is not read: ``""`` to pass over it silently (hidden, or not matching the
+    pattern), a reason to count it as skipped, or None to read it."""
     parts = PurePosixPath(name).parts
+    if name.startswith("/") or ".." in parts:
+        # Nothing is ever extracted, but a member pointing outside the archive is suspect: say so.
+        return "member path leaves the archive (.. or absolute); not read"
     if any(p.startswith(".") or p == "__MACOSX" for p in parts):
-        return False
-    return pattern is None or fnmatch.fnmatch(parts[-1], pattern)
+        return ""
+    if pattern is not None and not fnmatch.fnmatch(parts[-1], pattern):
+        return ""
+    return None if is_article_file(name) else "not an article file type"
 
 
-def parse_stream(stream: BinaryIO, name: str) -> Iterator[Item]:
+def parse_stream(stream: BinaryIO, name: str, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item]:
     """One file's bytes -> its articles, by format (extension first, then content)."""
     if extension(name) in ARCHIVES:
         yield ItemError(name, "archives inside archives are not read")
@@ -121,17 +131,12 @@ def parse_stream(stream: BinaryIO, name: str) -> Iterator[Item]:
         return
     fmt = detect_format(name, head)
     if fmt == "json":
-        yield from iter_json(stream, name)
-        return
-    if fmt == "feed":
-        yield from iter_feed(stream, name)
-        return
-    encoding = text_encoding(head, complete)
-    if encoding is None:
-        yield ItemError(name, "neither UTF-8 nor Windows-1256 text", repr(head[:80]))
+        yield from iter_json(stream, name, limits)
+    elif fmt == "feed":
+        yield from iter_feed(stream, name, limits)
     elif fmt == "jsonl":
-        yield from iter_jsonl(stream, name, encoding)
+        yield from iter_jsonl(stream, name, limits=limits)
     elif fmt == "csv":
-        yield from iter_csv(stream, name, encoding)
+        yield from iter_csv(stream, name, limits=limits)
     else:
-        yield from iter_text(stream, name, encoding)
+        yield from iter_text(stream, name, text_encoding(head, complete), limits)

@@ -10,20 +10,27 @@ import re
 from typing import BinaryIO, Iterator
 
 from ..models import ItemError, RawItem
+from .limits import DEFAULT_LIMITS, Limits, read_capped, too_big
+from .sniff import decode_record
 
-MAX_BYTES = 16 * 1024 * 1024
 _HEADER = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b[ \t]*\n?")
 
 
-def iter_text(stream: BinaryIO, name: str, encoding: str) -> Iterator[RawItem | ItemError]:
-    data = stream.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        yield ItemError(name, f"text file larger than {MAX_BYTES // (1024 * 1024)} MiB; not one article")
+def iter_text(stream: BinaryIO, name: str, encoding: str | None = None,
+              limits: Limits = DEFAULT_LIMITS) -> Iterator[RawItem | ItemError]:
+    """The file is one article: at most ``limits.record_bytes``, UTF-8 or else Windows-1256
+    (``encoding`` is unused: the bytes are judged as a whole by ``decode_record``)."""
+    data = read_capped(stream, limits.record_bytes)
+    if len(data) > limits.record_bytes:
+        size = len(data)
+        while chunk := stream.read(1024 * 1024):  # only to say how big it was
+            size += len(chunk)
+        yield ItemError(name, too_big(size, limits), data[:300].decode("utf-8", "replace"))
         return
     try:
-        text = data.decode(encoding)
+        text = decode_record(data)
     except UnicodeDecodeError as exc:
-        yield ItemError(name, f"undecodable bytes ({encoding}) at byte {exc.start}", repr(data[:120]))
+        yield ItemError(name, f"undecodable bytes: not UTF-8 at byte {exc.start} ({exc.reason})", repr(data[:120]))
         return
     yield parse_text(text, name)
 

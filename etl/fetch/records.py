@@ -1,4 +1,5 @@
-"""JSON, JSONL and CSV dumps -> RawItem, streaming: one record in memory at a time.
+"""JSON, JSONL and CSV dumps -> RawItem, streaming: one record in memory at a time, at most
+``Limits.record_bytes`` of it and ``Limits.depth`` levels deep (see ``limits`` and ``jsonsplit``).
 
 Field names vary between dumps; ``ALIASES`` lists the common ones for each RawItem field.
 """
@@ -11,9 +12,10 @@ import json
 from datetime import datetime, timezone
 from typing import Any, BinaryIO, Iterator
 
-import ijson
-
 from ..models import ItemError, RawItem
+from .jsonsplit import Broken, TooDeep, split_json
+from .limits import DEFAULT_LIMITS, Limits, Oversize, bounded_lines, csv_records, too_big
+from .sniff import decode_record
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "title": ("title", "headline", "heading"),
@@ -32,80 +34,109 @@ _EXTRA_MAX = 2000  # characters of an unknown field kept in meta
 EXCERPT = 300
 
 
-def iter_json(stream: BinaryIO, name: str) -> Iterator[RawItem | ItemError]:
-    """A JSON array of objects (streamed), or one object (possibly wrapping such an array)."""
+def iter_json(stream: BinaryIO, name: str, limits: Limits = DEFAULT_LIMITS) -> Iterator[RawItem | ItemError]:
+    """A JSON array of objects, one object (possibly wrapping such an array), or several objects
+    in a row; each record is read, decoded and parsed on its own (see ``jsonsplit``)."""
     index = 0
-    try:
-        if _first_char(stream) == b"[":
-            records = ijson.items(stream, "item", use_float=True)
-        else:
-            values = ijson.items(stream, "", use_float=True, multiple_values=True)
-            records = (record for value in values for record in _unwrap(value))
-        for index, record in enumerate(records, start=1):
-            yield record_to_item(record, f"{name}#{index}")
-    except ijson.JSONError as exc:
-        yield ItemError(f"{name}#{index + 1}", f"invalid JSON: {exc}")
-    except UnicodeDecodeError:
-        yield ItemError(name, "JSON is not UTF-8")
-
-
-def _first_char(stream: BinaryIO) -> bytes:
-    # ijson needs the stream from the start; peek without consuming.
-    return stream.peek(64).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-
-
-def _unwrap(obj: Any) -> list[Any]:
-    """``{"articles": [...]}`` -> the list; anything else -> [obj]."""
-    if isinstance(obj, dict) and not any(k in obj for k in ("title", "body", "text", "content", "paragraphs")):
-        for key in _WRAPPERS:
-            if isinstance(obj.get(key), list):
-                return obj[key]
-    return [obj]
-
-
-def iter_jsonl(stream: BinaryIO, name: str, encoding: str) -> Iterator[RawItem | ItemError]:
-    """One JSON object per line; a broken line is an error at ``name:line``, the rest load."""
-    text = io.TextIOWrapper(stream, encoding=encoding, newline=None)
-    line_no = 0
-    try:
-        for line_no, line in enumerate(text, start=1):
-            if not line.strip():
-                continue
-            location = f"{name}:{line_no}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield ItemError(location, f"invalid JSON: {exc.msg} (column {exc.colno})", line[:EXCERPT])
-                continue
-            yield record_to_item(obj, location)
-    except UnicodeDecodeError as exc:
-        yield ItemError(f"{name}:{line_no + 1}", f"undecodable bytes ({encoding}): {exc.reason}")
-
-
-def iter_csv(stream: BinaryIO, name: str, encoding: str) -> Iterator[RawItem | ItemError]:
-    """CSV (or TSV) with a header row naming the fields."""
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    delimiter = "\t" if name.lower().endswith(".tsv") else ","
-    reader = csv.reader(text, delimiter=delimiter)
-    try:
-        header = [h.strip().lower() for h in next(reader, [])]
-        if not any(h in header for aliases in ALIASES.values() for h in aliases):
-            yield ItemError(f"{name}:1", "CSV header names no known field (title, body, text, url, ...)", ",".join(header)[:EXCERPT])
+    for record in split_json(stream, limits):
+        if isinstance(record, Broken):
+            yield ItemError(f"{name}#{index + 1}", f"invalid JSON: {record.reason}")
             return
-        start = reader.line_num + 1
-        for row in reader:
-            # A quoted field may span lines; name the line where the record starts.
-            location, start = f"{name}:{start}", reader.line_num + 1
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) > len(header):
-                yield ItemError(location, f"{len(row)} fields but the header has {len(header)}", ",".join(row)[:EXCERPT])
-                continue
-            yield record_to_item(dict(zip(header, row)), location)
-    except csv.Error as exc:
-        yield ItemError(f"{name}:{reader.line_num}", f"invalid CSV: {exc}")
+        index += 1
+        location = f"{name}#{index}"
+        if isinstance(record, bytes):
+            yield _parse_record(record, location, None, limits)
+        elif isinstance(record, TooDeep):
+            yield ItemError(location, _too_deep(limits), _excerpt(record.head))
+        else:
+            yield ItemError(location, too_big(record.size, limits), _excerpt(record.head))
+    if index == 0:
+        yield ItemError(name, "no JSON object or array in the file")
+
+
+def iter_jsonl(stream: BinaryIO, name: str, encoding: str | None = None,
+               limits: Limits = DEFAULT_LIMITS) -> Iterator[RawItem | ItemError]:
+    """One JSON object per line; a broken, undecodable or over-long line is an error at
+    ``name:line`` and the rest load. ``encoding`` is unused: each line is decoded on its own."""
+    for line_no, line in bounded_lines(stream, limits):
+        location = f"{name}:{line_no}"
+        if isinstance(line, Oversize):
+            yield ItemError(location, too_big(line.size, limits), _excerpt(line.head))
+        elif line.strip():
+            yield _parse_record(line, location, "cp1256", limits)
+
+
+def _parse_record(data: bytes, location: str, fallback: str | None, limits: Limits) -> RawItem | ItemError:
+    """One record's bytes -> a RawItem, or an error naming what is wrong with it."""
+    try:
+        text = decode_record(data, fallback)
     except UnicodeDecodeError as exc:
-        yield ItemError(f"{name}:{reader.line_num + 1}", f"undecodable bytes ({encoding}): {exc.reason}")
+        return ItemError(location, f"undecodable bytes: not UTF-8 at byte {exc.start} ({exc.reason})",
+                         _excerpt(data))
+    if _may_nest_deeper(data, limits) and any(isinstance(r, TooDeep) for r in split_json(io.BytesIO(data), limits)):
+        return ItemError(location, _too_deep(limits), text[:EXCERPT])
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"column {exc.colno}" if exc.lineno == 1 else f"line {exc.lineno} column {exc.colno}"
+        return ItemError(location, f"invalid JSON: {exc.msg} ({where})", text[:EXCERPT])
+    return record_to_item(obj, location)
+
+
+def _may_nest_deeper(data: bytes, limits: Limits) -> bool:
+    # Brackets counted in C bound the depth from above; only then is it measured exactly.
+    return data.count(b"[") + data.count(b"{") > limits.depth
+
+
+def _too_deep(limits: Limits) -> str:
+    return f"JSON nested deeper than {limits.depth} levels"
+
+
+def _excerpt(data: bytes) -> str:
+    return data[:EXCERPT].decode("utf-8", "replace")
+
+
+def iter_csv(stream: BinaryIO, name: str, encoding: str | None = None,
+             limits: Limits = DEFAULT_LIMITS) -> Iterator[RawItem | ItemError]:
+    """CSV (or TSV) with a header row naming the fields; each record is cut, decoded and parsed
+    on its own, so a bad or over-long record is an error at the line where it starts."""
+    delimiter = "\t" if name.lower().endswith(".tsv") else ","
+    # The csv module's own field limit (128 KiB) would fail records the cap allows.
+    csv.field_size_limit(max(csv.field_size_limit(), limits.record_bytes))
+    records = csv_records(bounded_lines(stream, limits), delimiter.encode(), limits)
+    header: list[str] | None = None
+    for line_no, record in records:
+        location = f"{name}:{line_no}"
+        if isinstance(record, Oversize):
+            yield ItemError(location, too_big(record.size, limits), _excerpt(record.head))
+            continue
+        try:
+            rows = list(csv.reader(io.StringIO(decode_record(record), newline=""), delimiter=delimiter))
+        except UnicodeDecodeError as exc:
+            yield ItemError(location, f"undecodable bytes: not UTF-8 at byte {exc.start} ({exc.reason})",
+                            _excerpt(record))
+            continue
+        except csv.Error as exc:
+            yield ItemError(location, f"invalid CSV: {exc}", _excerpt(record))
+            continue
+        if header is None:
+            header = [h.strip().lower() for h in (rows[0] if rows else [])]
+            if not any(h in header for aliases in ALIASES.values() for h in aliases):
+                yield ItemError(location, "CSV header names no known field (title, body, text, url, ...)",
+                                ",".join(header)[:EXCERPT])
+                return
+            continue
+        for row in rows:
+            yield from _csv_row(row, header, location)
+
+
+def _csv_row(row: list[str], header: list[str], location: str) -> Iterator[RawItem | ItemError]:
+    if not any(cell.strip() for cell in row):
+        return
+    if len(row) > len(header):
+        yield ItemError(location, f"{len(row)} fields but the header has {len(header)}", ",".join(row)[:EXCERPT])
+        return
+    yield record_to_item(dict(zip(header, row)), location)
 
 
 def record_to_item(obj: Any, location: str) -> RawItem | ItemError:

@@ -1,12 +1,21 @@
-"""``ingest_runs`` and ``ingest_errors``: what each run did and what it could not load."""
+"""``ingest_runs`` and ``ingest_errors``: what each run did and what it could not load.
+
+A run row records the process that owns it (host, pid, the process's start time) in ``detail``,
+so a run whose process was killed (``running`` forever) can be recognised and marked ``aborted``:
+when the next run of that source starts, and by ``repair_runs`` (``news-etl runs --repair``).
+"""
 
 from __future__ import annotations
 
+import os
+import socket
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from ..clean.controls import clean_controls
 from ..errors import one_line
 from ..models import ItemError, RunReport
 from .schema import ingest_errors, ingest_runs, sources
@@ -14,12 +23,81 @@ from .schema import ingest_errors, ingest_runs, sources
 EXCERPT_CHARS = 500
 
 
-def start_run(conn: Connection, kind: str, source_id: int | None, detail: dict[str, Any], now: datetime) -> int:
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The process running a run. ``started`` (clock ticks since boot, from /proc) tells a reused
+    pid from the original process; None where /proc is missing."""
+
+    host: str
+    pid: int
+    started: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "pid": self.pid, "started": self.started}
+
+
+def this_process() -> Owner:
+    return Owner(socket.gethostname(), os.getpid(), _process_start(os.getpid()))
+
+
+def _process_start(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # Field 22 (starttime); the command name (field 2) may hold spaces, so split after it.
+            return int(stat.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def process_alive(owner: dict[str, Any]) -> bool:
+    """Whether the process recorded on a run row (``Owner.as_dict``) still runs on this host."""
+    try:
+        os.kill(int(owner["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: alive
+    started = owner.get("started")
+    return started is None or _process_start(int(owner["pid"])) in (None, started)
+
+
+def start_run(conn: Connection, kind: str, source_id: int | None, detail: dict[str, Any], now: datetime,
+              owner: Owner | None = None) -> int:
+    """A new ``running`` row; first, runs of the same source whose process is gone become ``aborted``."""
+    owner = owner or this_process()
+    if source_id is not None:
+        abort_dead_runs(conn, now, owner.host, source_id=source_id)
     return conn.execute(
         insert(ingest_runs)
-        .values(kind=kind, source_id=source_id, status="running", started_at=now, detail=detail)
+        .values(kind=kind, source_id=source_id, status="running", started_at=now,
+                detail={**detail, "process": owner.as_dict()})
         .returning(ingest_runs.c.id)
     ).scalar_one()
+
+
+def abort_dead_runs(conn: Connection, now: datetime, host: str, source_id: int | None = None,
+                    unowned: bool = False, alive: Callable[[dict[str, Any]], bool] = process_alive) -> list[int]:
+    """Mark ``aborted`` the ``running`` runs whose process on ``host`` is gone; with ``unowned``,
+    also those that name no process (written by an older news-etl). Runs of other hosts are left
+    alone: their processes cannot be checked from here. Returns the ids marked."""
+    query = (select(ingest_runs.c.id, ingest_runs.c.detail)
+             .where(ingest_runs.c.status == "running").order_by(ingest_runs.c.id))
+    if source_id is not None:
+        query = query.where(ingest_runs.c.source_id == source_id)
+    dead = []
+    for run_id, detail in conn.execute(query):
+        owner = (detail or {}).get("process") if isinstance(detail, dict) else None
+        if (owner is None and unowned) or (owner and owner.get("host") == host and not alive(owner)):
+            dead.append(run_id)
+    if dead:
+        conn.execute(update(ingest_runs).where(ingest_runs.c.id.in_(dead), ingest_runs.c.status == "running")
+                     .values(status="aborted", error=f"aborted: its process was gone at {now.isoformat()}"))
+    return dead
+
+
+def repair_runs(conn: Connection, now: datetime) -> list[int]:
+    """``news-etl runs --repair``: every run left ``running`` by a killed process becomes ``aborted``."""
+    return abort_dead_runs(conn, now, socket.gethostname(), unowned=True)
 
 
 def add_counts(conn: Connection, run_id: int, counts: dict[str, int]) -> None:
@@ -31,8 +109,8 @@ def add_counts(conn: Connection, run_id: int, counts: dict[str, int]) -> None:
 
 def record_errors(conn: Connection, run_id: int, source_id: int, errors: Iterable[ItemError], now: datetime) -> None:
     rows = [
-        {"run_id": run_id, "source_id": source_id, "location": e.location, "reason": one_line(e.reason),
-         "excerpt": e.excerpt[:EXCERPT_CHARS], "created_at": now}
+        {"run_id": run_id, "source_id": source_id, "location": clean_controls(e.location),
+         "reason": one_line(clean_controls(e.reason)), "excerpt": clean_controls(e.excerpt[:EXCERPT_CHARS]), "created_at": now}
         for e in errors
     ]
     if rows:
@@ -48,7 +126,7 @@ def finish_run(conn: Connection, report: RunReport, now: datetime) -> None:
         status = "ok"
     conn.execute(
         update(ingest_runs).where(ingest_runs.c.id == report.run_id)
-        .values(status=status, finished_at=now, error=one_line(report.error))
+        .values(status=status, finished_at=now, error=one_line(clean_controls(report.error)) if report.error else None)
     )
 
 

@@ -145,7 +145,7 @@ ingest_runs = Table(
     Column("source_id", Integer, ForeignKey("sources.id"),
            comment="The source the run loaded into (sources.id)."),
     Column("status", String(16), nullable=False,
-           comment="'running', 'ok', 'partial' (some items failed), 'failed' (the run stopped)."),
+           comment="'running', 'ok', 'partial' (some items failed), 'failed' (the run stopped), 'aborted' (its process died mid-run)."),
     Column("started_at", UTCDateTime, nullable=False, comment="When the run started (UTC)."),
     Column("finished_at", UTCDateTime,
            comment="When it ended (UTC); NULL while running, or if the process was killed."),

@@ -6,7 +6,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..config import Source
 from .schema import sources
@@ -32,10 +33,7 @@ def sync_sources(conn: Connection, configured: Iterable[Source], now: datetime) 
         values = {**_config_values(source), "in_config": True}
         row = existing.get(source.name)
         if row is None:
-            ids[source.name] = conn.execute(
-                insert(sources).values(name=source.name, created_at=now, updated_at=now, **values)
-                .returning(sources.c.id)
-            ).scalar_one()
+            ids[source.name] = _create(conn, source.name, values, now)
         else:
             ids[source.name] = row.id
             if any(getattr(row, k) != v for k, v in values.items()):
@@ -52,12 +50,18 @@ def ensure_source(conn: Connection, source: Source, now: datetime, in_config: bo
     row = conn.execute(select(sources.c.id).where(sources.c.name == source.name)).first()
     if row is not None:
         return row.id
-    return conn.execute(
-        insert(sources).values(name=source.name, created_at=now, updated_at=now, in_config=in_config,
-                               **_config_values(source))
-        .returning(sources.c.id)
-    ).scalar_one()
+    return _create(conn, source.name, {**_config_values(source), "in_config": in_config}, now)
 
+
+def _create(conn: Connection, name: str, values: dict[str, Any], now: datetime) -> int:
+    """Insert the row unless another process just did, then read its id: several commands
+    started at once with a new source all get the same row instead of a duplicate-key error."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(
+        dialect.insert(sources).values(name=name, created_at=now, updated_at=now, **values)
+        .on_conflict_do_nothing(index_elements=[sources.c.name])
+    )
+    return conn.execute(select(sources.c.id).where(sources.c.name == name)).scalar_one()
 
 
 def source_row(conn: Connection, name: str) -> Any:
