@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from .clean.text import learned_lexicon, use_learned_lexicon
 from .clean.version import cleaner_version, digest, raw_hash
@@ -62,7 +62,7 @@ def run_backfill(engine: Engine, job: Backfill, now: Clock, on_progress: Progres
             report.skipped_files.extend(chunk.skipped_files[:room])
             articles = [p for p in chunk.done if isinstance(p, Prepared)]
             errors = [e for e in chunk.done if isinstance(e, ItemError)]
-            load_batch(engine, source_id, report, articles, errors, chunk.fetched_at, chunk.unchanged)
+            _load_isolating(engine, source_id, report, articles, errors, chunk.fetched_at, chunk.unchanged)
             if on_progress:
                 on_progress(report)
     except SQLAlchemyError as exc:
@@ -129,6 +129,27 @@ def load_batch(engine: Engine, source_id: int, report: RunReport, articles: Sequ
     for name, value in delta.items():
         setattr(report, name, getattr(report, name) + value)
     report.errors.extend(errors[: max(0, REPORT_ERRORS - len(report.errors))])
+
+
+def _load_isolating(engine: Engine, source_id: int, report: RunReport, articles: list[Prepared],
+                    errors: list[ItemError], fetched_at: datetime, unchanged: int) -> None:
+    """``load_batch``; when the database refuses the batch's data (not a lost connection, which
+    stops the run), each article is loaded in a transaction of its own and the ones it refuses are
+    recorded as failed items, so one bad value costs one item, not the run."""
+    try:
+        load_batch(engine, source_id, report, articles, errors, fetched_at, unchanged)
+        return
+    except (DataError, IntegrityError):
+        pass  # the transaction rolled back whole; find the articles it refuses
+    refused = list(errors)
+    for item in articles:
+        try:
+            load_batch(engine, source_id, report, [item], [], fetched_at)
+        except (DataError, IntegrityError) as exc:
+            article = item.article if isinstance(item, Prepared) else item
+            refused.append(ItemError(article.location, f"database refused the article: {first_line(exc)}",
+                                     article.title[:300]))
+    load_batch(engine, source_id, report, [], refused, fetched_at, unchanged)
 
 
 def finish(engine: Engine, report: RunReport, now: Clock) -> None:

@@ -75,10 +75,10 @@ class CountingCleaner:
         real = prepare_module.to_article
         lock = threading.Lock()
 
-        def counting(item, fetched_at):
+        def counting(item, fetched_at, *rest):
             with lock:
                 self.calls += 1
-            return real(item, fetched_at)
+            return real(item, fetched_at, *rest)
 
         monkeypatch.setattr(prepare_module, "to_article", counting)
 
@@ -257,3 +257,26 @@ def _drop_siblings():
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_an_article_the_database_refuses_fails_alone_and_the_run_goes_on(pg_engine, tmp_path, monkeypatch):
+    """PostgreSQL refuses a NUL in text. The cleaner removes it; should any value still be refused,
+    that article is one failed item and the rest of its batch, and the later batches, load."""
+    dump = fars_dump(tmp_path)
+    real = prepare_module.to_article
+
+    def leaky(item, fetched_at, agencies=None):
+        article = real(item, fetched_at, agencies)
+        if item.location.endswith(":7"):  # bypass the cleaner's policy for one item
+            from dataclasses import replace
+            article = replace(article, body=article.body + "\x00")
+        return article
+
+    monkeypatch.setattr(prepare_module, "to_article", leaky)
+    report = run_backfill(pg_engine, job(dump, workers=0, batch_size=100), now)
+    assert report.error is None
+    assert (report.seen, report.new, report.failed) == (600, 599, 1)
+    assert report.errors[0].location.endswith(":7") and "database refused" in report.errors[0].reason
+    with pg_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM articles")).scalar() == 599
+        assert conn.execute(text("SELECT seen, new, failed, status FROM ingest_runs")).one() == (600, 599, 1, "partial")

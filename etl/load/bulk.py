@@ -8,10 +8,14 @@ the upsert's semantics (and its guard against concurrent writers) are the same a
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Iterable, Sequence
+
+import psycopg
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 _STAGE_COLUMNS = ("id", "source_id", "key", "url", "title", "title_derived", "summary", "body", "published_at",
                   "published_time_known", "fetched_at", "updated_at", "content_hash", "meta", "cluster_id",
@@ -60,17 +64,29 @@ def upsert_pg(conn: Connection, rows: Sequence[dict]) -> dict[str, int]:
     return {key: aid for aid, key in conn.execute(_APPLY_STAGE)}
 
 
+@contextmanager
+def _driver_errors(statement: str):
+    """psycopg errors raised on the raw connection as SQLAlchemy's (DataError, OperationalError,
+    ...), so callers tell a refused value from a lost database the same way as for any statement."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+
+
 def copy_text(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[int, ...]]) -> None:
     """``COPY`` rows of integers, formatted here in one string (no per-value adaptation)."""
     data = "".join("\t".join(map(str, row)) + "\n" for row in rows)
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     cursor = conn.connection.driver_connection.cursor()
-    with cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+    with _driver_errors(statement), cursor, cursor.copy(statement) as copy:
         copy.write(data)
 
 
 def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
     """``COPY table (columns) FROM STDIN`` inside the caller's transaction."""
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     cursor = conn.connection.driver_connection.cursor()
-    with cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+    with _driver_errors(statement), cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
