@@ -240,9 +240,9 @@ def test_a_broken_json_items_reason_is_one_line_everywhere(pg_url, tmp_path):
     result = cli("--database-url", pg_url, "--config", "/dev/null", "backfill", str(broken), "--source", "f")
     assert result.returncode == 1
     [failed] = [line for line in result.stderr.splitlines() if line.startswith("news-etl: failed:")]
-    assert "invalid JSON: parse error: premature EOF" in failed
+    assert "invalid JSON: premature end" in failed
     [(reason,)] = rows(pg_url, "SELECT reason FROM ingest_errors")
-    assert "\n" not in reason and reason.startswith("invalid JSON: parse error: premature EOF")
+    assert "\n" not in reason and reason.startswith("invalid JSON: premature end")
     listed = cli("--database-url", pg_url, "--config", "/dev/null", "errors", "--json")
     assert [e["reason"] for e in json.loads(listed.stdout)] == [reason]
     as_json = json.loads(cli("--database-url", pg_url, "--config", "/dev/null", "backfill", str(broken),

@@ -112,8 +112,9 @@ class _Splitter:
         self._capture = None
         if not isinstance(record, bytes) or record.strip():
             yield record
-        elif self.depth or self.in_string:
-            yield Broken(f"the JSON ends inside an open bracket or string (byte {self.offset})")
+        # A file cut after a whole record still lost what came after it: say so, after the record.
+        if self.depth or self.in_string:
+            yield Broken(f"premature end: the JSON ends inside an open bracket or string (byte {self.offset})")
 
     def _string(self, chunk: bytes, i: int) -> int:
         """Scan a string from ``i``: returns where scanning goes on (after its closing quote, or the
