@@ -20,6 +20,7 @@ from ..load.migrate import SchemaError
 from ..load.search import QueryError
 from ..pipeline import BATCH_SIZE
 from .common import PROG, UsageError, date_arg, first_line, positive
+from .crawl import add_crawl_command
 from .ingest import cmd_backfill, cmd_db_schema, cmd_db_upgrade, cmd_errors, cmd_fetch, cmd_runs, cmd_sources
 from ..fetch_run import WORKERS
 from .query import cmd_articles, cmd_export, cmd_search, cmd_show
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     _ingest_commands(sub, common)
     _query_commands(sub, common)
     _service_commands(sub, common)
+    add_crawl_command(sub, common)
     return parser
 
 
