@@ -246,7 +246,7 @@ COMMENT ON COLUMN crawl_pages.date_from IS 'Start of its publication date as the
 
 COMMENT ON COLUMN crawl_pages.date_to IS 'End (exclusive) of that date; equal to date_from for an exact time.';
 
-COMMENT ON COLUMN crawl_pages.state IS '''pending'', ''done'' (stored), ''outside'' (its page dates it outside the crawled range), ''failed''.';
+COMMENT ON COLUMN crawl_pages.state IS '''pending'', ''done'' (stored), ''outside'' (its page dates it outside the crawled range), ''disallowed'' (robots.txt), ''failed''.';
 
 COMMENT ON COLUMN crawl_pages.article_key IS 'Key of the article it became (articles.key).';
 

@@ -181,7 +181,7 @@ def page_html(post: Post) -> str:
     jalali = jdatetime.datetime.fromgregorian(datetime=tehran.replace(tzinfo=None))
     body = "".join(f"<p>{escape(p)}</p>" for p in post.paragraphs)
     return (f'<!DOCTYPE html><html lang="fa" dir="rtl"><head><meta charset="utf-8"><title>{escape(post.title)} - Fars</title>'
-            f'<meta property="og:title" content="{escape(post.title)}">'
+            f'<meta property="og:title" content="{escape(post.title, {chr(34): "&quot;"})}">'
             f'<meta property="article:published_time" content="{tehran.isoformat()}"></head>'
             f'<body><nav><a href="/">خانه</a> | <a href="/archive">آرشیو</a></nav><article><h1>{escape(post.title)}</h1>'
             f'<div class="date">{jalali:%Y/%m/%d - %H:%M}</div>{body}</article>'

@@ -107,6 +107,7 @@ class _Crawl:
         self.loopback = resolves_to_loopback(self.root, client.resolve)
         self.source_id = 0
         self.robots = Robots()
+        self.known_keys: dict[str, str] = {}  # url -> key of an article already stored (by the feed)
 
     def get(self, url: str) -> Response:
         self.report.requests += 1
@@ -146,11 +147,24 @@ class _Crawl:
             rows = frontier.candidate_pages(conn, self.source_id, window, ("pending", "failed", "done"))
         rows = [r for r in rows if page_verdict(r.date_from, r.date_to, r.lastmod, window) != "out"]
         todo = [r for r in rows if r.state == "pending" or (r.state == "failed" and r.transient)]
+        todo = self._allowed(todo)
         self.report.pages_total = len(rows)
         self.report.pages_done_before = sum(1 for r in rows if r.state == "done")
         self.report.pages_left = len(todo)
+        with self.engine.connect() as conn:
+            self.known_keys = frontier.stored_keys(conn, self.source_id, [r.url for r in todo])
         self.on_progress(self.report)
         return todo
+
+    def _allowed(self, rows: list) -> list:
+        """The rows robots.txt lets us fetch; the others are counted (and marked, unless a dry run)."""
+        blocked = [r for r in rows if not self.robots.allows(r.url)]
+        self.report.pages_disallowed = len(blocked)
+        if blocked and not self.job.dry_run:
+            with self.engine.begin() as conn:
+                for row in blocked:
+                    frontier.mark_page(conn, row.id, "disallowed", self.now(), attempt=False)
+        return [r for r in rows if r not in blocked] if blocked else rows
 
     def _fetch_pages(self, pages: list) -> None:
         for row in pages:
@@ -161,19 +175,16 @@ class _Crawl:
             self.on_progress(self.report)
 
     def _page(self, row) -> None:
-        if not self.robots.allows(row.url):
-            self.report.pages_disallowed += 1
-            with self.engine.begin() as conn:
-                frontier.mark_page(conn, row.id, "disallowed", self.now(), attempt=False)
-            return
         response = self._fetch(row)
         if response is None:
             return
         self.report.pages_fetched += 1
         fetched_at = self.now()
-        with self.engine.connect() as conn:
-            key = frontier.stored_keys(conn, self.source_id, [response.url, row.url])
-        article = page_article(row.url, response, self.job.source, fetched_at, key.get(row.url) or key.get(response.url))
+        key = self.known_keys.get(row.url)
+        if key is None and response.url != row.url:  # redirected: the feed may know the final URL
+            with self.engine.connect() as conn:
+                key = frontier.stored_keys(conn, self.source_id, [response.url]).get(response.url)
+        article = page_article(row.url, response, self.job.source, fetched_at, key)
         self._store(row, article, fetched_at)
 
     def _fetch(self, row) -> Response | None:

@@ -240,7 +240,7 @@ crawl_pages = Table(
            "(news:publication_date, else a date in the URL as a Tehran day)."),
     Column("date_to", UTCDateTime, comment="End (exclusive) of that date; equal to date_from for an exact time."),
     Column("state", String(16), nullable=False, server_default=text("'pending'"),
-           comment="'pending', 'done' (stored), 'outside' (its page dates it outside the crawled range), 'failed'."),
+           comment="'pending', 'done' (stored), 'outside' (its page dates it outside the crawled range), 'disallowed' (robots.txt), 'failed'."),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("article_key", Text, comment="Key of the article it became (articles.key)."),
     Column("fetched_at", UTCDateTime),
