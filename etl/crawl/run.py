@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import Engine
@@ -20,17 +20,17 @@ from ..config import Source
 from ..fetch.http import FetchError, HttpClient, Response, resolves_to_loopback
 from ..fetch.pages import site_hosts
 from ..load.runs import add_counts, record_errors, start_run
-from ..load.sources import ensure_source
+from ..load.sources import ensure_source, record_fetch
 from ..models import Article, ItemError, RunReport
 from ..pipeline import Clock, finish, first_line, load_batch
 from . import frontier
 from .discover import Robots, discover, site_root
-from .page import page_article
+from .page import page_article, sitemap_date
 from .pace import Pace
 from .select import Window, page_verdict
 from .walk import SitemapWalk
 
-__all__ = ["CrawlJob", "CrawlReport", "crawl_root", "run_crawl"]
+__all__ = ["CrawlJob", "CrawlReport", "crawl_root", "run_crawl", "scheduled_window"]
 
 MAX_TRIES = 3  # per page and run, for transient failures (each one slows the crawl down)
 
@@ -184,7 +184,8 @@ class _Crawl:
         if key is None and response.url != row.url:  # redirected: the feed may know the final URL
             with self.engine.connect() as conn:
                 key = frontier.stored_keys(conn, self.source_id, [response.url]).get(response.url)
-        article = page_article(row.url, response, self.job.source, fetched_at, key)
+        article = page_article(row.url, response, self.job.source, fetched_at, key,
+                               sitemap_date(row.date_from, row.date_to))
         self._store(row, article, fetched_at)
 
     def _fetch(self, row) -> Response | None:
@@ -235,5 +236,20 @@ class _Crawl:
 
     def close(self, seconds: float) -> None:
         self.report.seconds = round(seconds, 3)
-        if self.report.run_id is not None:
-            finish(self.engine, self.report, self.now)
+        if self.report.run_id is None:
+            return
+        finish(self.engine, self.report, self.now)
+        if self.job.source.kind == "site":  # its fetch state is its crawls' (`news-etl sources`, status)
+            try:
+                with self.engine.begin() as conn:
+                    record_fetch(conn, self.source_id, self.now(), status=None, ok=self.report.error is None,
+                                 error=self.report.error, items=self.report.pages_fetched)
+            except SQLAlchemyError:
+                pass  # finish() already put the database error on the report
+
+
+def scheduled_window(source: Source, now: datetime) -> Window:
+    """The range a scheduled crawl covers: the last ``crawl.days`` days (default 2) up to now,
+    plus an hour for clocks that run ahead of ours."""
+    days = int(source.options.get("crawl", {}).get("days", 2))
+    return Window(now - timedelta(days=days), now + timedelta(hours=1))
