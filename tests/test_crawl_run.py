@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 import responses
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from conftest import NOW, run_cli
 from etl.clean.article import to_article

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TextIO
 
 from ..clean.dates import parse_date
