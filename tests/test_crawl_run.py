@@ -154,3 +154,20 @@ def test_cli_refuses_unknown_sources_and_resume_without_a_crawl(tmp_path):
     assert result.returncode == 2 and "has no earlier crawl" in result.stderr
     result = run_cli(*base, "site", "--since", "1403/05/01", "--until", "1403/04/01")
     assert result.returncode == 2 and "must be after --since" in result.stderr
+
+
+def test_siblings_already_read_prune_the_rest_of_a_newest_first_index(engine, rsps):
+    """sitemap-1 .. sitemap-6 carry no dates and no lastmod; their URLs run newest-first by month."""
+    rsps.get(SITE + "robots.txt", body=f"Sitemap: {SITE}index.xml\n")
+    months = ["10", "09", "08", "07", "06", "05"]  # 2024, newest first
+    rsps.get(SITE + "index.xml", body="<sitemapindex>" + "".join(
+        f"<sitemap><loc>{SITE}sitemap-{i}.xml</loc></sitemap>" for i in range(1, 7)) + "</sitemapindex>")
+    for i, month in enumerate(months, 1):
+        locs = "".join(f"<url><loc>{SITE}news/2024/{month}/{d:02d}/{month}{d}/x</loc></url>" for d in (3, 20))
+        rsps.get(f"{SITE}sitemap-{i}.xml", body=f"<urlset>{locs}</urlset>")
+    rsps.get(SITE + "news/2024/08/03/083/x", **page(3))
+    rsps.get(SITE + "news/2024/08/20/0820/x", **page(4))
+    report = crawl(engine, FakeTime())
+    fetched = [c.request.url.rsplit("/", 1)[1] for c in rsps.calls if "sitemap-" in c.request.url]
+    assert fetched == ["sitemap-1.xml", "sitemap-2.xml", "sitemap-3.xml", "sitemap-4.xml"]
+    assert (report.sitemaps_skipped, report.new, report.pages_fetched) == (2, 2, 2)

@@ -152,11 +152,11 @@ def sibling_skip(position: int, siblings: Sequence[Observed], window: Window) ->
     if order is None:
         return None
     for seen in siblings:
-        before = seen.position < position
-        older_side = before if order == "newest-first" else not before
-        if older_side and seen.newest < window.since:
+        # Newest-first: what comes after ``seen`` is older than it; oldest-first: what comes before.
+        older_than_seen = (seen.position < position) == (order == "newest-first")
+        if older_than_seen and seen.newest < window.since:
             return f"the index runs {order} and a sibling at {seen.position} ends before the range"
-        if not older_side and seen.oldest >= window.until:
+        if not older_than_seen and seen.oldest >= window.until:
             return f"the index runs {order} and a sibling at {seen.position} starts after the range"
     return None
 
