@@ -15,7 +15,7 @@ from typing import Any, Mapping
 DEFAULT_DATABASE_URL = "sqlite:///news.db"
 DEFAULT_CONFIG_PATH = "config/sources.toml"
 DEFAULT_INTERVAL = 900
-KINDS = ("feed", "files")
+KINDS = ("feed", "files", "site")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -137,7 +137,27 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "interval": (int, str), "full_text": bool, "enabled": bool,
 }
 # Keys later features read from the same table (per-source extractor selector, allowed hosts, ...).
-_OPTION_KEYS = {"selector", "allowed_hosts", "description", "language", "min_interval", "max_interval"}
+_OPTION_KEYS = {"selector", "allowed_hosts", "description", "language", "min_interval", "max_interval",
+                "sitemaps", "crawl"}
+
+
+def _check_crawl_keys(table: Mapping[str, Any], fail) -> None:
+    """``sitemaps = ["..."]`` and ``crawl = {every = "1d", days = 2}`` (etl/crawl)."""
+    sitemaps = table.get("sitemaps", [])
+    if not isinstance(sitemaps, list) or not all(isinstance(u, str) and u for u in sitemaps):
+        raise fail("sitemaps", "must be a list of sitemap URLs")
+    crawl = table.get("crawl")
+    if crawl is None:
+        return
+    if not isinstance(crawl, dict) or set(crawl) - {"every", "days"}:
+        raise fail("crawl", "must be a table like {every = \"1d\", days = 2}")
+    days = crawl.get("days", 2)
+    if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
+        raise fail("crawl", f"days must be a positive whole number, got {days!r}")
+    try:
+        parse_interval(crawl.get("every", "1d"))
+    except ValueError as exc:
+        raise fail("crawl", f"every: {exc}") from None
 
 
 def _parse_source(table: Any, origin: str, index: int) -> Source:
@@ -165,10 +185,11 @@ def _parse_source(table: Any, origin: str, index: int) -> Source:
     kind = table["kind"]
     if kind not in KINDS:
         raise fail("kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
-    if kind == "feed" and not table.get("url"):
-        raise fail("url", "missing (required for kind 'feed')")
-    if kind == "feed" and not re.match(r"^https?://", table["url"]):
+    if kind in ("feed", "site") and not table.get("url"):
+        raise fail("url", f"missing (required for kind {kind!r})")
+    if kind in ("feed", "site") and not re.match(r"^https?://", table["url"]):
         raise fail("url", "must start with http:// or https://")
+    _check_crawl_keys(table, fail)
     if kind == "files" and not table.get("path"):
         raise fail("path", "missing (required for kind 'files')")
     try:

@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 2.
+-- news-etl PostgreSQL schema, version 3.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -40,7 +40,7 @@ CREATE TABLE sources (
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	PRIMARY KEY (id), 
-	CONSTRAINT sources_kind_check CHECK (kind IN ('feed', 'files')), 
+	CONSTRAINT sources_kind_check CHECK (kind IN ('feed', 'files', 'site')), 
 	UNIQUE (name)
 );
 
@@ -50,9 +50,9 @@ COMMENT ON COLUMN sources.id IS 'Surrogate key, referenced by articles, ingest_r
 
 COMMENT ON COLUMN sources.name IS 'The name used in config/sources.toml.';
 
-COMMENT ON COLUMN sources.kind IS '''feed'' or ''files''.';
+COMMENT ON COLUMN sources.kind IS '''feed'', ''files'' or ''site'' (crawled through its sitemaps).';
 
-COMMENT ON COLUMN sources.url IS 'Feed URL (kind ''feed'').';
+COMMENT ON COLUMN sources.url IS 'Feed URL (kind ''feed'') or site root (kind ''site'').';
 
 COMMENT ON COLUMN sources.path IS 'Folder or file (kind ''files'').';
 
@@ -114,6 +114,8 @@ CREATE INDEX articles_published_at ON articles (published_at);
 CREATE INDEX articles_source_published ON articles (source_id, published_at);
 
 CREATE INDEX articles_source_raw_hash ON articles (source_id, raw_hash);
+
+CREATE INDEX articles_source_url ON articles (source_id, url);
 
 COMMENT ON TABLE articles IS 'One row per article per source.';
 
@@ -183,7 +185,7 @@ COMMENT ON TABLE ingest_runs IS 'One row per run; counts are committed with each
 
 COMMENT ON COLUMN ingest_runs.id IS 'Run id: `news-etl errors --run ID`.';
 
-COMMENT ON COLUMN ingest_runs.kind IS '''backfill'', ''fetch'' or ''service''.';
+COMMENT ON COLUMN ingest_runs.kind IS '''backfill'', ''fetch'', ''service'' or ''crawl''.';
 
 COMMENT ON COLUMN ingest_runs.source_id IS 'The source the run loaded into (sources.id).';
 
@@ -235,6 +237,85 @@ COMMENT ON COLUMN source_files.mtime IS 'Modification time when it was last load
 COMMENT ON COLUMN source_files.sha256 IS 'Hash of the bytes loaded; a touched file with the same hash is not reloaded.';
 
 COMMENT ON COLUMN source_files.loaded_at IS 'When it was last loaded (UTC).';
+
+CREATE TABLE crawl_sitemaps (
+	id BIGSERIAL NOT NULL, 
+	source_id INTEGER NOT NULL, 
+	url TEXT NOT NULL, 
+	parent_id BIGINT, 
+	position INTEGER DEFAULT 0 NOT NULL, 
+	lastmod TIMESTAMP WITH TIME ZONE, 
+	state VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+	kind VARCHAR(16), 
+	entries INTEGER, 
+	oldest TIMESTAMP WITH TIME ZONE, 
+	newest TIMESTAMP WITH TIME ZONE, 
+	fetched_at TIMESTAMP WITH TIME ZONE, 
+	error TEXT, 
+	transient BOOLEAN, 
+	PRIMARY KEY (id), 
+	CONSTRAINT crawl_sitemaps_source_url UNIQUE (source_id, url), 
+	FOREIGN KEY(source_id) REFERENCES sources (id)
+);
+
+COMMENT ON TABLE crawl_sitemaps IS 'Sitemaps and sitemap indexes a crawl found, with their state.';
+
+COMMENT ON COLUMN crawl_sitemaps.parent_id IS 'The index that lists it; NULL for a sitemap found by discovery.';
+
+COMMENT ON COLUMN crawl_sitemaps.position IS 'Its place in the parent index.';
+
+COMMENT ON COLUMN crawl_sitemaps.lastmod IS '<lastmod> the parent index gives it.';
+
+COMMENT ON COLUMN crawl_sitemaps.state IS '''pending'', ''done'' (fetched and parsed) or ''failed''.';
+
+COMMENT ON COLUMN crawl_sitemaps.kind IS '''index'' or ''urlset'', once fetched.';
+
+COMMENT ON COLUMN crawl_sitemaps.entries IS 'Sub-sitemaps or URLs it listed.';
+
+COMMENT ON COLUMN crawl_sitemaps.oldest IS 'Earliest date among its entries (guides pruning of its siblings).';
+
+COMMENT ON COLUMN crawl_sitemaps.newest IS 'Latest date among its entries.';
+
+COMMENT ON COLUMN crawl_sitemaps.error IS 'Why the last fetch or parse failed.';
+
+COMMENT ON COLUMN crawl_sitemaps.transient IS 'Whether trying the failed sitemap again can help.';
+
+CREATE TABLE crawl_pages (
+	id BIGSERIAL NOT NULL, 
+	source_id INTEGER NOT NULL, 
+	url TEXT NOT NULL, 
+	sitemap_id BIGINT, 
+	lastmod TIMESTAMP WITH TIME ZONE, 
+	date_from TIMESTAMP WITH TIME ZONE, 
+	date_to TIMESTAMP WITH TIME ZONE, 
+	state VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+	attempts INTEGER DEFAULT 0 NOT NULL, 
+	article_key TEXT, 
+	fetched_at TIMESTAMP WITH TIME ZONE, 
+	error TEXT, 
+	transient BOOLEAN, 
+	PRIMARY KEY (id), 
+	CONSTRAINT crawl_pages_source_url UNIQUE (source_id, url), 
+	FOREIGN KEY(source_id) REFERENCES sources (id)
+);
+
+CREATE INDEX crawl_pages_source_state ON crawl_pages (source_id, state, date_from);
+
+COMMENT ON TABLE crawl_pages IS 'Article URLs a crawl found in sitemaps, with their state: fetched pages are never fetched again.';
+
+COMMENT ON COLUMN crawl_pages.sitemap_id IS 'The sitemap that listed it.';
+
+COMMENT ON COLUMN crawl_pages.lastmod IS '<lastmod> of its sitemap entry.';
+
+COMMENT ON COLUMN crawl_pages.date_from IS 'Start of its publication date as the sitemap says it (news:publication_date, else a date in the URL as a Tehran day).';
+
+COMMENT ON COLUMN crawl_pages.date_to IS 'End (exclusive) of that date; equal to date_from for an exact time.';
+
+COMMENT ON COLUMN crawl_pages.state IS '''pending'', ''done'' (stored), ''outside'' (its page dates it outside the crawled range), ''disallowed'' (robots.txt), ''failed''.';
+
+COMMENT ON COLUMN crawl_pages.article_key IS 'Key of the article it became (articles.key).';
+
+COMMENT ON COLUMN crawl_pages.transient IS 'Whether trying the failed page again can help.';
 
 CREATE TABLE ingest_errors (
 	id BIGSERIAL NOT NULL, 

@@ -44,7 +44,7 @@ enabled = false
 
 
 @pytest.mark.parametrize("body, message", [
-    ('[[sources]]\nname = "a"\nkind = "web"\n', "source 'a': key 'kind': must be one of feed, files, got 'web'"),
+    ('[[sources]]\nname = "a"\nkind = "web"\n', "source 'a': key 'kind': must be one of feed, files, site, got 'web'"),
     ('[[sources]]\nname = "a"\nkind = "feed"\n', "source 'a': key 'url': missing (required for kind 'feed')"),
     ('[[sources]]\nname = "a"\nkind = "feed"\nurl = "file:///etc/passwd"\n', "source 'a': key 'url': must start with http:// or https://"),
     ('[[sources]]\nname = "a"\nkind = "files"\n', "source 'a': key 'path': missing (required for kind 'files')"),

@@ -21,6 +21,7 @@ from etl.config import Source
 from etl.load import prepare as prepare_module
 from etl.load.db import make_engine
 from etl.load.migrate import current_version, upgrade
+from etl.load.schema import SCHEMA_VERSION
 from etl.load.sources import ensure_source
 from etl.load.upsert import write_articles
 from etl.models import Article
@@ -209,10 +210,14 @@ def test_a_version_1_database_upgrades_and_fills_raw_hashes_on_reload(pg_engine,
     with pg_engine.begin() as conn:  # what a database of schema version 1 looks like
         conn.execute(text("DROP INDEX articles_source_raw_hash"))
         conn.execute(text("ALTER TABLE articles DROP COLUMN raw_hash"))
+        conn.execute(text("DROP TABLE crawl_pages, crawl_sitemaps"))  # step 3
+        conn.execute(text("DROP INDEX articles_source_url"))
+        conn.execute(text("ALTER TABLE sources DROP CONSTRAINT sources_kind_check, "
+                          "ADD CONSTRAINT sources_kind_check CHECK (kind IN ('feed', 'files'))"))
         conn.execute(text("DELETE FROM schema_migrations WHERE version > 1"))
     upgrade(pg_engine, NOW)
     with pg_engine.connect() as conn:
-        assert current_version(conn) == 2
+        assert current_version(conn) == SCHEMA_VERSION
         assert conn.execute(text("SELECT count(raw_hash) FROM articles")).scalar() == 0
     first = run_backfill(pg_engine, job(dump, workers=0), now)
     assert (first.new, first.updated, first.unchanged) == (0, 0, 600)

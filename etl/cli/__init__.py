@@ -25,6 +25,7 @@ from ..load.search import QueryError
 from ..pipeline import BATCH_SIZE
 from .common import (EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, PROG, DatabaseUnavailable, NotFound,
                      UsageError, date_arg, first_line, non_negative, positive, setup_verbose_logging)
+from .crawl import add_crawl_command
 from .ingest import cmd_backfill, cmd_db_schema, cmd_db_upgrade, cmd_errors, cmd_fetch, cmd_runs, cmd_sources
 from ..fetch_run import WORKERS
 from .lexicon import lexicon_commands, use_env_lexicon
@@ -197,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     _service_commands(sub, common)
     lexicon_commands(sub, common, _add)
     register_web(sub, common)
+    add_crawl_command(sub, common)
     return parser
 
 

@@ -15,7 +15,28 @@ from typing import Callable
 from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, select, text
 
 from . import views  # noqa: F401  (registers the views with the schema)
-from .schema import SCHEMA_VERSION, metadata, schema_migrations
+from .schema import SCHEMA_VERSION, SOURCE_KINDS_CHECK, crawl_pages, crawl_sitemaps, metadata, schema_migrations
+
+
+def _add_crawl_frontier(conn: Connection) -> None:
+    """Version 2: the crawl's frontier tables, and 'site' as a source kind (a wider CHECK)."""
+    crawl_sitemaps.create(conn)
+    crawl_pages.create(conn)
+    conn.execute(text("CREATE INDEX articles_source_url ON articles (source_id, url)"))
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE sources DROP CONSTRAINT sources_kind_check, "
+                          f"ADD CONSTRAINT sources_kind_check CHECK ({SOURCE_KINDS_CHECK})"))
+        return
+    # SQLite cannot alter a CHECK constraint; its documented way to relax one (the stored rows
+    # do not change) is to edit the table's SQL in sqlite_schema and bump schema_version.
+    version = conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    conn.exec_driver_sql("PRAGMA writable_schema = ON")
+    conn.exec_driver_sql(
+        "UPDATE sqlite_schema SET sql = replace(sql, \"kind IN ('feed', 'files')\", ?) "
+        "WHERE type = 'table' AND name = 'sources'", (SOURCE_KINDS_CHECK,))
+    conn.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+
 
 # version -> (description, function applying it to a database at version - 1)
 def _add_raw_hash(conn: Connection) -> None:
@@ -36,6 +57,7 @@ def _quote(value: str) -> str:
 
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
+    3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class UTCDateTime(TypeDecorator):
@@ -59,6 +59,8 @@ Doc = JSON().with_variant(JSONB(), "postgresql")
 
 metadata = MetaData()
 
+SOURCE_KINDS_CHECK = "kind IN ('feed', 'files', 'site')"
+
 schema_migrations = Table(
     "schema_migrations", metadata,
     Column("version", Integer, primary_key=True, autoincrement=False,
@@ -73,8 +75,8 @@ sources = Table(
     Column("id", Integer, primary_key=True,
            comment="Surrogate key, referenced by articles, ingest_runs and ingest_errors."),
     Column("name", String(64), nullable=False, unique=True, comment="The name used in config/sources.toml."),
-    Column("kind", String(16), nullable=False, comment="'feed' or 'files'."),
-    Column("url", Text, comment="Feed URL (kind 'feed')."),
+    Column("kind", String(16), nullable=False, comment="'feed', 'files' or 'site' (crawled through its sitemaps)."),
+    Column("url", Text, comment="Feed URL (kind 'feed') or site root (kind 'site')."),
     Column("path", Text, comment="Folder or file (kind 'files')."),
     Column("enabled", Boolean, nullable=False, server_default=text("true"),
            comment="False keeps the source and its articles but stops fetching it (enabled = false in the sources file)."),
@@ -97,7 +99,7 @@ sources = Table(
            comment="Items seen over all passes (feed entries or file records)."),
     Column("created_at", UTCDateTime, nullable=False, comment="When the source first appeared (UTC)."),
     Column("updated_at", UTCDateTime, nullable=False, comment="When its row last changed (UTC)."),
-    CheckConstraint("kind IN ('feed', 'files')", name="sources_kind_check"),
+    CheckConstraint(SOURCE_KINDS_CHECK, name="sources_kind_check"),
     comment="One row per source, keyed by name, holding its fetch state.",
 )
 
@@ -137,11 +139,13 @@ Index("articles_published_at", articles.c.published_at)
 Index("articles_cluster", articles.c.cluster_id)
 Index("articles_source_published", articles.c.source_id, articles.c.published_at)
 Index("articles_source_raw_hash", articles.c.source_id, articles.c.raw_hash)
+# A crawled page finds the row the feed stored for the same URL (under the feed's GUID key).
+Index("articles_source_url", articles.c.source_id, articles.c.url)
 
 ingest_runs = Table(
     "ingest_runs", metadata,
     Column("id", BigID, primary_key=True, comment="Run id: `news-etl errors --run ID`."),
-    Column("kind", String(16), nullable=False, comment="'backfill', 'fetch' or 'service'."),
+    Column("kind", String(16), nullable=False, comment="'backfill', 'fetch', 'service' or 'crawl'."),
     Column("source_id", Integer, ForeignKey("sources.id"),
            comment="The source the run loaded into (sources.id)."),
     Column("status", String(16), nullable=False,
@@ -229,6 +233,51 @@ source_files = Table(
     UniqueConstraint("source_id", "path", name="source_files_source_path"),
     comment="Files a 'files' source has loaded, so the service loads only new or changed files, also after a restart.",
 )
+
+# The crawl's frontier (etl/crawl/frontier.py): every sitemap and article URL a crawl of a source has
+# seen, with its state, so an interrupted crawl resumes without fetching anything twice.
+crawl_sitemaps = Table(
+    "crawl_sitemaps", metadata,
+    Column("id", BigID, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("parent_id", BigInteger, comment="The index that lists it; NULL for a sitemap found by discovery."),
+    Column("position", Integer, nullable=False, server_default=text("0"), comment="Its place in the parent index."),
+    Column("lastmod", UTCDateTime, comment="<lastmod> the parent index gives it."),
+    Column("state", String(16), nullable=False, server_default=text("'pending'"),
+           comment="'pending', 'done' (fetched and parsed) or 'failed'."),
+    Column("kind", String(16), comment="'index' or 'urlset', once fetched."),
+    Column("entries", Integer, comment="Sub-sitemaps or URLs it listed."),
+    Column("oldest", UTCDateTime, comment="Earliest date among its entries (guides pruning of its siblings)."),
+    Column("newest", UTCDateTime, comment="Latest date among its entries."),
+    Column("fetched_at", UTCDateTime),
+    Column("error", Text, comment="Why the last fetch or parse failed."),
+    Column("transient", Boolean, comment="Whether trying the failed sitemap again can help."),
+    UniqueConstraint("source_id", "url", name="crawl_sitemaps_source_url"),
+    comment="Sitemaps and sitemap indexes a crawl found, with their state.",
+)
+
+crawl_pages = Table(
+    "crawl_pages", metadata,
+    Column("id", BigID, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("sitemap_id", BigInteger, comment="The sitemap that listed it."),
+    Column("lastmod", UTCDateTime, comment="<lastmod> of its sitemap entry."),
+    Column("date_from", UTCDateTime, comment="Start of its publication date as the sitemap says it "
+           "(news:publication_date, else a date in the URL as a Tehran day)."),
+    Column("date_to", UTCDateTime, comment="End (exclusive) of that date; equal to date_from for an exact time."),
+    Column("state", String(16), nullable=False, server_default=text("'pending'"),
+           comment="'pending', 'done' (stored), 'outside' (its page dates it outside the crawled range), 'disallowed' (robots.txt), 'failed'."),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("article_key", Text, comment="Key of the article it became (articles.key)."),
+    Column("fetched_at", UTCDateTime),
+    Column("error", Text),
+    Column("transient", Boolean, comment="Whether trying the failed page again can help."),
+    UniqueConstraint("source_id", "url", name="crawl_pages_source_url"),
+    comment="Article URLs a crawl found in sitemaps, with their state: fetched pages are never fetched again.",
+)
+Index("crawl_pages_source_state", crawl_pages.c.source_id, crawl_pages.c.state, crawl_pages.c.date_from)
 
 # PostgreSQL search: a GIN index over the tsvector, trigrams on titles for partial words.
 event.listen(metadata, "before_create",

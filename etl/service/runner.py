@@ -24,7 +24,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..config import ConfigError, Source, load_sources
+from ..config import ConfigError, Source, load_sources, parse_interval
+from ..crawl import CrawlJob, run_crawl, scheduled_window
 from ..fetch.http import FetchError, HttpClient
 from ..fetch_run import fetch_source
 from ..load.schema import sources as sources_table
@@ -137,7 +138,8 @@ class Service:
 
     def _apply(self, configured: list[Source]) -> None:
         """Add, replace and remove jobs so they match the enabled sources of ``configured``."""
-        wanted = {s.name: s for s in configured if s.enabled}
+        self._apply_crawls(configured)
+        wanted = {s.name: s for s in configured if s.enabled and s.kind != "site"}  # sites are only crawled
         with self._lock:
             current = dict(self._sources)
             self._sources = wanted
@@ -152,6 +154,36 @@ class Service:
             self._add_job(source, starts.get(name))
             log.info("source scheduled", extra={"fields": {"source": name, "kind": source.kind,
                                                            "interval": source.interval}})
+
+    def _apply_crawls(self, configured: list[Source]) -> None:
+        """One ``crawl:NAME`` job per enabled source with ``crawl = {every, days}``: a crawl of its
+        last days through the sitemaps, catching what the feed missed (etl/crawl)."""
+        wanted = {s.name: s for s in configured if s.enabled and (s.kind == "site" or s.options.get("crawl"))}
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("crawl:") and job.id[6:] not in wanted:
+                job.remove()
+        for name, source in wanted.items():
+            # A site source's interval is its crawl period unless crawl.every says otherwise.
+            every = parse_interval(source.options.get("crawl", {}).get("every", source.interval if source.kind == "site" else "1d"))
+            self._scheduler.add_job(self._crawl, IntervalTrigger(seconds=every, timezone="UTC"), args=[source],
+                                    id=f"crawl:{name}", name=f"crawl:{name}", max_instances=1, coalesce=True,
+                                    misfire_grace_time=None, next_run_time=self._now(), replace_existing=True)
+
+    def _crawl(self, source: Source) -> None:
+        if self._stopping.is_set():
+            return
+        try:
+            self._sync()
+            job = CrawlJob(source, scheduled_window(source, self._now()))
+            report = run_crawl(self.engine, job, self._client._client, self._now, should_stop=self._stopping.is_set)
+        except SQLAlchemyError as exc:
+            log.warning("crawl", extra={"fields": {"source": source.name, "error": f"database error: {first_line(exc)}"}})
+            return
+        fields = {"source": source.name, "new": report.new, "updated": report.updated, "failed": report.failed,
+                  "pages": report.pages_fetched, "left": report.pages_left, "requests": report.requests}
+        if report.error:
+            fields["error"] = report.error
+        log.log(logging.WARNING if report.error else logging.INFO, "crawl", extra={"fields": fields})
 
     def _add_job(self, source: Source, stored_next: datetime | None) -> None:
         now = self._now()

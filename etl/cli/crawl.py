@@ -1,0 +1,128 @@
+"""``news-etl crawl SOURCE``: archive backfill of a site through its sitemaps, for a date range."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import timedelta
+from typing import TextIO
+
+from ..clean.dates import parse_date
+from ..config import Source
+from ..crawl import CrawlJob, CrawlReport, Window, run_crawl
+from ..crawl.frontier import last_range
+from ..display import to_json
+from ..fetch.http import HttpClient
+from ..load.sources import source_row
+from .common import PROG, UsageError, date_arg, http_settings, open_db, utcnow
+
+__all__ = ["add_crawl_command", "cmd_crawl"]
+
+EXAMPLE = "news-etl crawl tasnim --since 1403/03/01 --until 1403/06/01"
+
+
+def add_crawl_command(sub, common: argparse.ArgumentParser) -> None:
+    help_ = ("crawl a site's sitemaps for the articles of a date range (resumable: the same command "
+             "again goes on where it stopped)")
+    p = sub.add_parser("crawl", help=help_, description=help_, parents=[common], epilog=f"Example:\n  {EXAMPLE}",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(handler=cmd_crawl)
+    p.add_argument("source", metavar="SOURCE", help="a feed or site source from the sources file")
+    p.add_argument("--since", type=date_arg, metavar="DATE", help="published at or after (ISO or Jalali)")
+    p.add_argument("--until", type=date_arg, metavar="DATE", help="published before (ISO or Jalali; default: now)")
+    p.add_argument("--resume", action="store_true", help="go on with the source's last crawl (its range by default)")
+    p.add_argument("--dry-run", action="store_true", help="walk the sitemaps and count the pages; fetch no page")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
+                   help="minimum pause between requests to the site (default 1; robots.txt Crawl-delay may ask more)")
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    engine, configured = open_db(args)
+    source = _crawlable(configured, args.source)
+    window = _window(engine, source, args)
+    job = CrawlJob(source=source, window=window, dry_run=args.dry_run)
+    bar = ProgressBar(enabled=False if args.json or args.no_progress or args.dry_run else None)
+    with HttpClient(http_settings(per_host_delay=args.per_host_delay)) as client:
+        try:
+            report = run_crawl(engine, job, client, utcnow, on_progress=bar)
+        finally:
+            bar.close()
+    print(to_json(report.as_dict()) if args.json else _summary(report))
+    return 0 if report.ok else 1
+
+
+def _crawlable(configured: list[Source], name: str) -> Source:
+    source = next((s for s in configured if s.name == name), None)
+    if source is None or source.kind not in ("feed", "site"):
+        raise UsageError(f"no feed or site source named {name!r} in the sources file")
+    return source
+
+
+def _window(engine, source: Source, args: argparse.Namespace) -> Window:
+    since, until = args.since, args.until
+    if args.resume and since is None:
+        with engine.connect() as conn:
+            row = source_row(conn, source.name)
+            stored = last_range(conn, row.id) if row is not None else None
+        if stored is None:
+            raise UsageError(f"--resume: source {source.name!r} has no earlier crawl; give --since")
+        since, until = parse_date(stored[0]), until or parse_date(stored[1])
+    if since is None:
+        raise UsageError("--since is required (or --resume to go on with the last crawl)")
+    until = until or utcnow() + timedelta(hours=1)
+    if until <= since:
+        raise UsageError(f"--until ({until:%Y-%m-%d}) must be after --since ({since:%Y-%m-%d})")
+    return Window(since, until)
+
+
+def _summary(report: CrawlReport) -> str:
+    lines = [f"{PROG}: failed: {e.location}: {e.reason}" for e in report.errors]
+    if report.error:
+        lines.append(f"{PROG}: error: {report.error}")
+    lines.append(report.crawl_line())
+    if not report.dry_run:
+        lines.append(report.line())
+    if report.pages_left and not report.dry_run:
+        lines.append(f"{report.pages_left} pages left: run the same command again to go on")
+    return "\n".join(lines)
+
+
+class ProgressBar:
+    """``[#####-----] 120/600 pages  2.0/s  left 4m00s`` on stderr, rewritten in place; silent
+    when stderr is not a terminal."""
+
+    WIDTH = 24
+
+    def __init__(self, stream: TextIO = sys.stderr, enabled: bool | None = None) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty() if enabled is None else enabled
+        self.started = time.monotonic()
+        self.first_done: int | None = None
+
+    def __call__(self, report: CrawlReport) -> None:
+        if not self.enabled or not report.pages_total:
+            return
+        done = report.pages_total - report.pages_left
+        self.first_done = done if self.first_done is None else self.first_done
+        self.stream.write("\r" + self.line(done, report.pages_total, time.monotonic() - self.started) + "\x1b[K")
+        self.stream.flush()
+
+    def line(self, done: int, total: int, elapsed: float) -> str:
+        filled = self.WIDTH * done // max(total, 1)
+        rate = (done - (self.first_done or 0)) / max(elapsed, 1e-6)
+        left = f"{_clock((total - done) / rate)}" if rate > 0 else "?"
+        return f"[{'#' * filled}{'-' * (self.WIDTH - filled)}] {done}/{total} pages  {rate:.1f}/s  left {left}"
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

@@ -1,0 +1,92 @@
+"""Where a site keeps its sitemaps and what its robots.txt allows.
+
+Order: the source's own ``sitemaps = [...]`` list, else the ``Sitemap:`` lines of robots.txt,
+else the well-known paths. robots.txt is read with protego (Google's reading of the standard:
+longest match wins, ``Allow`` beats an equal ``Disallow``, wildcards, ``Crawl-delay``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+from urllib.parse import urljoin, urlsplit
+
+from protego import Protego
+
+from ..fetch.http import FetchError, Response
+
+__all__ = ["WELL_KNOWN", "Discovery", "Robots", "discover", "read_robots", "site_root"]
+
+WELL_KNOWN = ("/sitemap.xml", "/sitemap_index.xml", "/sitemap-index.xml", "/sitemap-news.xml",
+              "/news-sitemap.xml", "/sitemap.xml.gz")
+ROBOTS_AGENT = "news-etl"
+
+Get = Callable[[str], Response]
+
+
+@dataclass(frozen=True, slots=True)
+class Robots:
+    """A parsed robots.txt; ``None`` rules (no robots.txt) allow everything."""
+
+    rules: Protego | None = None
+
+    def allows(self, url: str) -> bool:
+        return self.rules is None or self.rules.can_fetch(url, ROBOTS_AGENT)
+
+    @property
+    def crawl_delay(self) -> float:
+        delay = self.rules.crawl_delay(ROBOTS_AGENT) if self.rules is not None else None
+        return float(delay or 0.0)
+
+    @property
+    def sitemaps(self) -> list[str]:
+        return list(self.rules.sitemaps) if self.rules is not None else []
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    robots: Robots
+    sitemaps: list[str]
+    via: str  # "config", "robots" or "well-known"
+    # Bodies fetched while probing the well-known paths, so the walk does not fetch them again.
+    probed: dict[str, Response] = field(default_factory=dict)
+
+
+def site_root(url: str) -> str:
+    """``"https://www.mehrnews.com/rss?x=1"`` -> ``"https://www.mehrnews.com/"``."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+def read_robots(get: Get, root: str) -> Robots:
+    """robots.txt of ``root``. Absent (4xx) allows everything; a server error or a timeout
+    raises the FetchError, since crawling on without knowing the rules is not polite."""
+    url = urljoin(root, "/robots.txt")
+    try:
+        response = get(url)
+    except FetchError as exc:
+        if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+            return Robots()
+        raise
+    return Robots(Protego.parse(response.body.decode("utf-8", errors="replace")))
+
+
+def discover(get: Get, root: str, configured: Sequence[str] = ()) -> Discovery:
+    """Robots rules and the sitemaps to start from; no sitemap found -> an empty list."""
+    robots = read_robots(get, root)
+    if configured:
+        return Discovery(robots, [urljoin(root, u) for u in configured], "config")
+    if robots.sitemaps:
+        return Discovery(robots, _unique(robots.sitemaps), "robots")
+    probed: dict[str, Response] = {}
+    for path in WELL_KNOWN:
+        url = urljoin(root, path)
+        try:
+            probed[url] = get(url)
+        except FetchError:
+            continue  # most of these paths do not exist on a given site
+    return Discovery(robots, list(probed), "well-known", probed)
+
+
+def _unique(urls: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(u.strip() for u in urls if u.strip()))

@@ -1,0 +1,56 @@
+"""Schema step 3 (the crawl frontier, after step 2: raw hashes) upgrades a version-1 database in place, keeping its rows."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from conftest import NOW
+from etl.load.db import make_engine
+from etl.load.migrate import upgrade
+from etl.load.schema import metadata
+
+SOURCE = ("INSERT INTO sources (name, kind, url, enabled, in_config, items_seen, consecutive_failures, "
+          "created_at, updated_at) VALUES (:name, :kind, 'https://x.ir/', true, true, 0, 0, '2026-01-01', '2026-01-01')")
+
+
+def version_1(engine) -> None:
+    """What version 1 created: every table but the frontier, sources.kind limited to feed/files."""
+    with engine.begin() as conn:
+        metadata.create_all(conn, tables=[t for t in metadata.sorted_tables if not t.name.startswith("crawl_")])
+        conn.execute(text("DROP INDEX articles_source_url"))
+        conn.execute(text("DROP INDEX articles_source_raw_hash"))  # step 2 adds raw_hash
+        conn.execute(text("ALTER TABLE articles DROP COLUMN raw_hash"))
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE sources DROP CONSTRAINT sources_kind_check, "
+                              "ADD CONSTRAINT sources_kind_check CHECK (kind IN ('feed', 'files'))"))
+        else:
+            version = conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
+            conn.exec_driver_sql("PRAGMA writable_schema = ON")
+            conn.exec_driver_sql("UPDATE sqlite_schema SET sql = replace(sql, \"'files', 'site'\", \"'files'\") "
+                                 "WHERE name = 'sources'")
+            conn.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
+            conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+        conn.execute(text("INSERT INTO schema_migrations VALUES (1, 'initial schema', '2026-01-01')"))
+        conn.execute(text(SOURCE), {"name": "mehr", "kind": "feed"})
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            conn.execute(text(SOURCE), {"name": "early", "kind": "site"})
+
+
+def test_steps_2_and_3_add_raw_hashes_the_frontier_and_the_site_kind(db_url):
+    engine = make_engine(db_url)
+    version_1(engine)
+    result = upgrade(engine, NOW)
+    assert (result.from_version, result.to_version) == (1, 3)
+    with engine.begin() as conn:
+        conn.execute(text(SOURCE), {"name": "tasnim", "kind": "site"})
+        assert conn.execute(text("SELECT name FROM sources ORDER BY id")).scalars().all() == ["mehr", "tasnim"]
+        assert conn.execute(text("SELECT count(*) FROM crawl_sitemaps")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM crawl_pages")).scalar() == 0
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            conn.execute(text(SOURCE), {"name": "bogus", "kind": "ftp"})
+        if conn.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    assert upgrade(engine, NOW).changed is False
+    engine.dispose()
