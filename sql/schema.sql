@@ -260,6 +260,12 @@ CREATE TABLE crawl_sitemaps (
 
 COMMENT ON TABLE crawl_sitemaps IS 'Sitemaps and sitemap indexes a crawl found, with their state.';
 
+COMMENT ON COLUMN crawl_sitemaps.id IS 'Sitemap id (crawl_pages.sitemap_id, parent_id).';
+
+COMMENT ON COLUMN crawl_sitemaps.source_id IS 'The crawled source (sources.id).';
+
+COMMENT ON COLUMN crawl_sitemaps.url IS 'The sitemap''s URL.';
+
 COMMENT ON COLUMN crawl_sitemaps.parent_id IS 'The index that lists it; NULL for a sitemap found by discovery.';
 
 COMMENT ON COLUMN crawl_sitemaps.position IS 'Its place in the parent index.';
@@ -275,6 +281,8 @@ COMMENT ON COLUMN crawl_sitemaps.entries IS 'Sub-sitemaps or URLs it listed.';
 COMMENT ON COLUMN crawl_sitemaps.oldest IS 'Earliest date among its entries (guides pruning of its siblings).';
 
 COMMENT ON COLUMN crawl_sitemaps.newest IS 'Latest date among its entries.';
+
+COMMENT ON COLUMN crawl_sitemaps.fetched_at IS 'When it was last fetched (UTC).';
 
 COMMENT ON COLUMN crawl_sitemaps.error IS 'Why the last fetch or parse failed.';
 
@@ -303,6 +311,12 @@ CREATE INDEX crawl_pages_source_state ON crawl_pages (source_id, state, date_fro
 
 COMMENT ON TABLE crawl_pages IS 'Article URLs a crawl found in sitemaps, with their state: fetched pages are never fetched again.';
 
+COMMENT ON COLUMN crawl_pages.id IS 'Frontier entry id.';
+
+COMMENT ON COLUMN crawl_pages.source_id IS 'The crawled source (sources.id).';
+
+COMMENT ON COLUMN crawl_pages.url IS 'The article page''s URL as the sitemap lists it.';
+
 COMMENT ON COLUMN crawl_pages.sitemap_id IS 'The sitemap that listed it.';
 
 COMMENT ON COLUMN crawl_pages.lastmod IS '<lastmod> of its sitemap entry.';
@@ -313,7 +327,13 @@ COMMENT ON COLUMN crawl_pages.date_to IS 'End (exclusive) of that date; equal to
 
 COMMENT ON COLUMN crawl_pages.state IS '''pending'', ''done'' (stored), ''outside'' (its page dates it outside the crawled range), ''disallowed'' (robots.txt), ''failed''.';
 
+COMMENT ON COLUMN crawl_pages.attempts IS 'Fetches tried so far.';
+
 COMMENT ON COLUMN crawl_pages.article_key IS 'Key of the article it became (articles.key).';
+
+COMMENT ON COLUMN crawl_pages.fetched_at IS 'When its page was fetched (UTC).';
+
+COMMENT ON COLUMN crawl_pages.error IS 'Why its fetch or extraction failed.';
 
 COMMENT ON COLUMN crawl_pages.transient IS 'Whether trying the failed page again can help.';
 

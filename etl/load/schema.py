@@ -238,9 +238,9 @@ source_files = Table(
 # seen, with its state, so an interrupted crawl resumes without fetching anything twice.
 crawl_sitemaps = Table(
     "crawl_sitemaps", metadata,
-    Column("id", BigID, primary_key=True),
-    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
-    Column("url", Text, nullable=False),
+    Column("id", BigID, primary_key=True, comment="Sitemap id (crawl_pages.sitemap_id, parent_id)."),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False, comment="The crawled source (sources.id)."),
+    Column("url", Text, nullable=False, comment="The sitemap's URL."),
     Column("parent_id", BigInteger, comment="The index that lists it; NULL for a sitemap found by discovery."),
     Column("position", Integer, nullable=False, server_default=text("0"), comment="Its place in the parent index."),
     Column("lastmod", UTCDateTime, comment="<lastmod> the parent index gives it."),
@@ -250,7 +250,7 @@ crawl_sitemaps = Table(
     Column("entries", Integer, comment="Sub-sitemaps or URLs it listed."),
     Column("oldest", UTCDateTime, comment="Earliest date among its entries (guides pruning of its siblings)."),
     Column("newest", UTCDateTime, comment="Latest date among its entries."),
-    Column("fetched_at", UTCDateTime),
+    Column("fetched_at", UTCDateTime, comment="When it was last fetched (UTC)."),
     Column("error", Text, comment="Why the last fetch or parse failed."),
     Column("transient", Boolean, comment="Whether trying the failed sitemap again can help."),
     UniqueConstraint("source_id", "url", name="crawl_sitemaps_source_url"),
@@ -259,9 +259,9 @@ crawl_sitemaps = Table(
 
 crawl_pages = Table(
     "crawl_pages", metadata,
-    Column("id", BigID, primary_key=True),
-    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
-    Column("url", Text, nullable=False),
+    Column("id", BigID, primary_key=True, comment="Frontier entry id."),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False, comment="The crawled source (sources.id)."),
+    Column("url", Text, nullable=False, comment="The article page's URL as the sitemap lists it."),
     Column("sitemap_id", BigInteger, comment="The sitemap that listed it."),
     Column("lastmod", UTCDateTime, comment="<lastmod> of its sitemap entry."),
     Column("date_from", UTCDateTime, comment="Start of its publication date as the sitemap says it "
@@ -269,10 +269,10 @@ crawl_pages = Table(
     Column("date_to", UTCDateTime, comment="End (exclusive) of that date; equal to date_from for an exact time."),
     Column("state", String(16), nullable=False, server_default=text("'pending'"),
            comment="'pending', 'done' (stored), 'outside' (its page dates it outside the crawled range), 'disallowed' (robots.txt), 'failed'."),
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("attempts", Integer, nullable=False, server_default=text("0"), comment="Fetches tried so far."),
     Column("article_key", Text, comment="Key of the article it became (articles.key)."),
-    Column("fetched_at", UTCDateTime),
-    Column("error", Text),
+    Column("fetched_at", UTCDateTime, comment="When its page was fetched (UTC)."),
+    Column("error", Text, comment="Why its fetch or extraction failed."),
     Column("transient", Boolean, comment="Whether trying the failed page again can help."),
     UniqueConstraint("source_id", "url", name="crawl_pages_source_url"),
     comment="Article URLs a crawl found in sitemaps, with their state: fetched pages are never fetched again.",
