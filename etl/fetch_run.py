@@ -8,6 +8,7 @@ feed item's own hash is kept in ``meta.feed_hash`` and compared on the next pass
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Sequence
@@ -26,6 +27,7 @@ from .load.sources import record_fetch, source_row
 from .models import Article, ItemError, RawItem, RunReport
 from .pipeline import Clock, finish, first_line, load_batch
 
+log = logging.getLogger("etl.fetch")
 WORKERS = 4
 
 
@@ -37,17 +39,42 @@ def run_fetch(engine: Engine, feeds: Sequence[Source], client: HttpClient, now: 
 
 
 def fetch_source(engine: Engine, source: Source, client: HttpClient, now: Clock) -> RunReport:
+    """One source's pass. It never raises: whatever goes wrong is on the report, the source row
+    (failure count, last error, hence its backoff) and the run row (finished, not 'running')."""
     report = RunReport(kind="fetch", source=source.name)
+    source_id = None
     try:
         with engine.begin() as conn:
             row = source_row(conn, source.name)
+            source_id = row.id
             report.run_id = start_run(conn, "fetch", row.id, {"url": source.url}, now())
         _fetch_and_load(engine, source, row, client, now, report)
     except SQLAlchemyError as exc:
         report.error = f"database error: {first_line(exc)}"
+    except Exception as exc:  # a bug, or input nobody foresaw: this source fails, the others go on
+        log.error("unexpected error in the pass of %s", source.name, exc_info=True)
+        report.error = unexpected_error(exc)
+        _record_failure(engine, source_id, report.error, now)
     if report.run_id is not None:
         finish(engine, report, now)
     return report
+
+
+def unexpected_error(exc: BaseException) -> str:
+    """``"unexpected error: UnicodeEncodeError: ..."``, one line that any database can store
+    (a lone surrogate or NUL in the message is escaped)."""
+    text = f"unexpected error: {type(exc).__name__}: {first_line(exc)}"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")[:500]
+
+
+def _record_failure(engine: Engine, source_id: int | None, error: str, now: Clock) -> None:
+    if source_id is None:
+        return
+    try:
+        with engine.begin() as conn:
+            record_fetch(conn, source_id, now(), status=None, ok=False, error=error)
+    except SQLAlchemyError:
+        log.warning("cannot record the failure of source %s", source_id, exc_info=True)
 
 
 def _fetch_and_load(engine, source: Source, row, client: HttpClient, now: Clock, report: RunReport) -> None:
