@@ -17,8 +17,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .clean.article import content_hash, to_article
-from .config import Source
+from .config import DEFAULT_CONCURRENCY, Source
 from .fetch.feeds import FeedResult, fetch_feed
+from .fetch.addresses import url_host
 from .fetch.http import FetchError, HttpClient
 from .fetch.pages import fetch_full_text, site_hosts
 from .load.runs import start_run
@@ -28,14 +29,29 @@ from .models import Article, ItemError, RawItem, RunReport
 from .pipeline import Clock, finish, first_line, load_batch
 
 log = logging.getLogger("etl.fetch")
-WORKERS = 4
 
 
 def run_fetch(engine: Engine, feeds: Sequence[Source], client: HttpClient, now: Clock,
-              workers: int = WORKERS) -> list[RunReport]:
+              workers: int = DEFAULT_CONCURRENCY) -> list[RunReport]:
     """One pass over ``feeds``; a report per source, in the order given."""
+    order = spread_by_host(feeds)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(feeds)))) as pool:
-        return list(pool.map(lambda source: fetch_source(engine, source, client, now), feeds))
+        reports = list(pool.map(lambda i: fetch_source(engine, feeds[i], client, now), order))
+    by_index = dict(zip(order, reports))
+    return [by_index[i] for i in range(len(feeds))]
+
+
+def spread_by_host(feeds: Sequence[Source]) -> list[int]:
+    """Indexes of ``feeds`` taking one source of each host in turn: ``[a1, a2, b1] -> [a1, b1, a2]``.
+    Sources of one host wait per_host_delay for each other; started back to back they would hold
+    every worker while the other hosts idle."""
+    queues: dict[str, list[int]] = {}
+    for index, source in enumerate(feeds):
+        queues.setdefault(url_host(source.url or ""), []).append(index)
+    order: list[int] = []
+    for round_ in range(max((len(q) for q in queues.values()), default=0)):
+        order += [q[round_] for q in queues.values() if round_ < len(q)]
+    return order
 
 
 def fetch_source(engine: Engine, source: Source, client: HttpClient, now: Clock) -> RunReport:
@@ -85,14 +101,22 @@ def _fetch_and_load(engine, source: Source, row, client: HttpClient, now: Clock,
         with engine.begin() as conn:
             record_fetch(conn, row.id, now(), status=exc.status, ok=False, error=str(exc))
         return
-    fetched_at = now()
-    articles, errors, unchanged = _clean(engine, source, row.id, feed, client, fetched_at)
-    load_batch(engine, row.id, report, articles, errors, fetched_at, known_unchanged=unchanged)
+    errors = _load(engine, source, row.id, feed, client, report, now())
     # Validators advance only when every item made it, so failed items are seen again next time.
     validators = (feed.etag, feed.last_modified) if not errors else None
     with engine.begin() as conn:
         record_fetch(conn, row.id, now(), status=feed.status, ok=True, error=feed.warning,
                      validators=validators, items=len(feed.items))
+
+
+def _load(engine, source: Source, source_id: int, feed: FeedResult, client: HttpClient, report: RunReport,
+          fetched_at) -> list[ItemError]:
+    """Clean and load the feed's items in one batch; the items that failed."""
+    if feed.not_modified:
+        return []  # a 304 has nothing to load: no transaction for it
+    articles, errors, unchanged = _clean(engine, source, source_id, feed, client, fetched_at)
+    load_batch(engine, source_id, report, articles, errors, fetched_at, known_unchanged=unchanged)
+    return errors
 
 
 def _clean(engine, source: Source, source_id: int, feed: FeedResult, client: HttpClient, fetched_at):

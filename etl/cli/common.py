@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 from ..clean.dates import parse_date
 from ..display import table, to_json
-from ..config import Settings, Source, build_settings, load_sources
+from ..config import DEFAULT_CONCURRENCY, Settings, Source, build_settings, load_sources
 from ..fetch.http import HttpSettings
 from ..load.db import make_engine
 from ..load.migrate import upgrade
@@ -32,7 +32,8 @@ def utcnow() -> datetime:
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
-    return build_settings(getattr(args, "database_url", None), getattr(args, "config", None))
+    return build_settings(getattr(args, "database_url", None), getattr(args, "config", None),
+                          concurrency=getattr(args, "concurrency", None))
 
 
 def configured(settings: Settings) -> list[Source]:
@@ -73,6 +74,12 @@ def http_settings(**overrides) -> HttpSettings:
     NEWS_ETL_CONTACT_URL when set."""
     contact = os.environ.get("NEWS_ETL_CONTACT_URL")
     return HttpSettings(**({"contact_url": contact} if contact else {}), **overrides)
+
+
+def concurrency_arg(parser: argparse.ArgumentParser) -> None:
+    """``--concurrency N`` (``--workers`` is its older name); unset, $NEWS_ETL_CONCURRENCY or the default."""
+    parser.add_argument("--concurrency", "--workers", dest="concurrency", type=positive, metavar="N",
+                        help=f"sources fetched at once (default: $NEWS_ETL_CONCURRENCY, else {DEFAULT_CONCURRENCY})")
 
 
 def date_arg(value: str) -> datetime:

@@ -252,9 +252,12 @@ class HttpClient:
                 raise FetchError(url, f"HTTP {status} redirect without Location", transient=False, status=status)
             return urljoin(url, location)
         if status == 304:
+            _keep_alive(raw)
             return _response(url, raw, b"", not_modified=True)
         if 200 <= status < 300:
-            return _response(url, raw, self._read_body(url, raw, deadline))
+            body = self._read_body(url, raw, deadline)
+            _keep_alive(raw)
+            return _response(url, raw, body)
         transient = status in _RETRY_STATUSES or status >= 500
         retry_after = parse_retry_after(raw.headers.get("retry-after"), self._server_now(raw))
         raise FetchError(url, f"HTTP {status}", transient=transient, status=status, retry_after=retry_after)
@@ -325,6 +328,14 @@ def _bound_each_recv(raw: requests.Response, deadline: float, read_timeout: floa
     socket_io = getattr(getattr(getattr(raw.raw, "_fp", None), "fp", None), "raw", None)
     if isinstance(socket_io, socket.SocketIO) and not isinstance(socket_io._sock, _DeadlineSocket):
         socket_io._sock = _DeadlineSocket(socket_io._sock, deadline, read_timeout, monotonic)
+
+
+def _keep_alive(raw: requests.Response) -> None:
+    """Give a fully read response's connection back to its pool; closing the response (as the
+    ``with`` does) would close the socket, and every request would pay a new connection. Only
+    called when nothing is left unread (a 304, or a body read to its end)."""
+    if isinstance(raw.raw, urllib3.BaseHTTPResponse):
+        raw.raw.release_conn()
 
 
 def _response(url: str, raw: requests.Response, body: bytes, not_modified: bool = False) -> Response:

@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..config import ConfigError, Source, load_sources
+from ..config import DEFAULT_CONCURRENCY, ConfigError, Source, load_sources
 from ..fetch.http import FetchError, HttpClient
 from ..fetch_run import fetch_source, unexpected_error
 from ..load.schema import ingest_runs, sources as sources_table
@@ -46,7 +46,7 @@ FIRST_SPREAD_LIMIT = 10.0  # first passes are spread over min(interval, 10 s)
 @dataclass(frozen=True, slots=True)
 class ServiceOptions:
     config_path: Path
-    workers: int = 8
+    workers: int = DEFAULT_CONCURRENCY  # passes running at once (--concurrency)
 
 
 class _RecordingClient:
