@@ -363,3 +363,13 @@ def test_site_hosts():
         "www.mehrnews.com", "mehrnews.com", "media.mehrnews.com", "www.media.mehrnews.com"}
     assert "www.bbc.com" in site_hosts("https://feeds.bbci.co.uk/persian/rss.xml", ["bbc.com"])
     assert "bbc.com" not in site_hosts("https://feeds.bbci.co.uk/persian/rss.xml")
+
+
+def test_a_loopback_feed_cannot_redirect_to_another_local_port(client, http_server):
+    # A local mirror's feed that redirects to another service on the same machine (here a port
+    # nobody listens on, standing for PostgreSQL's) is refused before any connection.
+    http_server.route("/rss", 302, {"Location": "http://127.0.0.1:5432/"})
+    source = Source(name="local", kind="feed", url=http_server.url("/rss"))
+    with pytest.raises(FetchError) as err:
+        fetch_feed(client, source)
+    assert "port 5432 of host 127.0.0.1 not allowed" in err.value.reason and not err.value.transient
