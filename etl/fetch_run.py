@@ -29,6 +29,7 @@ from .models import Article, ItemError, RawItem, RunReport
 from .pipeline import Clock, finish, first_line, load_batch
 
 log = logging.getLogger("etl.fetch")
+WORKERS = DEFAULT_CONCURRENCY  # the older name, for callers that still import it
 
 
 def run_fetch(engine: Engine, feeds: Sequence[Source], client: HttpClient, now: Clock,

@@ -13,11 +13,12 @@ from typing import Callable, Sequence
 
 from ..clean.dates import parse_date
 from ..display import table, to_json
-from ..config import DEFAULT_CONCURRENCY, Settings, Source, build_settings, load_sources
+from ..config import Settings, Source, build_settings, load_sources
 from ..fetch.http import HttpSettings
 from ..load.db import make_engine
 from ..load.migrate import upgrade
 from ..load.sources import sync_sources
+from ..config import DEFAULT_CONCURRENCY  # shown in --concurrency's help
 from ..pipeline import first_line  # noqa: F401  (re-exported for the command modules)
 
 PROG = "news-etl"

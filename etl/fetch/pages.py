@@ -20,8 +20,9 @@ from tld import get_fld
 
 from ..config import Source
 from ..models import ItemError, RawItem
+from .addresses import site_key
 from .decode import DecodeError, decode_html
-from .http import FetchError, HttpClient, resolves_to_loopback, site_key
+from .http import FetchError, HttpClient, resolves_to_loopback
 
 __all__ = ["extract_text", "fetch_full_text", "page_published", "select_text", "site_hosts"]
 
