@@ -20,6 +20,7 @@ import requests
 from etl.fetch.http import FetchError, HttpClient, HttpSettings, address_problem, check_url
 from etl.fetch.addresses import embedded_ipv4
 from etl.fetch.pinning import PinnedAdapter, Pins
+from httpserver import http_server  # noqa: F401  (fixture)
 
 import ipaddress
 
@@ -121,6 +122,25 @@ def test_trickled_chunked_body_stops_at_the_deadline(trickle):
         client.get(f"http://127.0.0.1:{server.port}/page", allow_loopback=True)
     assert not err.value.transient and server.connections == 1
     assert server.sent < len(BODY) // 4
+
+
+def test_trickled_headers_stop_at_the_deadline_and_are_not_retried(trickle):
+    # Each header byte comes well within the read timeout, so only the deadline can end this.
+    server = trickle(b"HTTP/1.1 200 OK\r\n", b"X-Slow: " + b"y" * 190 + b"\r\n\r\n")
+    with pytest.raises(FetchError) as err, slow_client() as client:
+        client.get(f"http://127.0.0.1:{server.port}/page", allow_loopback=True)
+    assert err.value.reason == "headers took over 0.5 s" and not err.value.transient
+    assert server.connections == 1 and server.sent < 50
+
+
+def test_a_kept_alive_connection_serves_the_next_response_after_a_deadline_bound_one(http_server):
+    # The deadline socket stands in only while a response is read; the pooled connection is reused.
+    http_server.route("/a", 200, {"Content-Type": "text/plain"}, b"first")
+    http_server.route("/b", 304, {"ETag": '"x"'}, b"")
+    with slow_client(total_timeout=5.0) as client:
+        assert client.get(http_server.url("/a"), allow_loopback=True).body == b"first"
+        assert client.get(http_server.url("/b"), allow_loopback=True).not_modified
+        assert client.get(http_server.url("/a"), allow_loopback=True).body == b"first"
 
 
 def test_body_within_the_deadline_is_read_whole(trickle):

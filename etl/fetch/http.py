@@ -25,7 +25,7 @@ import urllib3.exceptions
 
 from .addresses import Address, Resolver, address_problem, check_url, resolves_to_loopback, site_key, url_host
 from .errors import FetchError
-from .pinning import PinnedAdapter, Pins
+from .pinning import PinnedAdapter, Pins, response_deadline
 
 __all__ = ["FetchError", "HttpClient", "HttpSettings", "Response", "address_problem", "check_url",
            "http_date", "parse_retry_after", "resolves_to_loopback", "site_key"]
@@ -44,8 +44,8 @@ class HttpSettings:
     user_agent: str = "news-etl/0.1 (+{contact_url})"
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
-    # A slow trickle resets the read timeout on every byte; this bounds a whole response body,
-    # checked before every recv. A body that is too slow or too big is not retried.
+    # A slow trickle resets the read timeout on every byte; this bounds a whole response (headers
+    # and body), checked before every recv. A response too slow or too big is not retried.
     total_timeout: float = 120.0
     max_bytes: int = 15 * MiB
     max_redirects: int = 5
@@ -207,12 +207,17 @@ class HttpClient:
             # Any address pinned for this host passed the check; the connection goes to one of them.
             self._pins.pin(name, str(address))
             deadline = self._monotonic() + self.settings.total_timeout
-            try:
-                raw = host.session.get(
-                    url, headers=headers, stream=True, allow_redirects=False, verify=self.settings.verify_tls,
-                    timeout=(self.settings.connect_timeout, min(self.settings.read_timeout, self.settings.total_timeout)))
-            except requests.exceptions.RequestException as exc:
-                raise _request_error(url, exc) from None
+            # Every recv of this response, headers and body, waits at most until the deadline.
+            with response_deadline(deadline, self.settings.read_timeout, self._monotonic):
+                try:
+                    raw = host.session.get(url, headers=headers, stream=True, allow_redirects=False,
+                                           verify=self.settings.verify_tls,
+                                           timeout=(self.settings.connect_timeout, self.settings.read_timeout))
+                except requests.exceptions.RequestException as exc:
+                    if self._monotonic() >= deadline:
+                        raise FetchError(url, f"headers took over {self.settings.total_timeout:g} s",
+                                         transient=False) from None
+                    raise _request_error(url, exc) from None
             with raw:
                 return self._handle(url, raw, deadline)
 
@@ -275,7 +280,6 @@ class HttpClient:
         declared = raw.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit and "content-encoding" not in raw.headers:
             raise too_big
-        _bound_each_recv(raw, deadline, self.settings.read_timeout, self._monotonic)
         chunks: list[bytes] = []
         size = 0
         try:
@@ -301,33 +305,6 @@ class HttpClient:
     def _too_slow(self, url: str, raw: requests.Response) -> FetchError:
         return FetchError(url, f"body took over {self.settings.total_timeout:g} s", transient=False,
                           status=raw.status_code)
-
-
-class _DeadlineSocket:
-    """Stands in for a response's socket: each recv waits at most until the deadline, so a body
-    trickled a byte at a time (with a Content-Length, chunked or close-delimited) ends on time."""
-
-    def __init__(self, sock, deadline: float, read_timeout: float, monotonic: Callable[[], float]) -> None:
-        self._sock, self._deadline, self._read_timeout, self._monotonic = sock, deadline, read_timeout, monotonic
-
-    def recv_into(self, buffer, *args) -> int:
-        remaining = self._deadline - self._monotonic()
-        if remaining <= 0:
-            raise TimeoutError("response deadline passed")
-        self._sock.settimeout(min(self._read_timeout, remaining))
-        return self._sock.recv_into(buffer, *args)
-
-    def __getattr__(self, name: str):
-        return getattr(self._sock, name)
-
-
-def _bound_each_recv(raw: requests.Response, deadline: float, read_timeout: float,
-                     monotonic: Callable[[], float]) -> None:
-    """Put a _DeadlineSocket under this response's reader (http.client reads through a SocketIO
-    that holds the socket). Responses that have no socket (recorded ones) are left alone."""
-    socket_io = getattr(getattr(getattr(raw.raw, "_fp", None), "fp", None), "raw", None)
-    if isinstance(socket_io, socket.SocketIO) and not isinstance(socket_io._sock, _DeadlineSocket):
-        socket_io._sock = _DeadlineSocket(socket_io._sock, deadline, read_timeout, monotonic)
 
 
 def _keep_alive(raw: requests.Response) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import socket
 import threading
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -17,7 +19,44 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.connection import create_connection
 
-__all__ = ["PinnedAdapter", "Pins"]
+__all__ = ["DeadlineSocket", "PinnedAdapter", "Pins", "response_deadline"]
+
+_local = threading.local()
+
+
+@contextmanager
+def response_deadline(deadline: float, read_timeout: float, monotonic: Callable[[], float]) -> Iterator[None]:
+    """While inside, responses read on this thread's pinned connections stop at ``deadline``."""
+    _local.bound = (deadline, read_timeout, monotonic)
+    try:
+        yield
+    finally:
+        _local.bound = None
+
+
+class DeadlineSocket:
+    """Stands in for a connection's socket while a response is read: each recv waits at most
+    until the deadline, so a response trickled a byte at a time (headers, or a body with a
+    Content-Length, chunked or close-delimited) ends on time, not a read timeout per byte later."""
+
+    def __init__(self, sock, deadline: float, read_timeout: float, monotonic: Callable[[], float]) -> None:
+        self._sock, self._deadline, self._read_timeout, self._monotonic = sock, deadline, read_timeout, monotonic
+
+    def recv_into(self, buffer, *args) -> int:
+        remaining = self._deadline - self._monotonic()
+        if remaining <= 0:
+            raise TimeoutError("response deadline passed")
+        self._sock.settimeout(min(self._read_timeout, remaining))
+        return self._sock.recv_into(buffer, *args)
+
+    def makefile(self, *args, **kwargs):
+        # http.client reads a response through sock.makefile(): route that reader's recvs here.
+        reader = self._sock.makefile(*args, **kwargs)
+        getattr(reader, "raw", reader)._sock = self  # the SocketIO under the buffer (or unbuffered)
+        return reader
+
+    def __getattr__(self, name: str):
+        return getattr(self._sock, name)
 
 
 class Pins:
@@ -51,6 +90,18 @@ def _pinned_connection(base: type[HTTPConnection], pins: Pins) -> type[HTTPConne
                 raise ConnectTimeoutError(self, f"connection to {self.host} ({address}) timed out") from exc
             except OSError as exc:
                 raise NewConnectionError(self, f"failed to connect to {address}: {exc}") from exc
+
+        def getresponse(self):
+            bound = getattr(_local, "bound", None)
+            if bound is None or self.sock is None:
+                return super().getresponse()
+            real = self.sock
+            self.sock = DeadlineSocket(real, *bound)
+            try:
+                return super().getresponse()
+            finally:
+                if isinstance(self.sock, DeadlineSocket):  # http.client may have closed it meanwhile
+                    self.sock = real
     return Pinned
 
 
