@@ -15,13 +15,13 @@ from typing import Any, Mapping
 DEFAULT_DATABASE_URL = "sqlite:///news.db"
 DEFAULT_CONFIG_PATH = "config/sources.toml"
 DEFAULT_INTERVAL = 900
-# Sources polled at once by `fetch` and `run` (threads: most of their time is spent waiting on
-# per-host politeness or the network). Sized by bench/poll: see the README.
-DEFAULT_CONCURRENCY = 64
 KINDS = ("feed", "files")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# Sources polled at once by `fetch` and `run` (threads: most of their time is spent waiting on
+# per-host politeness or the network). Sized by bench/poll: see the README.
+DEFAULT_CONCURRENCY = 64
 
 
 class ConfigError(ValueError):

@@ -26,12 +26,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..config import DEFAULT_CONCURRENCY, ConfigError, Source, load_sources
+from ..config import ConfigError, Source, load_sources
 from ..fetch.http import FetchError, HttpClient
 from ..fetch_run import fetch_source, unexpected_error
 from ..load.schema import ingest_runs, sources as sources_table
 from ..load.sources import record_fetch, source_row, sync_sources
 from ..models import RunReport
+from ..config import DEFAULT_CONCURRENCY  # ServiceOptions' default
 from ..pipeline import Clock, first_line
 from .filewatch import watch_pass
 from .observe import Metrics
