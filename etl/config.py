@@ -19,6 +19,9 @@ KINDS = ("feed", "files", "site")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# Sources polled at once by `fetch` and `run` (threads: most of their time is spent waiting on
+# per-host politeness or the network). Sized by bench/poll: see the README.
+DEFAULT_CONCURRENCY = 64
 
 
 class ConfigError(ValueError):
@@ -46,10 +49,12 @@ class Settings:
     database_is_default: bool
     config_path: Path
     config_is_default: bool
+    concurrency: int = DEFAULT_CONCURRENCY
 
 
 def build_settings(
-    database_url: str | None, config: str | None, env: Mapping[str, str] | None = None
+    database_url: str | None, config: str | None, env: Mapping[str, str] | None = None,
+    concurrency: int | None = None,
 ) -> Settings:
     """Resolve settings: command-line value, then environment, then the embedded default."""
     env = os.environ if env is None else env
@@ -60,7 +65,18 @@ def build_settings(
         database_is_default=db is None,
         config_path=Path(cfg or DEFAULT_CONFIG_PATH),
         config_is_default=cfg is None,
+        concurrency=concurrency or _env_concurrency(env),
     )
+
+
+def _env_concurrency(env: Mapping[str, str]) -> int:
+    """``NEWS_ETL_CONCURRENCY``, else the default; a value that is not a positive number is an error."""
+    value = env.get("NEWS_ETL_CONCURRENCY", "").strip()
+    if not value:
+        return DEFAULT_CONCURRENCY
+    if not value.isdigit() or int(value) == 0:
+        raise ConfigError(f"NEWS_ETL_CONCURRENCY: expected a positive whole number, got {value!r}")
+    return int(value)
 
 
 def parse_interval(value: Any) -> int:

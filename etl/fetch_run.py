@@ -8,6 +8,7 @@ feed item's own hash is kept in ``meta.feed_hash`` and compared on the next pass
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Sequence
@@ -17,8 +18,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .clean.agency import agency_table
 from .clean.article import content_hash, to_article
-from .config import Source
+from .config import DEFAULT_CONCURRENCY, Source
 from .fetch.feeds import FeedResult, fetch_feed
+from .fetch.addresses import url_host
 from .fetch.http import FetchError, HttpClient
 from .fetch.pages import fetch_full_text, site_hosts
 from .load.runs import start_run
@@ -27,28 +29,70 @@ from .load.sources import record_fetch, source_row
 from .models import Article, ItemError, RawItem, RunReport
 from .pipeline import Clock, finish, first_line, load_batch
 
-WORKERS = 4
+log = logging.getLogger("etl.fetch")
+WORKERS = DEFAULT_CONCURRENCY  # the older name, for callers that still import it
 
 
 def run_fetch(engine: Engine, feeds: Sequence[Source], client: HttpClient, now: Clock,
-              workers: int = WORKERS) -> list[RunReport]:
+              workers: int = DEFAULT_CONCURRENCY) -> list[RunReport]:
     """One pass over ``feeds``; a report per source, in the order given."""
+    order = spread_by_host(feeds)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(feeds)))) as pool:
-        return list(pool.map(lambda source: fetch_source(engine, source, client, now), feeds))
+        reports = list(pool.map(lambda i: fetch_source(engine, feeds[i], client, now), order))
+    by_index = dict(zip(order, reports))
+    return [by_index[i] for i in range(len(feeds))]
+
+
+def spread_by_host(feeds: Sequence[Source]) -> list[int]:
+    """Indexes of ``feeds`` taking one source of each host in turn: ``[a1, a2, b1] -> [a1, b1, a2]``.
+    Sources of one host wait per_host_delay for each other; started back to back they would hold
+    every worker while the other hosts idle."""
+    queues: dict[str, list[int]] = {}
+    for index, source in enumerate(feeds):
+        queues.setdefault(url_host(source.url or ""), []).append(index)
+    order: list[int] = []
+    for round_ in range(max((len(q) for q in queues.values()), default=0)):
+        order += [q[round_] for q in queues.values() if round_ < len(q)]
+    return order
 
 
 def fetch_source(engine: Engine, source: Source, client: HttpClient, now: Clock) -> RunReport:
+    """One source's pass. It never raises: whatever goes wrong is on the report, the source row
+    (failure count, last error, hence its backoff) and the run row (finished, not 'running')."""
     report = RunReport(kind="fetch", source=source.name)
+    source_id = None
     try:
         with engine.begin() as conn:
             row = source_row(conn, source.name)
+            source_id = row.id
             report.run_id = start_run(conn, "fetch", row.id, {"url": source.url}, now())
         _fetch_and_load(engine, source, row, client, now, report)
     except SQLAlchemyError as exc:
         report.error = f"database error: {first_line(exc)}"
+    except Exception as exc:  # a bug, or input nobody foresaw: this source fails, the others go on
+        log.error("unexpected error in the pass of %s", source.name, exc_info=True)
+        report.error = unexpected_error(exc)
+        _record_failure(engine, source_id, report.error, now)
     if report.run_id is not None:
         finish(engine, report, now)
     return report
+
+
+def unexpected_error(exc: BaseException) -> str:
+    """``"unexpected error: UnicodeEncodeError: ..."``, one line that any database can store
+    (a lone surrogate or NUL in the message is escaped)."""
+    text = f"unexpected error: {type(exc).__name__}: {first_line(exc)}"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")[:500]
+
+
+def _record_failure(engine: Engine, source_id: int | None, error: str, now: Clock) -> None:
+    if source_id is None:
+        return
+    try:
+        with engine.begin() as conn:
+            record_fetch(conn, source_id, now(), status=None, ok=False, error=error)
+    except SQLAlchemyError:
+        log.warning("cannot record the failure of source %s", source_id, exc_info=True)
 
 
 def _fetch_and_load(engine, source: Source, row, client: HttpClient, now: Clock, report: RunReport) -> None:
@@ -59,14 +103,22 @@ def _fetch_and_load(engine, source: Source, row, client: HttpClient, now: Clock,
         with engine.begin() as conn:
             record_fetch(conn, row.id, now(), status=exc.status, ok=False, error=str(exc))
         return
-    fetched_at = now()
-    articles, errors, unchanged = _clean(engine, source, row.id, feed, client, fetched_at)
-    load_batch(engine, row.id, report, articles, errors, fetched_at, known_unchanged=unchanged)
+    errors = _load(engine, source, row.id, feed, client, report, now())
     # Validators advance only when every item made it, so failed items are seen again next time.
     validators = (feed.etag, feed.last_modified) if not errors else None
     with engine.begin() as conn:
         record_fetch(conn, row.id, now(), status=feed.status, ok=True, error=feed.warning,
                      validators=validators, items=len(feed.items))
+
+
+def _load(engine, source: Source, source_id: int, feed: FeedResult, client: HttpClient, report: RunReport,
+          fetched_at) -> list[ItemError]:
+    """Clean and load the feed's items in one batch; the items that failed."""
+    if feed.not_modified:
+        return []  # a 304 has nothing to load: no transaction for it
+    articles, errors, unchanged = _clean(engine, source, source_id, feed, client, fetched_at)
+    load_batch(engine, source_id, report, articles, errors, fetched_at, known_unchanged=unchanged)
+    return errors
 
 
 def _clean(engine, source: Source, source_id: int, feed: FeedResult, client: HttpClient, fetched_at):

@@ -305,10 +305,35 @@ def test_redirect_off_site_is_refused(client, http_server, second_server):
 def test_allowed_hosts_option_admits_another_site(client, http_server, second_server):
     serve_pages(second_server)
     item = RawItem("x#1", title="t", body="lead", url=second_server.url("/pages/article_jsonld.html"))
-    source = Source(name="local", kind="feed", url=http_server.url("/rss"), options={"allowed_hosts": ["127.0.0.2"]})
+    allowed = [f"127.0.0.2:{second_server.port}"]  # a host on a non-standard port is named with it
+    source = Source(name="local", kind="feed", url=http_server.url("/rss"), options={"allowed_hosts": allowed})
     full = fetch_full_text(client, item, source)
     assert isinstance(full, RawItem) and full.published == "2026-01-07T09:30:00+03:30"
     assert second_server.paths() == ["/pages/article_jsonld.html"]
+
+
+def test_allowed_host_without_port_admits_standard_ports_only(client, http_server, second_server):
+    serve_pages(second_server)
+    item = RawItem("x#1", title="t", body="lead", url=second_server.url("/pages/article_jsonld.html"))
+    source = Source(name="local", kind="feed", url=http_server.url("/rss"), options={"allowed_hosts": ["127.0.0.2"]})
+    error = fetch_full_text(client, item, source)
+    assert isinstance(error, ItemError) and f"port {second_server.port} of host 127.0.0.2 not allowed" in error.reason
+    assert second_server.requests == []
+
+
+def test_items_of_a_loopback_feed_cannot_reach_another_port(client, http_server):
+    # The feed is on 127.0.0.1:<port>; an item pointing at the same host's PostgreSQL port is refused
+    # before any connection is made.
+    source = Source(name="local", kind="feed", url=http_server.url("/rss"), full_text=True)
+    item = RawItem("x#1", title="t", body="lead", url="http://127.0.0.1:5432/")
+    error = fetch_full_text(client, item, source)
+    assert isinstance(error, ItemError) and "port 5432 of host 127.0.0.1 not allowed" in error.reason
+
+
+def test_site_hosts_names_the_feeds_port():
+    assert site_hosts("http://127.0.0.1:8000/rss") == {"127.0.0.1", "127.0.0.1:8000"}
+    assert "[::1]:8000" in site_hosts("http://[::1]:8000/rss")
+    assert site_hosts("https://www.mehrnews.com:443/rss") == {"www.mehrnews.com", "mehrnews.com"}
 
 
 def test_page_without_article_text(client, http_server):
@@ -340,3 +365,13 @@ def test_site_hosts():
         "www.mehrnews.com", "mehrnews.com", "media.mehrnews.com", "www.media.mehrnews.com"}
     assert "www.bbc.com" in site_hosts("https://feeds.bbci.co.uk/persian/rss.xml", ["bbc.com"])
     assert "bbc.com" not in site_hosts("https://feeds.bbci.co.uk/persian/rss.xml")
+
+
+def test_a_loopback_feed_cannot_redirect_to_another_local_port(client, http_server):
+    # A local mirror's feed that redirects to another service on the same machine (here a port
+    # nobody listens on, standing for PostgreSQL's) is refused before any connection.
+    http_server.route("/rss", 302, {"Location": "http://127.0.0.1:5432/"})
+    source = Source(name="local", kind="feed", url=http_server.url("/rss"))
+    with pytest.raises(FetchError) as err:
+        fetch_feed(client, source)
+    assert "port 5432 of host 127.0.0.1 not allowed" in err.value.reason and not err.value.transient

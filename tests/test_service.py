@@ -391,3 +391,38 @@ def test_health_of_a_new_source_is_ok_until_it_is_due(sqlite_url, tmp_path):
     late = check_health(engine, NOW + timedelta(minutes=13))
     assert late.problems == ["n: never succeeded (configured 13m00s ago)"]
     engine.dispose()
+
+
+# --- an unexpected exception in one source's pass (issue 14) ----------------------------------
+
+def test_an_unexpected_exception_in_a_pass_is_recorded_and_backs_the_source_off(engine, monkeypatch, tmp_path):
+    """A pass that raises a bug-like error after its run started: the source's failure count and
+    last error are set, the run is finished as failed, the next attempt is backed off, and the
+    service's job returns normally (APScheduler would only log it and leave the run 'running')."""
+    from sqlalchemy import select
+    from etl.fetch.http import HttpClient, HttpSettings
+    from etl.load.runs import start_run
+    from etl.load.schema import ingest_runs, sources
+    from etl.load.sources import source_row
+    from etl.service import runner
+    from etl.service.runner import Service, ServiceOptions
+
+    def buggy_pass(engine, source, client, now):
+        with engine.begin() as conn:
+            start_run(conn, "fetch", source_row(conn, source.name).id, {"url": source.url}, now())
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(runner, "fetch_source", buggy_pass)
+    source = Source(name="buggy", kind="feed", url="http://127.0.0.1:9/rss", interval=60)
+    times = iter(NOW + timedelta(seconds=n) for n in range(100))
+    with HttpClient(HttpSettings(per_host_delay=0.0)) as client:
+        service = Service(engine, [source], ServiceOptions(tmp_path / "sources.toml"), client, lambda: next(times))
+        service._sync()
+        service._sources = {source.name: source}
+        next_at = [service._pass_and_time(source) for _ in range(2)][-1]
+    with engine.connect() as conn:
+        row = conn.execute(select(sources).where(sources.c.name == "buggy")).one()
+        runs = conn.execute(select(ingest_runs)).all()
+    assert row.consecutive_failures == 2 and row.last_error.startswith("unexpected error: RecursionError")
+    assert [r.status for r in runs] == ["failed", "failed"] and all(r.finished_at for r in runs)
+    assert next_at - NOW > timedelta(seconds=60)  # backed off beyond the interval

@@ -24,10 +24,9 @@ from ..errors import one_line
 from ..load.search import QueryError
 from ..pipeline import BATCH_SIZE
 from .common import (EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, PROG, DatabaseUnavailable, NotFound,
-                     UsageError, date_arg, first_line, non_negative, positive, setup_verbose_logging)
+                     UsageError, concurrency_arg, date_arg, first_line, non_negative, positive, setup_verbose_logging)
 from .crawl import add_crawl_command
 from .ingest import cmd_backfill, cmd_db_schema, cmd_db_upgrade, cmd_errors, cmd_fetch, cmd_runs, cmd_sources
-from ..fetch_run import WORKERS
 from .lexicon import lexicon_commands, use_env_lexicon
 from .query import cmd_articles, cmd_export, cmd_search, cmd_show
 from ..service.health import DEFAULT_FACTOR, DEFAULT_TOLERANCE
@@ -100,7 +99,7 @@ def _ingest_commands(sub, common) -> None:
     p = _add(sub, "fetch", cmd_fetch, "fetch the enabled feed sources (or the named ones) once",
              "news-etl fetch mehr isna --json", [common])
     p.add_argument("names", nargs="*", metavar="NAME", help="feed sources to fetch (default: every enabled feed)")
-    p.add_argument("--workers", type=positive, default=WORKERS, metavar="N", help="sources fetched at once")
+    concurrency_arg(p)
     p.add_argument("--json", action="store_true", help="print the reports as one JSON object")
 
     p = _add(sub, "sources", cmd_sources, "list sources with their fetch state and article counts",
@@ -161,7 +160,7 @@ def _service_commands(sub, common) -> None:
     p = _add(sub, "run", cmd_run,
              "run the service: fetch every enabled source on its schedule until SIGTERM (SIGHUP reloads the sources file)",
              "news-etl run --log-json --metrics-port 9108", [common])
-    p.add_argument("--workers", type=positive, default=8, metavar="N", help="sources fetched at once")
+    concurrency_arg(p)
     p.add_argument("--grace", type=float, default=30.0, metavar="SECONDS",
                    help="on SIGTERM, wait this long for running passes to commit")
     p.add_argument("--log-json", action="store_true", help="log JSON lines instead of key=value text (times in UTC)")

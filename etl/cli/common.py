@@ -21,6 +21,7 @@ from ..fetch.http import HttpSettings
 from ..load.db import describe, make_engine
 from ..load.migrate import upgrade
 from ..load.sources import sync_sources
+from ..config import DEFAULT_CONCURRENCY  # shown in --concurrency's help
 from ..pipeline import first_line  # noqa: F401  (re-exported for the command modules)
 
 PROG = "news-etl"
@@ -63,7 +64,8 @@ def note(args: argparse.Namespace, message: str) -> None:
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
-    return build_settings(getattr(args, "database_url", None), getattr(args, "config", None))
+    return build_settings(getattr(args, "database_url", None), getattr(args, "config", None),
+                          concurrency=getattr(args, "concurrency", None))
 
 
 def configured(settings: Settings) -> list[Source]:
@@ -133,6 +135,12 @@ def http_settings(**overrides) -> HttpSettings:
     NEWS_ETL_CONTACT_URL when set."""
     contact = os.environ.get("NEWS_ETL_CONTACT_URL")
     return HttpSettings(**({"contact_url": contact} if contact else {}), **overrides)
+
+
+def concurrency_arg(parser: argparse.ArgumentParser) -> None:
+    """``--concurrency N`` (``--workers`` is its older name); unset, $NEWS_ETL_CONCURRENCY or the default."""
+    parser.add_argument("--concurrency", "--workers", dest="concurrency", type=positive, metavar="N",
+                        help=f"sources fetched at once (default: $NEWS_ETL_CONCURRENCY, else {DEFAULT_CONCURRENCY})")
 
 
 def date_arg(value: str) -> datetime:

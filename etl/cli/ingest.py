@@ -146,7 +146,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     engine, configured = open_db(args)
     feeds = _chosen_feeds(configured, args.names)
     with HttpClient(http_settings()) as client:
-        reports = run_fetch(engine, feeds, client, utcnow, workers=args.workers)
+        reports = run_fetch(engine, feeds, client, utcnow, workers=settings_of(args).concurrency)
     if args.json:
         print(to_json({"sources": [_one_line_report(r) for r in reports], "total": _total(reports).as_dict()}))
     else:

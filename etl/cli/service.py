@@ -46,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.info("metrics served", extra={"fields": {"addr": args.metrics_addr, "port": args.metrics_port}})
     http = http_settings(retries=args.http_retries, per_host_delay=args.per_host_delay)
     with HttpClient(http) as client:
-        service = Service(engine, sources, ServiceOptions(settings.config_path, args.workers), client, utcnow, metrics)
+        service = Service(engine, sources, ServiceOptions(settings.config_path, settings.concurrency), client, utcnow, metrics)
         service.start()
         signals.wait_loop(service)
         log.info("stopping", extra={"fields": {"grace": args.grace}})

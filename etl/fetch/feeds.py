@@ -8,6 +8,7 @@ from ..config import Source
 from ..models import ItemError, RawItem
 from .feedfile import read_feed
 from .http import FetchError, HttpClient, resolves_to_loopback
+from .pages import site_hosts
 
 __all__ = ["FeedResult", "fetch_feed"]
 
@@ -32,10 +33,13 @@ def fetch_feed(client: HttpClient, source: Source, etag: str | None = None,
     its bytes are not a feed at all; a bad item is an ItemError in ``items``."""
     if not source.url:
         raise FetchError(f"source:{source.name}", "feed source has no url", transient=False)
-    # A feed configured on loopback (a local mirror, a test server) may be fetched there;
-    # anything else the feed points to must still be public.
+    # A feed configured on loopback (a local mirror, a test server) may be fetched there, and its
+    # redirects stay on its own site and port (not another local service); anything else the
+    # feed points to must still be public.
     loopback = resolves_to_loopback(source.url, client.resolve)
-    response = client.get(source.url, etag=etag, last_modified=last_modified, allow_loopback=loopback)
+    site = site_hosts(source.url, source.options.get("allowed_hosts", ())) if loopback else None
+    response = client.get(source.url, etag=etag, last_modified=last_modified, allowed_hosts=site,
+                          allow_loopback=loopback)
     if response.not_modified:
         return FeedResult(status=response.status, not_modified=True, etag=response.etag or etag,
                           last_modified=response.last_modified or last_modified, final_url=response.url)

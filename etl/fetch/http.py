@@ -1,37 +1,39 @@
 """Polite, bounded HTTP GET: one identifying User-Agent, conditional requests, a pause between
-requests to the same host, retries only where a retry can help, a cap on body size, and an
-address check at every redirect hop (no requests to private, link-local or loopback addresses).
+requests to the same host, retries only where a retry can help, a cap on body size and on the
+wall-clock time of a response, and an address check at every redirect hop (no requests to
+private, link-local or loopback addresses; see ``addresses``).
+
+Connections go to the address that was checked (``pinning``), so a DNS answer that changes
+between the check and the connection (DNS rebinding) cannot redirect a request.
 
 Side effects come in through the constructor (session factory, sleep, clocks, DNS resolver) so
 tests can run on recorded responses and fake time.
-
-Known limitation: the address check resolves the host, then ``requests`` resolves it again to
-connect. A DNS server that answers differently the second time (DNS rebinding) can slip past the
-check. Closing that gap needs a connection adapter that connects to the checked address.
 """
 
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
-from urllib.parse import urljoin, urlsplit
+from typing import Callable, Mapping
+from urllib.parse import urljoin
 
 import requests
+import urllib3.exceptions
+
+from .addresses import Address, Resolver, address_problem, check_url, resolves_to_loopback, site_key, url_host
+from .errors import FetchError
+from .pinning import PinnedAdapter, Pins, response_deadline
 
 __all__ = ["FetchError", "HttpClient", "HttpSettings", "Response", "address_problem", "check_url",
-           "http_date", "parse_retry_after", "resolves_to_loopback"]
+           "http_date", "parse_retry_after", "resolves_to_loopback", "site_key"]
 
 MiB = 1024 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRY_STATUSES = frozenset({408, 425, 429})
 _CHUNK = 64 * 1024
-
-Resolver = Callable[..., list]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,8 @@ class HttpSettings:
     user_agent: str = "news-etl/0.1 (+{contact_url})"
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
-    # A slow trickle resets the read timeout on every byte; this bounds a whole response.
+    # A slow trickle resets the read timeout on every byte; this bounds a whole response (headers
+    # and body), checked before every recv. A response too slow or too big is not retried.
     total_timeout: float = 120.0
     max_bytes: int = 15 * MiB
     max_redirects: int = 5
@@ -54,7 +57,7 @@ class HttpSettings:
     max_retry_after: float = 120.0
     per_host_delay: float = 1.0
     per_host_concurrency: int = 2
-    verify_tls: bool = True
+    verify_tls: bool | str = True  # or the path of a CA bundle (a private mirror, a test)
     # Environment proxies would route around the address check; off unless asked for.
     trust_env: bool = False
 
@@ -62,23 +65,6 @@ class HttpSettings:
     def user_agent_header(self) -> str:
         """``user_agent`` with the contact URL filled in: ``news-etl/0.1 (+https://...)``."""
         return self.user_agent.replace("{contact_url}", self.contact_url)
-
-
-class FetchError(Exception):
-    """A URL that could not be fetched; ``transient`` says whether trying again later can help."""
-
-    def __init__(self, url: str, reason: str, *, transient: bool, status: int | None = None,
-                 retry_after: float | None = None) -> None:
-        super().__init__(url, reason)
-        self.url = url
-        self.reason = reason
-        self.transient = transient
-        self.status = status
-        self.retry_after = retry_after
-
-    def __str__(self) -> str:
-        kind = "transient" if self.transient else "permanent"
-        return f"{self.url}: {self.reason} ({kind})".replace("\n", " ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,71 +80,6 @@ class Response:
     @property
     def content_type(self) -> str | None:
         return self.headers.get("content-type")
-
-
-# --- address safety -------------------------------------------------------------------------
-
-def check_url(url: str, allowed_hosts: Iterable[str] | None = None, allow_loopback: bool = False,
-              resolve: Resolver = socket.getaddrinfo) -> None:
-    """Raise FetchError unless ``url`` is http(s), its host is allowed, and every address it
-    resolves to is a public one (loopback too when ``allow_loopback``)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise FetchError(url, f"scheme {parts.scheme or '(none)'!r} not allowed", transient=False)
-    host = _host(url)
-    if not host:
-        raise FetchError(url, "no host in URL", transient=False)
-    if allowed_hosts is not None and host not in allowed_hosts:
-        raise FetchError(url, f"host {host} not allowed", transient=False)
-    for address in _addresses(url, host, resolve):
-        problem = address_problem(address, allow_loopback)
-        if problem:
-            raise FetchError(url, f"host {host} resolves to {problem} address {address}", transient=False)
-
-
-def address_problem(address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_loopback: bool) -> str | None:
-    """``"private"``, ``"loopback"``, ... for an address we must not contact, else None."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    # Order matters: loopback and link-local addresses are "private" too, and say more.
-    for name in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
-        if getattr(address, f"is_{name}"):
-            if name == "loopback" and allow_loopback:
-                return None
-            return name.replace("_", "-")
-    return None if address.is_global else "non-global"
-
-
-def resolves_to_loopback(url: str, resolve: Resolver = socket.getaddrinfo) -> bool:
-    """Whether every address of ``url``'s host is loopback (a local test server or mirror)."""
-    host = _host(url)
-    if not host:
-        return False
-    try:
-        addresses = _addresses(url, host, resolve)
-    except FetchError:
-        return False
-    return bool(addresses) and all(a.is_loopback for a in addresses)
-
-
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").rstrip(".").lower()
-    except ValueError:
-        return ""
-
-
-def _addresses(url: str, host: str, resolve: Resolver) -> list:
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    try:
-        infos = resolve(host, None, 0, socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise FetchError(url, f"DNS lookup for {host} failed: {exc}", transient=True) from None
-    # IPv6 answers may carry a scope ("fe80::1%eth0"); the address is what is checked.
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 
 
 # --- Retry-After and backoff ------------------------------------------------------------------
@@ -202,7 +123,8 @@ class _Host:
 
 class HttpClient:
     """GET with politeness and safety. Safe to share between threads: requests to one host wait
-    for each other (``per_host_delay``, ``per_host_concurrency``); different hosts do not."""
+    for each other (``per_host_delay``, ``per_host_concurrency``); different hosts do not. Each
+    host has one session, so its connections are kept alive and reused."""
 
     def __init__(self, settings: HttpSettings | None = None,
                  session_factory: Callable[[], requests.Session] = requests.Session,
@@ -216,6 +138,7 @@ class HttpClient:
         self._sleep = sleep
         self._monotonic = monotonic
         self._clock = clock
+        self._pins = Pins()
         self._hosts: dict[str, _Host] = {}
         self._hosts_lock = threading.Lock()
 
@@ -233,7 +156,8 @@ class HttpClient:
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
             allowed_hosts: frozenset[str] | None = None, allow_loopback: bool = False) -> Response:
-        """Fetch ``url``, following redirects ourselves so every hop passes ``check_url``."""
+        """Fetch ``url``, following redirects ourselves so every hop passes ``check_url``.
+        ``allowed_hosts`` names hosts (standard ports) and ``site_key`` host:port pairs."""
         headers = {"User-Agent": self.settings.user_agent_header, "Accept-Encoding": "gzip, deflate"}
         if etag:
             headers["If-None-Match"] = etag
@@ -241,29 +165,32 @@ class HttpClient:
             headers["If-Modified-Since"] = last_modified
         current = url
         for hop in range(self.settings.max_redirects + 1):
-            self._check(current, allowed_hosts, allow_loopback, origin=url if hop else None)
-            result = self._with_retries(current, headers)
+            addresses = self._check(current, allowed_hosts, allow_loopback, origin=url if hop else None)
+            result = self._with_retries(current, headers, addresses[0])
             if isinstance(result, Response):
                 return result
             current = result
         raise FetchError(url, f"more than {self.settings.max_redirects} redirects", transient=False)
 
     def _check(self, url: str, allowed_hosts: frozenset[str] | None, allow_loopback: bool,
-               origin: str | None) -> None:
+               origin: str | None) -> list[Address]:
         """``check_url``; a refused redirect target is reported against ``origin``, the URL asked for."""
         try:
-            check_url(url, allowed_hosts, allow_loopback, self.resolve)
+            addresses = check_url(url, allowed_hosts, allow_loopback, self.resolve)
         except FetchError as exc:
             if origin and not exc.transient:
                 raise FetchError(origin, f"redirect to a disallowed host ({exc.reason}: {url})",
                                  transient=False) from None
             raise
+        if not addresses:
+            raise FetchError(url, f"host {url_host(url)} has no address", transient=True)
+        return addresses
 
-    def _with_retries(self, url: str, headers: dict[str, str]) -> Response | str:
+    def _with_retries(self, url: str, headers: dict[str, str], address: Address) -> Response | str:
         """One hop: a Response, or the next URL when the server redirects."""
         for attempt in range(self.settings.retries + 1):
             try:
-                return self._once(url, headers)
+                return self._once(url, headers, address)
             except FetchError as exc:
                 if not exc.transient or attempt == self.settings.retries:
                     raise
@@ -272,28 +199,45 @@ class HttpClient:
                 self._sleep(max(backoff(self.settings, attempt), exc.retry_after or 0.0))
         raise AssertionError("unreachable")
 
-    def _once(self, url: str, headers: dict[str, str]) -> Response | str:
-        host = self._host_state(_host(url))
+    def _once(self, url: str, headers: dict[str, str], address: Address) -> Response | str:
+        name = url_host(url)
+        host = self._host_state(name)
         with host.slots:
             self._wait_turn(host)
-            try:
-                raw = host.session.get(
-                    url, headers=headers, stream=True, allow_redirects=False, verify=self.settings.verify_tls,
-                    timeout=(self.settings.connect_timeout, self.settings.read_timeout))
-            except requests.exceptions.RequestException as exc:
-                raise _request_error(url, exc) from None
+            # Any address pinned for this host passed the check; the connection goes to one of them.
+            self._pins.pin(name, str(address))
+            deadline = self._monotonic() + self.settings.total_timeout
+            # Every recv of this response, headers and body, waits at most until the deadline.
+            with response_deadline(deadline, self.settings.read_timeout, self._monotonic):
+                try:
+                    raw = host.session.get(url, headers=headers, stream=True, allow_redirects=False,
+                                           verify=self.settings.verify_tls,
+                                           timeout=(self.settings.connect_timeout, self.settings.read_timeout))
+                except requests.exceptions.RequestException as exc:
+                    if self._monotonic() >= deadline:
+                        raise FetchError(url, f"headers took over {self.settings.total_timeout:g} s",
+                                         transient=False) from None
+                    raise _request_error(url, exc) from None
             with raw:
-                return self._handle(url, raw)
+                return self._handle(url, raw, deadline)
 
     def _host_state(self, name: str) -> _Host:
         with self._hosts_lock:
             host = self._hosts.get(name)
             if host is None:
-                session = self._session_factory()
-                session.trust_env = self.settings.trust_env
-                host = _Host(session, threading.Semaphore(max(1, self.settings.per_host_concurrency)))
+                host = _Host(self._new_session(), threading.Semaphore(max(1, self.settings.per_host_concurrency)))
                 self._hosts[name] = host
             return host
+
+    def _new_session(self) -> requests.Session:
+        session = self._session_factory()
+        session.trust_env = self.settings.trust_env
+        if isinstance(session, requests.Session):
+            # One pool per host, as large as the requests that may run at once on it.
+            size = max(1, self.settings.per_host_concurrency)
+            for prefix in ("http://", "https://"):
+                session.mount(prefix, PinnedAdapter(self._pins, pool_connections=1, pool_maxsize=size))
+        return session
 
     def _wait_turn(self, host: _Host) -> None:
         # Reserve the next start time under the lock, sleep outside it: concurrent callers
@@ -305,7 +249,7 @@ class HttpClient:
         if start > now:
             self._sleep(start - now)
 
-    def _handle(self, url: str, raw: requests.Response) -> Response | str:
+    def _handle(self, url: str, raw: requests.Response, deadline: float) -> Response | str:
         status = raw.status_code
         if status in _REDIRECTS:
             location = raw.headers.get("location")
@@ -313,9 +257,12 @@ class HttpClient:
                 raise FetchError(url, f"HTTP {status} redirect without Location", transient=False, status=status)
             return urljoin(url, location)
         if status == 304:
+            _keep_alive(raw)
             return _response(url, raw, b"", not_modified=True)
         if 200 <= status < 300:
-            return _response(url, raw, self._read_body(url, raw))
+            body = self._read_body(url, raw, deadline)
+            _keep_alive(raw)
+            return _response(url, raw, body)
         transient = status in _RETRY_STATUSES or status >= 500
         retry_after = parse_retry_after(raw.headers.get("retry-after"), self._server_now(raw))
         raise FetchError(url, f"HTTP {status}", transient=transient, status=status, retry_after=retry_after)
@@ -325,28 +272,47 @@ class HttpClient:
         date = http_date(raw.headers.get("date"))
         return self._clock() if date is None else date
 
-    def _read_body(self, url: str, raw: requests.Response) -> bytes:
-        """The body, refused as soon as it passes max_bytes: the rest is never read."""
+    def _read_body(self, url: str, raw: requests.Response, deadline: float) -> bytes:
+        """The body, refused as soon as it passes max_bytes or the deadline: the rest is never
+        read. Both refusals are permanent: the same server would only waste the same time again."""
         limit = self.settings.max_bytes
         too_big = FetchError(url, f"body over {_size(limit)}", transient=False, status=raw.status_code)
         declared = raw.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit and "content-encoding" not in raw.headers:
             raise too_big
-        deadline = self._monotonic() + self.settings.total_timeout
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in raw.iter_content(_CHUNK):
+            while chunk := self._read_some(url, raw, deadline):
                 size += len(chunk)
                 if size > limit:
                     raise too_big
-                if self._monotonic() > deadline:
-                    raise FetchError(url, f"body took over {self.settings.total_timeout:g} s", transient=True,
-                                     status=raw.status_code)
                 chunks.append(chunk)
-        except requests.exceptions.RequestException as exc:
-            raise _request_error(url, exc) from None
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if self._monotonic() >= deadline:
+                raise self._too_slow(url, raw) from None
+            raise _body_error(url, exc) from None
         return b"".join(chunks)
+
+    def _read_some(self, url: str, raw: requests.Response, deadline: float) -> bytes:
+        # read1: at most one recv per call (read(n) would wait for n bytes of a 1 byte/s trickle).
+        if self._monotonic() >= deadline:
+            raise self._too_slow(url, raw)
+        if isinstance(raw.raw, urllib3.BaseHTTPResponse):
+            return raw.raw.read1(_CHUNK, decode_content=True)
+        return raw.raw.read(_CHUNK)  # a plain file object standing in for the network
+
+    def _too_slow(self, url: str, raw: requests.Response) -> FetchError:
+        return FetchError(url, f"body took over {self.settings.total_timeout:g} s", transient=False,
+                          status=raw.status_code)
+
+
+def _keep_alive(raw: requests.Response) -> None:
+    """Give a fully read response's connection back to its pool; closing the response (as the
+    ``with`` does) would close the socket, and every request would pay a new connection. Only
+    called when nothing is left unread (a 304, or a body read to its end)."""
+    if isinstance(raw.raw, urllib3.BaseHTTPResponse):
+        raw.raw.release_conn()
 
 
 def _response(url: str, raw: requests.Response, body: bytes, not_modified: bool = False) -> Response:
@@ -367,6 +333,17 @@ def _request_error(url: str, exc: requests.exceptions.RequestException) -> Fetch
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
         return FetchError(url, f"connection error: {_first_line(exc)}", transient=True)
     return FetchError(url, f"request failed: {_first_line(exc)}", transient=False)
+
+
+def _body_error(url: str, exc: BaseException) -> FetchError:
+    """An error while reading a body, from requests, urllib3 or the socket."""
+    if isinstance(exc, requests.exceptions.RequestException):
+        return _request_error(url, exc)
+    if isinstance(exc, urllib3.exceptions.DecodeError):
+        return FetchError(url, f"undecodable compressed body: {_first_line(exc)}", transient=False)
+    if isinstance(exc, (TimeoutError, urllib3.exceptions.TimeoutError)) or "timed out" in str(exc):
+        return FetchError(url, "timeout", transient=True)
+    return FetchError(url, f"connection error: {_first_line(exc)}", transient=True)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -21,6 +21,7 @@ from tld import get_fld
 
 from ..config import Source
 from ..models import ItemError, RawItem
+from .addresses import site_key
 from .decode import DecodeError, decode_html
 from .http import FetchError, HttpClient, resolves_to_loopback
 from .layout import assemble, page_parts
@@ -51,7 +52,8 @@ _VISIBLE_DATE = re.compile(
 
 def site_hosts(feed_url: str | None, extra: Iterable[str] = ()) -> frozenset[str]:
     """The hosts whose pages count as the feed's own site: the feed's host, its registrable
-    domain, their www/non-www twins, and ``extra`` (a source's ``allowed_hosts``).
+    domain, their www/non-www twins, and ``extra`` (a source's ``allowed_hosts``). A feed on a
+    non-standard port adds its ``host:port`` (``site_key``): bare hosts admit ports 80/443 only.
 
     ``"https://rss.tasnimnews.com/fa"`` -> ``{"rss.tasnimnews.com", "www.rss.tasnimnews.com",
     "tasnimnews.com", "www.tasnimnews.com"}``.
@@ -62,7 +64,17 @@ def site_hosts(feed_url: str | None, extra: Iterable[str] = ()) -> frozenset[str
     for host in (feed_host, registrable, *extra):
         if host:
             hosts.update(_with_twin(host.strip().rstrip(".").lower()))
+    for url in (feed_url, *(f"//{e.strip()}" for e in extra)):
+        if _hostname(url) and _explicit_port(url):
+            hosts.update({_hostname(url), site_key(_hostname(url), _explicit_port(url))})
     return frozenset(hosts)
+
+
+def _explicit_port(url: str | None) -> int | None:
+    try:
+        return urlsplit(url or "").port
+    except ValueError:
+        return None
 
 
 def _with_twin(host: str) -> set[str]:

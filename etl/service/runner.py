@@ -2,7 +2,9 @@
 on demand, and a shutdown that lets in-flight batches commit.
 
 Every job catches database errors, logs them and tries again later, so losing the database
-connection never ends the process (the engine's pool_pre_ping replaces dead connections).
+connection never ends the process (the engine's pool_pre_ping replaces dead connections). Any
+other exception in a pass is logged with its traceback and recorded on its source and runs; the
+source backs off like any failing source and the service goes on.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..config import ConfigError, Source, load_sources, parse_interval
 from ..crawl import CrawlJob, run_crawl, scheduled_window
 from ..fetch.http import FetchError, HttpClient
-from ..fetch_run import fetch_source
-from ..load.schema import sources as sources_table
-from ..load.sources import source_row, sync_sources
+from ..fetch_run import fetch_source, unexpected_error
+from ..load.schema import ingest_runs, sources as sources_table
+from ..load.sources import record_fetch, source_row, sync_sources
 from ..models import RunReport
+from ..config import DEFAULT_CONCURRENCY  # ServiceOptions' default
 from ..pipeline import Clock, first_line
 from .filewatch import watch_pass
 from .observe import Metrics
@@ -45,7 +48,7 @@ FIRST_SPREAD_LIMIT = 10.0  # first passes are spread over min(interval, 10 s)
 @dataclass(frozen=True, slots=True)
 class ServiceOptions:
     config_path: Path
-    workers: int = 8
+    workers: int = DEFAULT_CONCURRENCY  # passes running at once (--concurrency)
 
 
 class _RecordingClient:
@@ -234,6 +237,7 @@ class Service:
 
     def _pass(self, source: Source) -> RunReport:
         kind = "fetch" if source.kind == "feed" else "watch"
+        started = self._now()
         try:
             self._sync()
             if source.kind == "feed":
@@ -244,6 +248,11 @@ class Service:
             return RunReport(kind=kind, source=source.name, error=f"database error: {first_line(exc)}")
         except OSError as exc:  # a watched folder that vanished or cannot be read
             return RunReport(kind=kind, source=source.name, error=f"cannot read {source.path}: {exc}")
+        except Exception as exc:  # a bug or unforeseen input: this source backs off, the service goes on
+            log.error("unexpected error in a pass", exc_info=True, extra={"fields": {"source": source.name}})
+            report = RunReport(kind=kind, source=source.name, error=unexpected_error(exc))
+            self._record_unexpected(source, report.error, started)
+            return report
 
     def _timing(self, source: Source, report: RunReport) -> tuple[int, float]:
         """(consecutive failures, seconds until the next attempt) after ``report``."""
@@ -286,6 +295,23 @@ class Service:
             with self.engine.begin() as conn:
                 sync_sources(conn, self._configured, self._now())
             self._needs_sync = False
+
+    def _record_unexpected(self, source: Source, error: str, started: datetime) -> None:
+        """The failure on the source row (count, last error: the backoff reads them) and on every
+        run of this pass still marked 'running', so none is left behind."""
+        now = self._now()
+        try:
+            with self.engine.begin() as conn:
+                row = source_row(conn, source.name)
+                if row is None:
+                    return
+                record_fetch(conn, row.id, now, status=None, ok=False, error=error)
+                conn.execute(update(ingest_runs).where(
+                    ingest_runs.c.source_id == row.id, ingest_runs.c.status == "running",
+                    ingest_runs.c.started_at >= started).values(status="failed", finished_at=now, error=error))
+        except SQLAlchemyError as exc:
+            log.warning("cannot record the failure", extra={"fields": {"source": source.name,
+                                                                     "error": first_line(exc)}})
 
     def _stored_failures(self, source: Source) -> int:
         try:

@@ -1,0 +1,231 @@
+"""Poll benchmark: how many feeds one process polls, beside what its own politeness rules allow.
+
+    .venv/bin/python bench/poll/run.py [--feeds 1000] [--hosts 249] [--concurrency N]
+        [--per-host-delay 1.0] [--database-url URL]
+
+server.py (a separate process) serves ``--feeds`` RSS feeds from ``--hosts`` sites on 127.0.0.2 ..
+127.0.0.250, so per-host politeness does not serialize them; a share of the sites are full-text
+sites whose every item's page is fetched. The product's own fetch path (``run_fetch`` with a real
+HttpClient and a real database) makes one cold pass (every feed and page fetched, every article
+written) and one warm pass (every feed answers 304). For each pass it prints seconds, feeds/s,
+pages/s and peak RSS, beside the floor: the least wall time the per-host rules permit (requests
+to one host start ``per_host_delay`` apart, so a host with R requests needs (R - 1) x delay), and
+the ratio of the two. Asserts nothing.
+
+--database-url: a SQLite URL is used as given (default: a new file in a temporary folder); a
+PostgreSQL URL names the server, on which a throwaway database is created and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from etl.config import DEFAULT_CONCURRENCY, Source  # noqa: E402
+from etl.clean.article import to_article  # noqa: E402
+from etl.fetch.http import HttpClient, HttpSettings  # noqa: E402
+from etl.fetch.pages import site_hosts  # noqa: E402
+from etl.models import RawItem  # noqa: E402
+from etl.fetch_run import run_fetch  # noqa: E402
+from etl.load.db import make_engine  # noqa: E402
+from etl.load.migrate import upgrade  # noqa: E402
+from etl.load.sources import sync_sources  # noqa: E402
+from server import plan  # noqa: E402
+
+MiB = 1024 * 1024
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class PeakRss:
+    """Samples this process's resident set every 20 ms; ``peak`` is the largest seen."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self.peak = max(self.peak, rss())
+            if self._stop.wait(0.02):
+                return
+
+
+def rss() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def start_server(args) -> tuple[subprocess.Popen, dict[str, int]]:
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("server.py")), "--feeds", str(args.feeds), "--hosts",
+         str(args.hosts), "--items", str(args.items), "--full-text-share", str(args.full_text_share)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit("the feed server did not start")
+    return proc, json.loads(line)["ports"]
+
+
+def sources_of(args, ports: dict[str, int]) -> list[Source]:
+    found = []
+    for address, feeds, full in plan(args.feeds, args.hosts, args.full_text_share):
+        found += [Source(name=f"feed{n}", kind="feed", url=f"http://{address}:{ports[address]}/feed/{n}.xml",
+                         full_text=full, interval=900) for n in feeds]
+    return sorted(found, key=lambda s: int(s.name[4:]))  # the order a sources file would list them
+
+
+def floor(args, cold: bool) -> float:
+    """Least wall time the per-host rules allow: a host's R requests start per_host_delay apart."""
+    worst = 0
+    for _, feeds, full in plan(args.feeds, args.hosts, args.full_text_share):
+        requests = len(feeds) * (1 + (args.items if full and cold else 0))
+        worst = max(worst, requests)
+    return max(0, worst - 1) * args.per_host_delay
+
+
+class Database:
+    """The URL to load into; a throwaway PostgreSQL database when a PostgreSQL URL is given."""
+
+    def __init__(self, url: str | None) -> None:
+        self._tmp = None
+        self._admin = None
+        if url is None or url.startswith("sqlite"):
+            if url is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="bench-poll-")
+                url = f"sqlite:///{self._tmp.name}/news.db"
+            self.url = url
+            return
+        server = make_url(url if "+" in url.split("://")[0] else url.replace("postgresql://", "postgresql+psycopg://", 1))
+        self._name = f"news_etl_bench_poll_{uuid.uuid4().hex[:10]}"
+        self._admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with self._admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self._name}"'))
+        self.url = server.set(database=self._name).render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        if self._admin is not None:
+            with self._admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)'))
+            self._admin.dispose()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def warm_up(feeds: list[Source]) -> None:
+    """Load what the cleaner and the site rule load once per process (the ZWNJ lexicon, the public
+    suffix list), so the passes measure polling, not a process's first use of them."""
+    site_hosts(feeds[0].url)
+    to_article(RawItem("warm-up", title="خبر آزمایشی می‌شود", body="متن"), utcnow())
+
+
+def one_pass(engine, feeds, client, args) -> dict:
+    with PeakRss() as memory:
+        started, cpu = time.perf_counter(), time.process_time()
+        reports = run_fetch(engine, feeds, client, utcnow, workers=args.concurrency)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    errors = Counter((r.error or "").split(": ", 1)[-1][:60] for r in reports if r.error)
+    return {"seconds": seconds, "cpu": cpu, "rss": memory.peak, "failed_sources": sum(errors.values()), "errors": errors,
+            "new": sum(r.new for r in reports), "failed_items": sum(r.failed for r in reports)}
+
+
+def server_counts(ports: dict[str, int]) -> Counter:
+    import urllib.request
+    address, port = next(iter(ports.items()))
+    with urllib.request.urlopen(f"http://{address}:{port}/_stats", timeout=10) as response:
+        return Counter(json.loads(response.read()))
+
+
+def report(name: str, result: dict, feeds: int, pages: int, floor_s: float) -> None:
+    s = result["seconds"]
+    ratio = f"{s / floor_s:.2f}x" if floor_s > 0 else "n/a"
+    print(f"{name:5} {s:8.2f} s (CPU {result['cpu']:6.2f} s)  {feeds / s:8.1f} feeds/s  {pages / s:8.1f} pages/s  "
+          f"peak RSS {result['rss'] / MiB:6.1f} MiB  floor {floor_s:6.2f} s  time/floor {ratio}  "
+          f"(new articles {result['new']}, failed sources {result['failed_sources']}, "
+          f"failed items {result['failed_items']})")
+    for error, count in result["errors"].most_common(3):
+        print(f"      {count} x {error}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--hosts", type=int, default=249, help="sites on 127.0.0.2 .. (at most 249)")
+    parser.add_argument("--items", type=int, default=5, help="items per feed")
+    parser.add_argument("--full-text-share", type=float, default=0.1, help="share of sites fetched in full text")
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="sources fetched at once")
+    parser.add_argument("--per-host-delay", type=float, default=1.0, help="seconds between requests to one host")
+    parser.add_argument("--per-host-concurrency", type=int, default=2)
+    parser.add_argument("--database-url", metavar="URL", help="sqlite:///... or a PostgreSQL server URL")
+    args = parser.parse_args()
+    if not 1 <= args.hosts <= 249:
+        parser.error("--hosts must be 1 .. 249")
+    proc, ports = start_server(args)
+    database = Database(args.database_url)
+    try:
+        run(args, ports, database.url)
+    finally:
+        proc.stdin.close()
+        proc.wait(30)
+        database.drop()
+
+
+def run(args, ports: dict[str, int], url: str) -> None:
+    engine = make_engine(url)
+    upgrade(engine, utcnow())
+    feeds = sources_of(args, ports)
+    with engine.begin() as conn:
+        sync_sources(conn, feeds, utcnow())
+    settings = HttpSettings(per_host_delay=args.per_host_delay, per_host_concurrency=args.per_host_concurrency)
+    print(f"{len(feeds)} feeds on {len(ports)} hosts, {args.items} items each, "
+          f"{sum(f.full_text for f in feeds)} full-text feeds; concurrency {args.concurrency}, per host: delay "
+          f"{args.per_host_delay:g} s, {args.per_host_concurrency} at once; database {urlsplit(url).scheme}")
+    warm_up(feeds)
+    with HttpClient(settings) as client:
+        cold = one_pass(engine, feeds, client, args)
+        after_cold = server_counts(ports)
+        warm = one_pass(engine, feeds, client, args)
+        after_warm = server_counts(ports)
+    engine.dispose()
+    pages = after_cold["200"] - len(feeds)
+    report("cold", cold, len(feeds), pages, floor(args, cold=True))
+    report("warm", warm, len(feeds), after_warm["200"] - after_cold["200"], floor(args, cold=False))
+    print(f"server: cold {after_cold['200']} x 200, {after_cold['304']} x 304; warm "
+          f"{after_warm['200'] - after_cold['200']} x 200, {after_warm['304'] - after_cold['304']} x 304")
+    print(f"targets: warm >= 500 feeds/s (got {len(feeds) / warm['seconds']:.0f}); "
+          f"cold <= 1.5x floor (got {cold['seconds'] / floor(args, cold=True):.2f}x)"
+          if args.per_host_delay > 0 else "targets: need --per-host-delay > 0 for a floor")
+
+
+if __name__ == "__main__":
+    main()
