@@ -85,7 +85,7 @@ def test_filters(corpus):
 def test_hits_carry_a_marked_snippet_and_rank(corpus):
     with corpus.connect() as conn:
         [hit] = [h for h in search(conn, "میدهند", limit=50) if h.source == "mehr"]
-    assert "«می‌دهند»" in hit.snippet and hit.source == "mehr" and hit.score > 0
+    assert "[می‌دهند]" in hit.snippet and hit.source == "mehr" and hit.score > 0
     assert hit.published_at == datetime(2025, 8, 21, 20, 30, tzinfo=timezone.utc)
 
 
@@ -183,7 +183,7 @@ def test_search_show_cli(sqlite_url):
     result = run_cli("--database-url", sqlite_url, "search", "نخستوزیر", "--json")
     [hit] = json.loads(result.stdout)
     assert hit["published_at"] == "2025-08-21T20:30:00+00:00" and hit["published_tehran"] == "2025-08-22T00:00:00+03:30"
-    assert "«نخست‌وزیر»" in hit["snippet"]
+    assert "[نخست‌وزیر]" in hit["snippet"]
     shown = run_cli("--database-url", sqlite_url, "show", str(hit["id"]))
     assert shown.returncode == 0 and "revisions: 0" in shown.stdout and "نخست‌وزیر" in shown.stdout
     missing = run_cli("--database-url", sqlite_url, "show", "999")

@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 
 from ..clean.dedup import THRESHOLD, Signature, bands, signature, similarity
-from ..clean.fold import fold
+from ..clean.fold import fold_fields
 from ..models import Article
 from .schema import article_lsh, article_minhash, articles
 
@@ -34,8 +34,9 @@ class Written:
 
 
 def search_document(article: Article) -> str:
-    """The folded text that search matches against (title, summary, body)."""
-    return fold("\n".join(p for p in (article.title, article.summary, article.body) if p))
+    """The folded text that search matches against (title, summary, body), each ZWNJ compound
+    also joined (etl/clean/fold.py ``fold_document``), so a query typed without the ZWNJ finds it."""
+    return fold_fields(article.title, article.summary, article.body)
 
 
 def index_fts(conn: Connection, written: Sequence[Written]) -> None:

@@ -15,10 +15,25 @@ from typing import Callable
 from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, select, text
 
 from . import views  # noqa: F401  (registers the views with the schema)
-from .schema import SCHEMA_VERSION, metadata, schema_migrations
+from .reindex import rebuild_search_docs
+from .schema import SCHEMA_VERSION, SEARCH_DOC_INLINE, metadata, schema_migrations
+
+
+
+def _search_docs_with_joined_compounds(conn: Connection) -> None:
+    """Version 2: search documents index each ZWNJ compound joined too (``حرفهایشان`` finds
+    حرف‌هایشان), so every stored one is rebuilt; on PostgreSQL they are kept in the row."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(SEARCH_DOC_INLINE))
+        if conn.dialect.server_version_info >= (14,):
+            conn.execute(text("ALTER TABLE articles ALTER COLUMN search_doc SET COMPRESSION lz4"))
+    rebuild_search_docs(conn)
+
 
 # version -> (description, function applying it to a database at version - 1)
-STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {}
+STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
+    2: ("search documents rebuilt: ZWNJ compounds also indexed joined", _search_docs_with_joined_compounds),
+}
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 
 
