@@ -282,33 +282,24 @@ _RUN = 4  # at most this many query words taken as one word typed apart
 
 
 def _with_joined_runs(terms: list[Term]) -> list[Term]:
-    """Terms, where neighbours may be one word typed apart (``ساخت وساز های``) each also
-    accepting the run joined (``ساختوسازهای``), the way ``fold_document`` indexes compounds.
+    """Terms, each also accepting its neighbours joined to it, as one word a writer typed
+    without the ZWNJ or the space (``مهدی خواه`` for مهدی‌خواه, ``ساخت وساز های`` for
+    ساخت‌وسازهای), the way ``fold_document`` indexes compounds: every run of two or three
+    words, and up to ``_RUN`` where each word continues the last (``_joinable``).
 
-    The run's joined form is added to every term of the run: ``(a | J) & (b | J)`` is
+    A run's joined form is added to every term of the run: ``(a | J) & (b | J)`` is
     ``(a & b) | J``, so the query stays a flat AND of ORs.
     """
-    out = list(terms)
-    start = 0
-    for end in range(1, len(terms) + 1):
-        if end < len(terms) and end - start < _RUN and _joinable(terms[end - 1], terms[end]):
-            continue
-        if end - start > 1:
+    extra: list[list[tuple[str, ...]]] = [[] for _ in terms]
+    for start in range(len(terms)):
+        for end in range(start + 2, min(start + _RUN, len(terms)) + 1):
+            if end - start > 3 and not _joinable(terms[end - 2], terms[end - 1]):
+                break
             joined = ("".join(w for term in terms[start:end] for w in term.words),)
             for i in range(start, end):
-                out[i] = Term(out[i].words, out[i].phrase, out[i].variants + (joined,))
-        start = end
-    return out
-
-
-def _joinable(left: Term, right: Term) -> bool:
-    """Whether ``right`` may continue the word ``left`` ends: an inflection (``کتاب ها``), a verb
-    prefix before it (``می شود``), or the و of a paired compound (``ساخت وساز``)."""
-    if not left.words or not right.words:
-        return False
-    first = right.words[0]
-    return (first in _SUFFIXES or first in _AFTER_HEH or left.words[-1] in _PREFIXES
-            or (first.startswith("و") and len(first) > 2))
+                extra[i].append(joined)
+    return [Term(t.words, t.phrase, tuple(dict.fromkeys(t.variants + tuple(x)))) if x else t
+            for t, x in zip(terms, extra)]
 
 
 def _unique(terms) -> list[Term]:
