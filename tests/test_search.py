@@ -196,3 +196,81 @@ def test_csv_export_is_readable_by_csv_module(sqlite_url, tmp_path):
     assert run_cli("--database-url", sqlite_url, "export", "--format", "csv", "--output", str(out)).returncode == 0
     [row] = list(csv.DictReader(out.open(encoding="utf-8")))
     assert row["title_derived"] == "True" and json.loads(row["meta"])["agency"] == "مهر"
+
+
+def test_a_thousand_word_query_is_a_one_line_error_on_both_databases(corpus):
+    words = " ".join(f"واژه{i}" for i in range(1000))
+    with corpus.connect() as conn:
+        with pytest.raises(QueryError, match=r"^query of 1000 words is too long: at most 64 words are searched$"):
+            search(conn, words)
+        with pytest.raises(QueryError, match=r"^query of 1000 words is too long"):
+            search(conn, f'"{words}"')
+        # At the bound the query is built flat (no nested expression) and runs.
+        assert search(conn, " ".join(FARS[3]["paragraphs"][0].split()[:64]), limit=5) is not None
+
+
+def test_cli_long_query_on_sqlite_is_not_database_unavailable(sqlite_url):
+    assert run_cli("--database-url", sqlite_url, "backfill", str(DATA / "seed"), "--source", "mehr").returncode == 0
+    result = run_cli("--database-url", sqlite_url, "search", " ".join(f"واژه{i}" for i in range(1000)))
+    assert result.returncode == 2 and "database unavailable" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "news-etl: error: query of 1000 words is too long: at most 64 words are searched")
+
+
+def test_fts5_rejecting_the_expression_is_a_search_error_not_an_outage(sqlite_url, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+    from etl.load import search as search_module
+    from etl.load.db import make_engine
+    from etl.load.migrate import upgrade
+    engine = make_engine(sqlite_url)
+    upgrade(engine, NOW)
+    # fts_match quotes every word, so no query reaches FTS5 malformed; an expression it rejects
+    # stands in for one (the real SQLite parses it and fails).
+    monkeypatch.setattr(search_module, "fts_match", lambda terms: '"unterminated')
+    with engine.connect() as conn, pytest.raises(search_module.SearchError,
+                                                 match=r"^search 'ایران' failed: unterminated string$"):
+        search(conn, "ایران")
+    monkeypatch.undo()
+    # Anything else SQLite reports stays a database error (the CLI says "database unavailable").
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE articles_fts"))
+    with engine.connect() as conn, pytest.raises(OperationalError, match="no such table"):
+        search(conn, "ایران")
+    engine.dispose()
+
+
+def test_snippet_says_why_it_shows_no_hit(corpus):
+    load(corpus, "titles", [RawItem("t", title="واژه‌ای نادر: زنبورستان", body="متنی دیگر درباره چیز دیگری است.\nبند دوم.")])
+    with corpus.connect() as conn:
+        [hit] = search(conn, "زنبورستان")
+        [partial] = search(conn, "زنبورس")
+    assert hit.excerpt.spans == () and hit.excerpt.note == "the match is in the title"
+    assert hit.snippet == "متنی دیگر درباره چیز دیگری است. (the match is in the title)"
+    assert partial.excerpt.note == "the title holds these letters inside longer words"
+
+
+def test_snippet_shows_a_hit_that_is_only_in_the_summary(corpus):
+    load(corpus, "sum", [RawItem("s", title="عنوان", summary="خلاصه‌ای با واژه کندوداری در آن", body="متن اصلی.")])
+    with corpus.connect() as conn:
+        [hit] = search(conn, "کندوداری")
+    assert hit.snippet == "خلاصه‌ای با واژه [کندوداری] در آن"
+    assert [hit.excerpt.text[s:e] for s, e in hit.excerpt.spans] == ["کندوداری"]
+
+
+def test_upgrade_rebuilds_search_documents_stored_before_version_2(engine):
+    from etl.clean.fold import fold
+    from etl.load.migrate import upgrade
+    load(engine, "fars", [RawItem("z", title="گزارش", body="حرف‌هایشان را درباره ساخت‌وساز‌های تازه زدند.")])
+    with engine.begin() as conn:
+        # What a version-1 database holds: fold alone, no joined compounds.
+        old = fold("گزارش\nحرف‌هایشان را درباره ساخت‌وساز‌های تازه زدند.")
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("UPDATE articles SET search_doc = to_tsvector('simple', :d)"), {"d": old})
+        else:
+            conn.execute(text("UPDATE articles_fts SET doc = :d"), {"d": old})
+        conn.execute(text("DELETE FROM schema_migrations WHERE version >= 2"))
+    assert ids(engine, "ساختوسازهای") == []
+    upgrade(engine, NOW)
+    assert len(ids(engine, "ساختوسازهای")) == len(ids(engine, "حرفهایشان")) == 1
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT max(version) FROM schema_migrations")).scalar() == 2

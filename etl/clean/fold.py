@@ -177,10 +177,13 @@ def fold_query(query: str) -> list[Term]:
         else:
             terms.extend(_free_terms(free))
     terms = _unique(term for term in terms if term.words)
-    words = sum(len(term.words) for term in terms)
+    _check_length(sum(len(term.words) for term in terms))
+    return terms
+
+
+def _check_length(words: int) -> None:
     if words > MAX_WORDS:
         raise QueryTooLong(f"query of {words} words is too long: at most {MAX_WORDS} words are searched")
-    return terms
 
 
 MAX_WORDS = 64
@@ -196,8 +199,9 @@ def _free_terms(text: str) -> list[Term]:
     The whole run is normalized before it is split, so the normalizer can join ``می شود``
     into ``می‌شود`` (one token, one phrase) exactly as it does in a stored article.
     """
-    tokens = _compounds(normalize_text(text).split()[:MAX_WORDS + 1])
-    return _with_joined_runs([_term([token], phrase=False) for token in tokens])
+    tokens = normalize_text(text).split()
+    _check_length(len(tokens))  # before the per-pair work below
+    return _with_joined_runs([_term([token], phrase=False) for token in _compounds(tokens)])
 
 
 def _compounds(tokens: list[str]) -> list[str]:
@@ -293,6 +297,8 @@ def _with_joined_runs(terms: list[Term]) -> list[Term]:
     extra: list[list[tuple[str, ...]]] = [[] for _ in terms]
     for start in range(len(terms)):
         for end in range(start + 2, min(start + _RUN, len(terms)) + 1):
+            if not terms[end - 1].words or not terms[start].words:
+                break  # punctuation between two words: they are not one word
             if end - start > 3 and not _joinable(terms[end - 2], terms[end - 1]):
                 break
             joined = ("".join(w for term in terms[start:end] for w in term.words),)
@@ -300,6 +306,14 @@ def _with_joined_runs(terms: list[Term]) -> list[Term]:
                 extra[i].append(joined)
     return [Term(t.words, t.phrase, tuple(dict.fromkeys(t.variants + tuple(x)))) if x else t
             for t, x in zip(terms, extra)]
+
+
+def _joinable(left: Term, right: Term) -> bool:
+    """Whether ``right`` may continue the word ``left`` ends: an inflection (``کتاب ها``), a verb
+    prefix before it (``می شود``), or the و of a paired compound (``ساخت وساز``)."""
+    first = right.words[0]
+    return (first in _SUFFIXES or first in _AFTER_HEH or left.words[-1] in _PREFIXES
+            or (first.startswith("و") and len(first) > 2))
 
 
 def _unique(terms) -> list[Term]:
