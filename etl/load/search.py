@@ -178,14 +178,18 @@ def _recent_matches(conn: Connection, tsquery, filters: Filters) -> list[int]:
     newest = conn.execute(select(func.max(articles.c.id))).scalar()
     if newest is None:
         return []
+    # The first window is small: walking it backwards by primary key reads at most
+    # FIRST_WINDOW rows and skips the GIN posting lists of very common words, so the planner
+    # may pick that walk there; wider windows use the bitmap plans only.
     window = FIRST_WINDOW
+    floor = newest - window if window < newest else None
+    ids = _matches_since(conn, tsquery, filters, floor)
     with _bitmap_scans(conn):
-        while True:
+        while len(ids) < RANK_CANDIDATES and floor is not None:
+            window = _next_window(window, len(ids), newest)
             floor = newest - window if window < newest else None
             ids = _matches_since(conn, tsquery, filters, floor)
-            if len(ids) >= RANK_CANDIDATES or floor is None:
-                return ids
-            window = _next_window(window, len(ids), newest)
+    return ids
 
 
 def _next_window(window: int, found: int, newest: int) -> int:
