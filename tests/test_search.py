@@ -274,3 +274,32 @@ def test_upgrade_rebuilds_search_documents_stored_before_version_2(engine):
     assert len(ids(engine, "ساختوسازهای")) == len(ids(engine, "حرفهایشان")) == 1
     with engine.connect() as conn:
         assert conn.execute(text("SELECT max(version) FROM schema_migrations")).scalar() == 2
+
+
+def test_search_leaves_the_planner_settings_of_the_connection_as_they_were(pg_engine, monkeypatch):
+    from etl.load import search as search_module
+    load(pg_engine, "fars", [fars_item(i) for i in range(30)])
+    # A first window of 2 ids on 30 articles: the widening windows (bitmap plans only) run.
+    monkeypatch.setattr(search_module, "FIRST_WINDOW", 2)
+    with pg_engine.connect() as conn:
+        assert search(conn, "گزارش", limit=5) == search(conn, "گزارش", limit=5)
+        assert conn.execute(text("SHOW enable_indexscan")).scalar() == "on"
+        conn.execute(text("SET LOCAL enable_indexscan = off"))
+        search(conn, "گزارش", limit=5)
+        assert conn.execute(text("SHOW enable_indexscan")).scalar() == "off"
+
+
+@pytest.mark.parametrize("first_window", [1, 3, 10_000])
+def test_widening_windows_find_exactly_the_most_recent_matches(pg_engine, monkeypatch, first_window):
+    from sqlalchemy import func as f, literal_column
+    from etl.load import search as search_module
+    load(pg_engine, "fars", [fars_item(i) for i in range(40)])
+    monkeypatch.setattr(search_module, "RANK_CANDIDATES", 4)
+    monkeypatch.setattr(search_module, "FIRST_WINDOW", first_window)
+    for query in ("گزارش", "ایران", "مي شود", "تهران"):
+        tsquery = f.to_tsquery(literal_column("'simple'"), search_module.tsquery_text(search_module._terms(query)))
+        with pg_engine.connect() as conn:
+            every = conn.execute(text("SELECT id FROM articles WHERE search_doc @@ to_tsquery('simple', :q) ORDER BY id DESC"),
+                                 {"q": search_module.tsquery_text(search_module._terms(query))}).scalars().all()
+            assert every, query
+            assert search_module._recent_matches(conn, tsquery, Filters()) == every[:4], query

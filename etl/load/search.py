@@ -219,10 +219,10 @@ def _bitmap_scans(conn: Connection) -> Iterator[None]:
     """
     previous = conn.execute(text("SELECT current_setting('enable_indexscan')")).scalar()
     conn.execute(text("SELECT set_config('enable_indexscan', 'off', true)"))
-    try:
-        yield
-    finally:
-        conn.execute(text("SELECT set_config('enable_indexscan', :value, true)"), {"value": previous})
+    yield
+    # Not in a finally: after an error the transaction is aborted, and its rollback undoes the
+    # setting anyway (a statement here would only hide the error).
+    conn.execute(text("SELECT set_config('enable_indexscan', :value, true)"), {"value": previous})
 
 
 def fts_match(terms: list[Term]) -> str:
@@ -265,7 +265,7 @@ def _title_partial(conn: Connection, terms: list[Term], filters: Filters, limit:
 
 
 def get_article(conn: Connection, article_id: int) -> dict[str, Any] | None:
-    row = conn.execute(_base(articles.c.summary, articles.c.key, articles.c.published_time_known,
+    row = conn.execute(_base(articles.c.key, articles.c.published_time_known,
                              articles.c.fetched_at, articles.c.updated_at, articles.c.cluster_id, articles.c.meta)
                        .where(articles.c.id == article_id)).mappings().first()
     if row is None:
