@@ -90,6 +90,7 @@ def test_backfill_json_report_and_runs(sqlite_url, capsys):
 
 def test_db_upgrade_reports_versions(sqlite_url, capsys):
     assert main(["--database-url", sqlite_url, "db", "upgrade"]) == 0
-    assert "schema version 1 (was empty)" in capsys.readouterr().out
+    from etl.load.schema import SCHEMA_VERSION
+    assert f"schema version {SCHEMA_VERSION} (was empty)" in capsys.readouterr().out
     assert main(["--database-url", sqlite_url, "db", "upgrade"]) == 0
-    assert "schema version 1 (was version 1)" in capsys.readouterr().out
+    assert f"schema version {SCHEMA_VERSION} (was version {SCHEMA_VERSION})" in capsys.readouterr().out

@@ -234,7 +234,12 @@ def fts_match(terms: list[Term]) -> str:
 
 def _full_text_sqlite(conn: Connection, query_text: str, terms: list[Term], filters: Filters,
                       limit: int) -> list[dict]:
-    fts = text("SELECT rowid AS id, -bm25(articles_fts) AS score FROM articles_fts WHERE articles_fts MATCH :match") \
+    # As on PostgreSQL, only the most recent matches are ranked: FTS5 walks its matches in rowid
+    # order cheaply, but BM25 over every match of a word in half the corpus is most of the
+    # cost. With filters every match is ranked, so the filters cannot leave the cap empty.
+    recent = "" if filters.clauses() else f" ORDER BY rowid DESC LIMIT {RANK_CANDIDATES}"
+    fts = text("SELECT rowid AS id, -bm25(articles_fts) AS score FROM articles_fts "
+               "WHERE articles_fts MATCH :match" + recent) \
         .columns(id=articles.c.id.type, score=articles.c.id.type).subquery("fts")
     query = (_base(fts.c.score.label("score")).join(fts, fts.c.id == articles.c.id)
              .where(*filters.clauses())
