@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 3.
+-- news-etl PostgreSQL schema, version 4.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -149,7 +149,7 @@ COMMENT ON COLUMN articles.meta IS 'Extra fields: agency, category, tags, date f
 
 COMMENT ON COLUMN articles.cluster_id IS 'Near-duplicate cluster (wire copy across outlets): the id of the cluster''s first article.';
 
-COMMENT ON COLUMN articles.search_doc IS 'to_tsvector(''simple'', fold(title, summary, body)), written by the loader (PostgreSQL).';
+COMMENT ON COLUMN articles.search_doc IS 'to_tsvector(''simple'', fold_document(title, summary, body)): folded words, then each ZWNJ compound joined; written by the loader (PostgreSQL).';
 
 COMMENT ON COLUMN articles.raw_hash IS 'Hash of the input item and the cleaner version it was loaded with: a reload of the same input skips it uncleaned.';
 
@@ -160,6 +160,10 @@ CREATE INDEX articles_title_trgm ON articles USING gin (title gin_trgm_ops);
 ALTER TABLE articles ALTER COLUMN body SET COMPRESSION lz4;
 
 ALTER TABLE articles ALTER COLUMN summary SET COMPRESSION lz4;
+
+ALTER TABLE articles ALTER COLUMN search_doc SET COMPRESSION lz4;
+
+ALTER TABLE articles ALTER COLUMN search_doc SET STORAGE MAIN;
 
 CREATE TABLE ingest_runs (
 	id BIGSERIAL NOT NULL, 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from conftest import NOW
 from etl.load.db import make_engine
 from etl.load.migrate import upgrade
-from etl.load.schema import metadata
+from etl.load.schema import SCHEMA_VERSION, metadata
 
 SOURCE = ("INSERT INTO sources (name, kind, url, enabled, in_config, items_seen, consecutive_failures, "
           "created_at, updated_at) VALUES (:name, :kind, 'https://x.ir/', true, true, 0, 0, '2026-01-01', '2026-01-01')")
@@ -42,7 +42,7 @@ def test_steps_2_and_3_add_raw_hashes_the_frontier_and_the_site_kind(db_url):
     engine = make_engine(db_url)
     version_1(engine)
     result = upgrade(engine, NOW)
-    assert (result.from_version, result.to_version) == (1, 3)
+    assert (result.from_version, result.to_version) == (1, SCHEMA_VERSION)
     with engine.begin() as conn:
         conn.execute(text(SOURCE), {"name": "tasnim", "kind": "site"})
         assert conn.execute(text("SELECT name FROM sources ORDER BY id")).scalars().all() == ["mehr", "tasnim"]

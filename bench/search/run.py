@@ -2,12 +2,15 @@
 
     .venv/bin/python bench/search/run.py [--articles 100000] [--database postgresql|sqlite] [--pg-url URL]
                                          [--database-url URL  (reuse a loaded database, e.g. for a second run)]
+                                         [--million  (1,000,000 articles: hours of loading, not for CI)]
 
 Prints figures; asserts nothing. Builds a corpus of N articles from the real Fars News paragraphs
 (each article a random mix of 3-8 paragraphs, so the corpus is not N copies of 600 texts), loads
 it through the real loader into a throwaway database, then:
   - runs each query of QUERIES (spelling variants, phrases, rare and common words) REPEAT times
-    and prints the median and 95th percentile latency;
+    and prints the median and 95th percentile latency, and each query's median;
+  - on PostgreSQL, does the same with the previous candidate plan (one statement, ORDER BY id
+    DESC LIMIT 1000 left to the planner) as the baseline, and prints the ratio of the two p95s;
   - loads 1,000 more articles and prints the clustering cost per new article (time spent in
     assign_clusters / articles), beside the whole load cost per article in the same run.
 """
@@ -25,7 +28,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from etl.clean.article import to_article
@@ -34,6 +37,8 @@ from etl.load import index as index_module
 from etl.load import upsert as upsert_module
 from etl.load.db import make_engine
 from etl.load.migrate import upgrade
+from etl.load.schema import articles, sources
+from etl.load import search as search_module
 from etl.load.search import search
 from etl.load.sources import ensure_source
 from etl.models import RawItem
@@ -98,9 +103,46 @@ def timed_clustering():
     return spent
 
 
+def _previous_candidates(conn, tsquery, filters):
+    """The candidate plan before the id windows: one statement, the planner's choice."""
+    query = (select(articles.c.id).join(sources, sources.c.id == articles.c.source_id)
+             .where(articles.c.search_doc.op("@@")(tsquery), *filters.clauses())
+             .order_by(articles.c.id.desc()).limit(search_module.RANK_CANDIDATES))
+    return list(conn.execute(query).scalars())
+
+
+def measure(engine) -> dict[str, list[float]]:
+    """Milliseconds per run of each query (REPEAT runs), and its hit count last."""
+    latencies: dict[str, list[float]] = {}
+    with engine.connect() as conn:
+        for query in QUERIES:
+            for _ in range(REPEAT):
+                t0 = time.perf_counter()
+                hits = search(conn, query, limit=20)
+                latencies.setdefault(query, []).append((time.perf_counter() - t0) * 1000)
+            latencies[query].append(len(hits))
+    return latencies
+
+
+def p95(latencies: dict[str, list[float]]) -> tuple[float, float]:
+    every = sorted(v for q in QUERIES for v in latencies[q][:-1])
+    return statistics.median(every), every[int(len(every) * 0.95) - 1]
+
+
+def report(label: str, loaded: int, latencies: dict[str, list[float]]) -> None:
+    median, high = p95(latencies)
+    print(f"{label}: search over {loaded} articles, {len(QUERIES)} queries x {REPEAT}: "
+          f"median {median:.1f} ms, p95 {high:.1f} ms")
+    for query in QUERIES:
+        times = sorted(latencies[query][:-1])
+        print(f"  {query:>18}  median {statistics.median(times):7.1f} ms  max {times[-1]:7.1f} ms  hits {latencies[query][-1]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--million", action="store_const", const=1_000_000, dest="articles",
+                        help="1,000,000 articles (hours of loading; not part of CI)")
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--database-url", help="an existing database to search (loaded up to --articles first); kept")
     parser.add_argument("--pg-url", default=os.environ.get("NEWS_ETL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
@@ -135,20 +177,17 @@ def main() -> None:
             # In its own committed transaction: statistics gathered in a rolled-back one are lost.
             with engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
-        latencies: dict[str, list[float]] = {}
-        with engine.connect() as conn:
-            for query in QUERIES:
-                for _ in range(REPEAT):
-                    t0 = time.perf_counter()
-                    hits = search(conn, query, limit=20)
-                    latencies.setdefault(query, []).append((time.perf_counter() - t0) * 1000)
-                latencies[query].append(len(hits))
-        every = sorted(v for q in QUERIES for v in latencies[q][:-1])
-        print(f"search over {loaded} articles, {len(QUERIES)} queries x {REPEAT}: "
-              f"median {statistics.median(every):.1f} ms, p95 {every[int(len(every) * 0.95) - 1]:.1f} ms")
-        for query in QUERIES:
-            times = sorted(latencies[query][:-1])
-            print(f"  {query:>18}  median {statistics.median(times):7.1f} ms  max {times[-1]:7.1f} ms  hits {latencies[query][-1]}")
+        latencies = measure(engine)
+        report(args.database, loaded, latencies)
+        if args.database == "postgresql":
+            current = search_module._recent_matches
+            search_module._recent_matches = _previous_candidates
+            try:
+                baseline = measure(engine)
+            finally:
+                search_module._recent_matches = current
+            report("baseline (previous candidate plan, same run)", loaded, baseline)
+            print(f"p95 now / baseline: {p95(latencies)[1] / p95(baseline)[1]:.2f}")
         spent[0] = 0.0
         start = time.perf_counter()
         extra = load(engine, sid, raw_items(1000, seed=2, start=args.articles), now)

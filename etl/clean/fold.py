@@ -5,8 +5,9 @@ punctuation); folding throws away whatever would stop two spellings of a word fr
 ``"می‌شود ۱۴۰۴، علي"`` -> ``"می شود 1404 علی"``. A ZWNJ becomes a space on purpose, so
 ``می‌شود`` folds to the two words ``می شود`` and a query for either spelling matches both.
 
-``fold_query`` turns a user query into ``Term`` s (words that must appear adjacently), and
-``snippet`` marks those terms in the original, unfolded text.
+``fold_document`` is what search indexes (the folded words, then each ZWNJ compound joined),
+``fold_query`` turns a user query into ``Term`` s (words that must appear adjacently, with the
+spellings a dropped or misplaced ZWNJ gives them); etl/clean/snippet.py shows the hits.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from functools import lru_cache
 
 from .text import normalize_text
 
-__all__ = ["Term", "fold", "fold_query", "fold_with_offsets", "snippet"]
+__all__ = ["MAX_WORDS", "QueryTooLong", "Term", "fold", "fold_document", "fold_fields", "fold_query",
+           "fold_with_offsets", "vanishes"]
 
 ZWNJ = "\u200c"
 
@@ -51,11 +53,19 @@ class Term:
     """Folded words that must appear adjacently, in order: ``Term(("می", "شود"), True)``.
 
     ``phrase`` is true for a quoted query part and for a single token that folds to several
-    words; a one-word unquoted term has ``phrase=False``.
+    words; a one-word unquoted term has ``phrase=False``. ``variants`` are other spellings of
+    the same term, each a word sequence that must appear adjacently; the term matches where
+    its words or any variant do: ``Term(("می", "شود"), True, (("میشود",),))``.
     """
 
     words: tuple[str, ...]
     phrase: bool
+    variants: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def spellings(self) -> tuple[tuple[str, ...], ...]:
+        """The words first, then each variant: what a search ORs together for this term."""
+        return (self.words, *self.variants)
 
 
 def fold(text: str) -> str:
@@ -118,6 +128,33 @@ class _FoldTable(dict):
 
 _FOLD_TABLE = _FoldTable()
 
+
+# The fold table, except that a ZWNJ stays, so ``fold_document`` can see compounds.
+_KEEP_ZWNJ_TABLE = _FoldTable({0x200C: ZWNJ})
+
+
+def fold_document(text: str) -> str:
+    """What search indexes for a text: its folded words, then each ZWNJ compound once, joined.
+
+    ``"حرف‌هایشان را گفتند"`` -> ``"حرف هایشان را گفتند حرفهایشان"``. The parts match a query
+    typed with a ZWNJ or a space, the joined form one typed without either (``حرفهایشان``),
+    which the normalizer cannot always split (``حرفهای`` is حرف‌های or حرفه‌ای). The joined forms
+    go last so that phrases across a compound keep their adjacency.
+    """
+    words: list[str] = []
+    joined: dict[str, None] = {}
+    for token in text.translate(_KEEP_ZWNJ_TABLE).split():
+        parts = [part for part in token.split(ZWNJ) if part]
+        words.extend(parts)
+        if len(parts) > 1:
+            joined["".join(parts)] = None
+    return " ".join(words + list(joined))
+
+
+def fold_fields(*fields: str | None) -> str:
+    """``fold_document`` of an article's fields (title, summary, body), one per line."""
+    return fold_document("\n".join(field for field in fields if field))
+
 # A quoted phrase ("...", «...» or “...”), else a run of unquoted tokens (normalized as one text).
 _QUERY_PART = re.compile(
     r'"(?P<q1>[^"]*)"|«(?P<q2>[^»]*)»|“(?P<q3>[^”]*)”'
@@ -127,17 +164,33 @@ _QUERY_PART = re.compile(
 
 def fold_query(query: str) -> list[Term]:
     """Terms of a user query: ``'"وزارت خارجه" میشود'`` ->
-    ``[Term(("وزارت", "خارجه"), True), Term(("می", "شود"), True)]``.
+    ``[Term(("وزارت", "خارجه"), True), Term(("می", "شود"), True, (("میشود",),))]``.
+
+    Raises ``QueryTooLong`` past ``MAX_WORDS`` words, so the database query stays small.
     """
     terms: list[Term] = []
     for match in _QUERY_PART.finditer(query):
         free = match.group("free")
         if free is None:
             quoted = match.group("q1") or match.group("q2") or match.group("q3") or ""
-            terms.append(_term(normalize_text(quoted), phrase=True))
+            terms.append(_term(normalize_text(quoted).split(), phrase=True))
         else:
             terms.extend(_free_terms(free))
-    return _unique(term for term in terms if term.words)
+    terms = _unique(term for term in terms if term.words)
+    _check_length(sum(len(term.words) for term in terms))
+    return terms
+
+
+def _check_length(words: int) -> None:
+    if words > MAX_WORDS:
+        raise QueryTooLong(f"query of {words} words is too long: at most {MAX_WORDS} words are searched")
+
+
+MAX_WORDS = 64
+
+
+class QueryTooLong(ValueError):
+    """A query with more than ``MAX_WORDS`` words (terminal: the same query fails again)."""
 
 
 def _free_terms(text: str) -> list[Term]:
@@ -146,7 +199,9 @@ def _free_terms(text: str) -> list[Term]:
     The whole run is normalized before it is split, so the normalizer can join ``می شود``
     into ``می‌شود`` (one token, one phrase) exactly as it does in a stored article.
     """
-    return [_term(token, phrase=False) for token in _compounds(normalize_text(text).split())]
+    tokens = normalize_text(text).split()
+    _check_length(len(tokens))  # before the per-pair work below
+    return _with_joined_runs([_term([token], phrase=False) for token in _compounds(tokens)])
 
 
 def _compounds(tokens: list[str]) -> list[str]:
@@ -170,11 +225,95 @@ def _is_compound(left: str, right: str) -> bool:
     return normalize_text(left + right) == left + ZWNJ + right
 
 
-def _term(normalized: str, phrase: bool) -> Term:
-    """One folded term from normalized text: ``"می‌شود"`` -> ``Term(("می", "شود"), True)``."""
-    words = tuple(fold(normalized).split())
+def _term(tokens: list[str], phrase: bool) -> Term:
+    """One folded term from normalized tokens: ``["می‌شود"]`` -> ``Term(("می", "شود"), True, (("میشود",),))``."""
+    folded = [tuple(fold(token).split()) for token in tokens]
+    words = tuple(word for token in folded for word in token)
     # A token that folds to several words only matches where those words are adjacent.
-    return Term(words, phrase or len(words) > 1)
+    return Term(words, phrase or len(words) > 1, _variants(words, [t for t in folded if t]))
+
+
+def _variants(words: tuple[str, ...], tokens: list[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+    """Other spellings of a term whose ZWNJ a writer may have dropped or misplaced.
+
+    Each token joined (``می شود`` -> ``میشود``: text where the normalizer could not split it,
+    or the joined form ``fold_document`` indexes), and a joined token with its affix split off
+    (``حرفهایشان`` -> ``حرف هایشان``: text that kept the ZWNJ); a one-token term gets every
+    split (``نامهای`` is نام‌های or نامه‌ای), a phrase the first of each token.
+    """
+    joined = tuple("".join(token) for token in tokens)
+    if len(tokens) == 1 and len(tokens[0]) == 1:
+        splits = _affix_splits(tokens[0][0])
+    else:
+        splits = [tuple(part for token in tokens for part in _first_split(token))]
+    return tuple(v for v in dict.fromkeys((joined, *splits)) if v and v != words)
+
+
+# Inflections written after a ZWNJ (or a space) in standard spelling; longest first.
+_SUFFIXES = ("هایشان", "هایتان", "هایمان", "هایش", "هایت", "هایم", "هایی", "های", "ها", "ترین", "تر")
+# After a final ه (نامه‌ای, خانه‌ام) the indefinite and pronoun endings take a ZWNJ too.
+_AFTER_HEH = ("ای", "ام", "ات", "اش", "ی")
+_PREFIXES = ("نمی", "می")
+
+
+def _first_split(token: tuple[str, ...]) -> tuple[str, ...]:
+    """A folded token's words, a one-word token split at its affix: ``("کتابها",)`` -> ``("کتاب", "ها")``."""
+    found = _affix_splits(token[0]) if len(token) == 1 else []
+    return found[0] if found else token
+
+
+def _affix_splits(word: str) -> list[tuple[str, ...]]:
+    """A joined word with its inflection apart, every way it can be: ``"حرفهایشان"`` ->
+    ``[("حرف", "هایشان")]``, ``"نامهای"`` -> ``[("نام", "های"), ("نامه", "ای")]``,
+    ``"میشود"`` -> ``[("می", "شود")]``; ``[]`` for a word with no affix."""
+    for prefix in _PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 2:
+            rest = word[len(prefix):]
+            return [(prefix, *split) for split in _affix_splits(rest) or [(rest,)]]
+    out: list[tuple[str, ...]] = []
+    suffix = next((s for s in _SUFFIXES if word.endswith(s) and len(word) - len(s) >= 2), None)
+    if suffix:
+        out.append((word[:-len(suffix)], suffix))
+    for suffix in _AFTER_HEH:
+        stem = word[:-len(suffix)]
+        if word.endswith(suffix) and len(stem) >= 2 and stem.endswith("ه"):
+            out.append((stem, suffix))
+            break
+    return out
+
+
+_RUN = 4  # at most this many query words taken as one word typed apart
+
+
+def _with_joined_runs(terms: list[Term]) -> list[Term]:
+    """Terms, each also accepting its neighbours joined to it, as one word a writer typed
+    without the ZWNJ or the space (``مهدی خواه`` for مهدی‌خواه, ``ساخت وساز های`` for
+    ساخت‌وسازهای), the way ``fold_document`` indexes compounds: every run of two or three
+    words, and up to ``_RUN`` where each word continues the last (``_joinable``).
+
+    A run's joined form is added to every term of the run: ``(a | J) & (b | J)`` is
+    ``(a & b) | J``, so the query stays a flat AND of ORs.
+    """
+    extra: list[list[tuple[str, ...]]] = [[] for _ in terms]
+    for start in range(len(terms)):
+        for end in range(start + 2, min(start + _RUN, len(terms)) + 1):
+            if not terms[end - 1].words or not terms[start].words:
+                break  # punctuation between two words: they are not one word
+            if end - start > 3 and not _joinable(terms[end - 2], terms[end - 1]):
+                break
+            joined = ("".join(w for term in terms[start:end] for w in term.words),)
+            for i in range(start, end):
+                extra[i].append(joined)
+    return [Term(t.words, t.phrase, tuple(dict.fromkeys(t.variants + tuple(x)))) if x else t
+            for t, x in zip(terms, extra)]
+
+
+def _joinable(left: Term, right: Term) -> bool:
+    """Whether ``right`` may continue the word ``left`` ends: an inflection (``کتاب ها``), a verb
+    prefix before it (``می شود``), or the و of a paired compound (``ساخت وساز``)."""
+    first = right.words[0]
+    return (first in _SUFFIXES or first in _AFTER_HEH or left.words[-1] in _PREFIXES
+            or (first.startswith("و") and len(first) > 2))
 
 
 def _unique(terms) -> list[Term]:
@@ -182,91 +321,6 @@ def _unique(terms) -> list[Term]:
     return list(dict.fromkeys(terms))
 
 
-def snippet(text: str, terms: list[Term], width: int = 160, mark: tuple[str, str] = ("«", "»")) -> str:
-    """A window of the original text around the first hit, hits marked.
-
-    ``snippet("گفت: این کار انجام می‌شود.", fold_query("میشود"))`` ->
-    ``"گفت: این کار انجام «می‌شود»."``. Without a hit: the first ``width`` characters.
-    """
-    hits = _hits(text, terms)
-    first = hits[0] if hits else (0, 0)
-    start, end = _window(text, first, width)
-    shown = [(s, e) for s, e in hits if start <= s and e <= end]
-    body = _marked(text, start, end, shown, mark)
-    prefix = "…" if text[:start].strip() else ""
-    suffix = "…" if text[end:].strip() else ""
-    return prefix + " ".join(body.split()) + suffix
-
-
-def _hits(text: str, terms: list[Term]) -> list[tuple[int, int]]:
-    """Original ``(start, end)`` of every term hit, found on the folded text.
-
-    ``("کار می‌شود", [Term(("می", "شود"), True)])`` -> ``[(4, 10)]``.
-    """
-    pattern = _terms_pattern(terms)
-    if pattern is None:
-        return []
-    folded, origins = fold_with_offsets(text)
-    return [_original_span(text, origins, m.start(), m.end()) for m in pattern.finditer(folded)]
-
-
-def _terms_pattern(terms: list[Term]) -> re.Pattern | None:
-    """Whole-word regex for the terms on folded text: ``[("می","شود")]`` -> ``(?<!\\S)(?:می\\ شود)(?!\\S)``."""
-    phrases = sorted({" ".join(term.words) for term in terms if term.words}, key=len, reverse=True)
-    if not phrases:
-        return None
-    return re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, phrases)) + r")(?!\S)")
-
-
-def _original_span(text: str, origins: list[int], start: int, end: int) -> tuple[int, int]:
-    """Folded ``[start, end)`` back to the original, with marks trailing the last letter kept.
-
-    In ``"شودَ"`` the fatha folds to nothing but belongs to the word: the span covers it.
-    """
-    original_end = origins[end - 1] + 1
-    while original_end < len(text) and _fold_char(text[original_end]) == "":
-        original_end += 1
-    return origins[start], original_end
-
-
-def _window(text: str, hit: tuple[int, int], width: int) -> tuple[int, int]:
-    """About ``width`` characters holding the hit, cut between words.
-
-    The hit sits a third of the way in: a reader wants more of what follows it.
-    """
-    hit_start, hit_end = hit
-    spare = max(0, width - (hit_end - hit_start))
-    start = max(0, hit_start - spare // 3)
-    end = min(len(text), max(start + width, hit_end))
-    start = max(0, min(start, end - width))
-    return _word_start(text, start, hit_start), _word_end(text, end, hit_end)
-
-
-_SPACE = re.compile(r"\s+")
-
-
-def _word_start(text: str, start: int, limit: int) -> int:
-    """``start`` moved forward, at most to ``limit``, off a cut word: ``("ab cd", 1, 5)`` -> ``3``."""
-    if start == 0 or text[start - 1].isspace():
-        return start
-    space = _SPACE.search(text, start, limit)
-    return space.end() if space else start
-
-
-def _word_end(text: str, end: int, limit: int) -> int:
-    """``end`` moved back, at most to ``limit``, off a cut word: ``("ab cd", 4, 0)`` -> ``2``."""
-    if end == len(text) or text[end].isspace():
-        return end
-    spaces = list(_SPACE.finditer(text, limit, end))
-    return spaces[-1].start() if spaces else end
-
-
-def _marked(text: str, start: int, end: int, hits: list[tuple[int, int]], mark: tuple[str, str]) -> str:
-    """``text[start:end]`` with each hit wrapped: ``("a bc d", 0, 6, [(2, 4)])`` -> ``"a «bc» d"``."""
-    out: list[str] = []
-    cursor = start
-    for hit_start, hit_end in hits:
-        out += [text[cursor:hit_start], mark[0], text[hit_start:hit_end], mark[1]]
-        cursor = hit_end
-    out.append(text[cursor:end])
-    return "".join(out)
+def vanishes(char: str) -> bool:
+    """Whether folding drops the character outright: ``"َ"`` (a fatha) -> True, ``" "`` -> False."""
+    return _fold_char(char) == ""

@@ -15,11 +15,13 @@ from typing import Callable
 from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, select, text
 
 from . import views  # noqa: F401  (registers the views with the schema)
-from .schema import SCHEMA_VERSION, SOURCE_KINDS_CHECK, crawl_pages, crawl_sitemaps, metadata, schema_migrations
+from .reindex import rebuild_search_docs
+from .schema import (SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, crawl_pages, crawl_sitemaps, metadata,
+                     schema_migrations)
 
 
 def _add_crawl_frontier(conn: Connection) -> None:
-    """Version 2: the crawl's frontier tables, and 'site' as a source kind (a wider CHECK)."""
+    """Version 3: the crawl's frontier tables, and 'site' as a source kind (a wider CHECK)."""
     crawl_sitemaps.create(conn)
     crawl_pages.create(conn)
     conn.execute(text("CREATE INDEX articles_source_url ON articles (source_id, url)"))
@@ -38,7 +40,16 @@ def _add_crawl_frontier(conn: Connection) -> None:
     conn.exec_driver_sql("PRAGMA writable_schema = OFF")
 
 
-# version -> (description, function applying it to a database at version - 1)
+def _search_docs_with_joined_compounds(conn: Connection) -> None:
+    """Version 4: search documents index each ZWNJ compound joined too (``حرفهایشان`` finds
+    حرف‌هایشان), so every stored one is rebuilt; on PostgreSQL they are kept in the row."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(SEARCH_DOC_INLINE))
+        if conn.dialect.server_version_info >= (14,):
+            conn.execute(text("ALTER TABLE articles ALTER COLUMN search_doc SET COMPRESSION lz4"))
+    rebuild_search_docs(conn)
+
+
 def _add_raw_hash(conn: Connection) -> None:
     """articles.raw_hash: rows loaded before it have NULL and get it on their next reload."""
     conn.execute(text("ALTER TABLE articles ADD COLUMN raw_hash VARCHAR(32)"))
@@ -58,6 +69,7 @@ def _quote(value: str) -> str:
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
+    4: ("search documents rebuilt: ZWNJ compounds also indexed joined", _search_docs_with_joined_compounds),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 

@@ -15,7 +15,7 @@ from ..clean.agency import AgencyTable, agency_table
 from ..clean.article import to_article
 from ..clean.version import cleaner_version
 from ..clean.dedup import Signature, bands, signature
-from ..clean.fold import fold
+from ..clean.fold import fold, fold_fields
 from ..models import Article, ItemError, RawItem, Skipped
 
 
@@ -52,16 +52,17 @@ def folded_text(article: Article) -> str:
     return fold("\n".join(p for p in (article.title, article.summary, article.body) if p))
 
 
-def search_document(article: Article, folded: str | None = None) -> str:
-    """The folded text that search matches against (title, summary, body)."""
-    return folded if folded is not None else folded_text(article)
+def search_document(article: Article) -> str:
+    """The folded text that search matches against (title, summary, body), each ZWNJ compound
+    also joined (etl/clean/fold.py ``fold_document``), so a query typed without the ZWNJ finds it."""
+    return fold_fields(article.title, article.summary, article.body)
 
 
 def prepare(article: Article, raw_hash: str | None = None) -> Prepared:
-    # Folded once, for both; the search document may add spelling variants to it, which must not
-    # change what counts as a near-duplicate, so the signature takes the plain folded text.
+    # The search document adds joined spellings of compounds, which must not change what counts
+    # as a near-duplicate: the signature takes the plain folded text.
     folded = folded_text(article)
-    doc = search_document(article, folded)
+    doc = search_document(article)
     sig = signature(folded, folded=True)
     return Prepared(article, doc, sig, tuple(bands(sig)) if sig is not None else (), raw_hash)
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class UTCDateTime(TypeDecorator):
@@ -129,7 +129,7 @@ articles = Table(
     Column("cluster_id", BigInteger,
            comment="Near-duplicate cluster (wire copy across outlets): the id of the cluster's first article."),
     Column("search_doc", SearchVector,
-           comment="to_tsvector('simple', fold(title, summary, body)), written by the loader (PostgreSQL)."),
+           comment="to_tsvector('simple', fold_document(title, summary, body)): folded words, then each ZWNJ compound joined; written by the loader (PostgreSQL)."),
     Column("raw_hash", String(32),
            comment="Hash of the input item and the cleaner version it was loaded with: a reload of the same input skips it uncleaned."),
     UniqueConstraint("source_id", "key", name="articles_source_key"),
@@ -298,9 +298,16 @@ def _lz4_available(ddl, target, bind, **_kw) -> bool:
     return version is None or version >= (14,)  # None: generating sql/schema.sql for PostgreSQL 14+
 
 
-for _column in ("body", "summary"):
+for _column in ("body", "summary", "search_doc"):
     event.listen(
         articles, "after_create",
         DDL(f"ALTER TABLE articles ALTER COLUMN {_column} SET COMPRESSION lz4")
         .execute_if(dialect="postgresql", callable_=_lz4_available),
     )
+
+# Search reads the tsvector of every candidate it checks or ranks. Left to the default, a
+# tsvector over 2 kB goes to the TOAST table, so each read is an index probe and two chunk
+# fetches; kept in the row (compressed, moved out only if the row would exceed a page) it is
+# read with the row's own page.
+SEARCH_DOC_INLINE = "ALTER TABLE articles ALTER COLUMN search_doc SET STORAGE MAIN"
+event.listen(articles, "after_create", DDL(SEARCH_DOC_INLINE).execute_if(dialect="postgresql"))

@@ -1,28 +1,49 @@
 """Read side: Persian-aware search, one article with its history, and streamed exports.
 
-The query goes through the same ``fold`` as the documents (see etl/clean/fold.py), so any
+The query goes through the same folding as the documents (see etl/clean/fold.py), so any
 spelling variant of a word (ZWNJ or not, Arabic or Persian yeh/kaf, any digits) finds the same
-articles. User text only ever reaches the database as bound parameters.
+articles. User text only ever reaches the database as bound parameters, and the query is
+built flat (an AND of ORs, at most MAX_WORDS words), never as a nested expression.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import reduce
 from typing import Any, Iterator
 
-from sqlalchemy import Connection, and_, bindparam, func, literal_column, select, text
+from sqlalchemy import BigInteger, Connection, and_, bindparam, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import OperationalError
 
-from ..clean.fold import Term, fold, fold_query, snippet
+from ..clean.fold import MAX_WORDS, QueryTooLong, Term, fold, fold_query
+from ..clean.snippet import MARKS, Snippet, excerpt, has_hit, may_hit
 from .schema import article_revisions, articles, sources
+
+__all__ = ["MARKS", "MAX_WORDS", "Filters", "Hit", "QueryError", "SearchError", "Snippet", "export_rows",
+           "get_article", "search"]
 
 TITLE_BONUS = 0.05
 RANK_CANDIDATES = 1000  # a partial-word title hit ranks below any full-text hit of similar strength
 
 
 class QueryError(ValueError):
-    """The search query holds nothing to search for."""
+    """The search query holds nothing to search for, or too much (terminal: fix the query)."""
+
+
+class SearchError(QueryError):
+    """The database refused this query's search expression (terminal: the same query fails again).
+
+    Not a database outage: SQLite reports both as OperationalError, and a user who is told the
+    database is unavailable would retry instead of changing the query.
+    """
+
+    def __init__(self, query: str, reason: str):
+        shown = query if len(query) <= 80 else query[:80] + "…"
+        super().__init__(f"search {shown!r} failed: {reason}")
+        self.query = query
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +68,9 @@ class Filters:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
+    """One result. ``snippet`` is ``excerpt`` marked with MARKS; a renderer that wants other
+    marks (bold on a terminal) uses ``excerpt.text`` and ``excerpt.spans``."""
+
     id: int
     source: str
     published_at: datetime | None
@@ -54,75 +78,192 @@ class Hit:
     url: str | None
     snippet: str
     score: float
+    excerpt: Snippet
     agency: str | None = None  # meta.agency: the canonical agency of the attribution
 
 
 def search(conn: Connection, query: str, filters: Filters = Filters(), limit: int = 20,
-           mark: tuple[str, str] = ("«", "»")) -> list[Hit]:
-    """Ranked articles matching every term of ``query`` (quoted parts as phrases); ``mark``
-    wraps each hit in the snippet (the web page passes sentinels it turns into ``<mark>``)."""
-    terms = fold_query(query)
+           mark: tuple[str, str] = MARKS) -> list[Hit]:
+    """Ranked articles matching every term of ``query`` (quoted parts as phrases), in any spelling;
+    ``mark`` wraps each hit in ``Hit.snippet`` (the web page passes sentinels it turns into ``<mark>``)."""
+    terms = _terms(query)
+    full = _full_text_pg(conn, terms, filters, limit) if conn.dialect.name == "postgresql" \
+        else _full_text_sqlite(conn, query, terms, filters, limit)
+    seen = {row["id"] for row in full}
+    # Partial words only make sense for plain words; a phrase must match as written. They rank
+    # below every full-text hit, so they are looked for only when those leave room.
+    plain = all(not t.phrase for t in terms)
+    partial = [row | {"partial": True} for row in _title_partial(conn, terms, filters, limit)
+               if row["id"] not in seen] if plain and len(full) < limit else []
+    return [_hit(row, terms, mark) for row in (full + partial)[:limit]]
+
+
+def _terms(query: str) -> list[Term]:
+    try:
+        terms = fold_query(query)
+    except QueryTooLong as exc:
+        raise QueryError(str(exc)) from exc
     if not terms:
         raise QueryError(f"query {query!r} has no words to search for")
-    full = _full_text_pg(conn, terms, filters, limit) if conn.dialect.name == "postgresql" \
-        else _full_text_sqlite(conn, terms, filters, limit)
-    seen = {row["id"] for row in full}
-    # Partial words only make sense for plain words; a phrase must match as written.
-    plain = all(not t.phrase for t in terms)
-    partial = [row for row in _title_partial(conn, terms, filters, limit) if row["id"] not in seen] if plain else []
-    rows = (full + partial)[:limit]
-    return [Hit(r["id"], r["source"], r["published_at"], r["title"], r["url"],
-                snippet(_best_paragraph(r["body"] or r["title"], terms), terms, mark=mark), float(r["score"]), r["agency"])
-            for r in rows]
+    return terms
 
 
-def _best_paragraph(body: str, terms: list[Term]) -> str:
-    """The first paragraph holding a term (cheap ``fold`` per paragraph), so the snippet's
-    offset-keeping fold runs on one paragraph instead of the whole article."""
-    wanted = [" " + " ".join(t.words) + " " for t in terms]
-    paragraphs = body.split("\n")
-    for paragraph in paragraphs:
-        folded = f" {fold(paragraph)} "
-        if any(w in folded for w in wanted):
-            return paragraph
-    return paragraphs[0]
+def _hit(row: dict, terms: list[Term], mark: tuple[str, str] = MARKS) -> Hit:
+    shown = _excerpt(row, terms)
+    return Hit(row["id"], row["source"], row["published_at"], row["title"], row["url"], shown.marked(mark),
+               float(row["score"]), shown, row.get("agency"))
+
+
+def _excerpt(row: dict, terms: list[Term]) -> Snippet:
+    """The snippet from the first body paragraph or summary holding a hit; else the opening of
+    the body, saying where the match is (a cheap ``fold`` per paragraph picks the paragraph, so
+    the offset-keeping fold runs on one paragraph instead of the whole article)."""
+    paragraphs = [p for p in (row["body"] or "").split("\n") if p.strip()]
+    for text in [*paragraphs, row.get("summary") or ""]:
+        if text and may_hit(fold(text), terms):
+            shown = excerpt(text, terms)
+            if shown.spans:
+                return shown
+    if row.get("partial"):
+        why = "the title holds these letters inside longer words"
+    elif has_hit(fold(row["title"]), terms):
+        why = "the match is in the title"
+    else:
+        why = "the words match across paragraphs or fields"
+    return excerpt(paragraphs[0] if paragraphs else row["title"], terms, note=why)
 
 
 def _base(*extra):
     return (select(articles.c.id, sources.c.name.label("source"), articles.c.published_at, articles.c.title,
-                   articles.c.url, articles.c.body, articles.c.meta["agency"].as_string().label("agency"), *extra)
+                   articles.c.url, articles.c.summary, articles.c.body,
+                   articles.c.meta["agency"].as_string().label("agency"), *extra)
             .join(sources, sources.c.id == articles.c.source_id))
 
 
+def tsquery_text(terms: list[Term]) -> str:
+    """The terms as one ``to_tsquery`` string, flat: each term the OR of its spellings, each
+    spelling a phrase: ``[Term(("می", "شود"), True, (("میشود",),))]`` -> ``"('می' <-> 'شود' | 'میشود')"``."""
+    return " & ".join("(" + " | ".join(" <-> ".join(map(_quoted, words)) for words in term.spellings) + ")"
+                      for term in terms)
+
+
+def _quoted(word: str) -> str:
+    # Folded words hold no quote or backslash (fold makes punctuation a space); escaped anyway.
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
 def _full_text_pg(conn: Connection, terms: list[Term], filters: Filters, limit: int) -> list[dict]:
-    # One phraseto_tsquery per term, AND-ed: "می شود" must be adjacent words, terms anywhere.
-    tsquery = reduce(lambda a, b: a.op("&&")(b),
-                     [func.phraseto_tsquery(literal_column("'simple'"), bindparam(f"t{i}", " ".join(t.words)))
-                      for i, t in enumerate(terms)])
-    # Ranking reads every matching tsvector; a word in half the corpus would make that a full
-    # scan. Rank only the RANK_CANDIDATES most recently stored matches (an index walk for common
-    # words, the GIN index for rare ones): relevance among recent news.
-    candidates = (select(articles.c.id)
-                  .join(sources, sources.c.id == articles.c.source_id)
-                  .where(articles.c.search_doc.op("@@")(tsquery), *filters.clauses())
-                  .order_by(articles.c.id.desc()).limit(RANK_CANDIDATES).subquery())
+    tsquery = func.to_tsquery(literal_column("'simple'"), bindparam("tsquery", tsquery_text(terms)))
+    ids = _recent_matches(conn, tsquery, filters)
+    if not ids:
+        return []
     score = func.ts_rank_cd(articles.c.search_doc, tsquery)
-    query = (_base(score.label("score")).join(candidates, candidates.c.id == articles.c.id)
+    query = (_base(score.label("score")).where(articles.c.id == func.any(bindparam("ids", ids, type_=_ID_ARRAY)))
              .order_by(score.desc(), articles.c.published_at.desc().nulls_last(), articles.c.id.desc())
              .limit(limit))
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def _full_text_sqlite(conn: Connection, terms: list[Term], filters: Filters, limit: int) -> list[dict]:
-    # FTS5 syntax: each term a quoted phrase, terms AND-ed; the string is a bound parameter.
-    match = " AND ".join('"' + " ".join(t.words).replace('"', '""') + '"' for t in terms)
-    fts = text("SELECT rowid AS id, -bm25(articles_fts) AS score FROM articles_fts WHERE articles_fts MATCH :match") \
+_ID_ARRAY = ARRAY(BigInteger)
+
+
+# Ids counted back from the newest: the first window holds RANK_CANDIDATES matches of a word
+# in half the corpus with room to spare; the next is sized from the matches the last one held.
+FIRST_WINDOW = 3 * RANK_CANDIDATES
+
+
+def _recent_matches(conn: Connection, tsquery, filters: Filters) -> list[int]:
+    """The ids of the RANK_CANDIDATES most recently stored matches, newest first.
+
+    Ranking reads every candidate's tsvector, so only these are ranked: relevance among recent
+    news. Finding them is the cost that matters: walking the primary key backwards reads the
+    tsvector of every row passed, matching or not, and the GIN index alone visits every match
+    of a common word. A window of recent ids ANDed with the GIN index visits only matches
+    inside it; when it holds too few, the next window is sized from their density (a word
+    with no match in the window is looked up in the whole table at once).
+    """
+    newest = conn.execute(select(func.max(articles.c.id))).scalar()
+    if newest is None:
+        return []
+    # The first window is small: walking it backwards by primary key reads at most
+    # FIRST_WINDOW rows and skips the GIN posting lists of very common words, so the planner
+    # may pick that walk there; wider windows use the bitmap plans only.
+    window = FIRST_WINDOW
+    floor = newest - window if window < newest else None
+    ids = _matches_since(conn, tsquery, filters, floor)
+    with _bitmap_scans(conn):
+        while len(ids) < RANK_CANDIDATES and floor is not None:
+            window = _next_window(window, len(ids), newest)
+            floor = newest - window if window < newest else None
+            ids = _matches_since(conn, tsquery, filters, floor)
+    return ids
+
+
+def _next_window(window: int, found: int, newest: int) -> int:
+    """A window expected to hold 1.5 x RANK_CANDIDATES matches at the density just seen:
+    ``(3000, 300, 10**6)`` -> ``15000``; the whole table when nothing matched."""
+    if found == 0:
+        return newest
+    return max(2 * window, window * RANK_CANDIDATES * 3 // (2 * found))
+
+
+def _matches_since(conn: Connection, tsquery, filters: Filters, floor: int | None) -> list[int]:
+    since = [articles.c.id > floor] if floor is not None else []
+    query = (select(articles.c.id).join(sources, sources.c.id == articles.c.source_id)
+             .where(articles.c.search_doc.op("@@")(tsquery), *since, *filters.clauses())
+             .order_by(articles.c.id.desc()).limit(RANK_CANDIDATES))
+    return list(conn.execute(query).scalars())
+
+
+@contextmanager
+def _bitmap_scans(conn: Connection) -> Iterator[None]:
+    """Plain index scans off for the enclosed statements, in this transaction only.
+
+    With ``ORDER BY id DESC LIMIT n`` PostgreSQL prefers the primary key walk, costing the
+    ``@@`` filter as if the tsvector were at hand; it is not (a TOAST fetch per row), and for a
+    word in a few percent of the corpus that walk is ten times slower than the bitmap plans
+    (GIN AND the id window) that remain allowed.
+    """
+    previous = conn.execute(text("SELECT current_setting('enable_indexscan')")).scalar()
+    conn.execute(text("SELECT set_config('enable_indexscan', 'off', true)"))
+    yield
+    # Not in a finally: after an error the transaction is aborted, and its rollback undoes the
+    # setting anyway (a statement here would only hide the error).
+    conn.execute(text("SELECT set_config('enable_indexscan', :value, true)"), {"value": previous})
+
+
+def fts_match(terms: list[Term]) -> str:
+    """The terms as one FTS5 MATCH string, flat: each spelling a quoted phrase, ORed per term,
+    terms ANDed: ``[Term(("می", "شود"), True, (("میشود",),))]`` -> ``'("می شود" OR "میشود")'``."""
+    return " AND ".join("(" + " OR ".join('"' + " ".join(words).replace('"', '""') + '"'
+                                          for words in term.spellings) + ")" for term in terms)
+
+
+def _full_text_sqlite(conn: Connection, query_text: str, terms: list[Term], filters: Filters,
+                      limit: int) -> list[dict]:
+    # As on PostgreSQL, only the most recent matches are ranked: FTS5 walks its matches in rowid
+    # order cheaply, but BM25 over every match of a word in half the corpus is most of the
+    # cost. With filters every match is ranked, so the filters cannot leave the cap empty.
+    recent = "" if filters.clauses() else f" ORDER BY rowid DESC LIMIT {RANK_CANDIDATES}"
+    fts = text("SELECT rowid AS id, -bm25(articles_fts) AS score FROM articles_fts "
+               "WHERE articles_fts MATCH :match" + recent) \
         .columns(id=articles.c.id.type, score=articles.c.id.type).subquery("fts")
     query = (_base(fts.c.score.label("score")).join(fts, fts.c.id == articles.c.id)
              .where(*filters.clauses())
              .order_by(fts.c.score.desc(), articles.c.published_at.desc().nulls_last(), articles.c.id.desc())
              .limit(limit))
-    return [dict(r) for r in conn.execute(query, {"match": match}).mappings()]
+    try:
+        return [dict(r) for r in conn.execute(query, {"match": fts_match(terms)}).mappings()]
+    except OperationalError as exc:
+        reason = str(exc.orig)
+        if not _is_fts_error(reason):
+            raise  # a locked or unreadable database is still "database unavailable"
+        raise SearchError(query_text, reason) from exc
+
+
+def _is_fts_error(reason: str) -> bool:
+    """FTS5 rejecting a MATCH expression (``fts5: parser stack overflow``, ``unterminated string``)."""
+    return reason.startswith("fts5:") or reason in ("unterminated string",) or "MATCH" in reason
 
 
 def _title_partial(conn: Connection, terms: list[Term], filters: Filters, limit: int) -> list[dict]:
@@ -136,7 +277,7 @@ def _title_partial(conn: Connection, terms: list[Term], filters: Filters, limit:
 
 
 def get_article(conn: Connection, article_id: int) -> dict[str, Any] | None:
-    row = conn.execute(_base(articles.c.summary, articles.c.key, articles.c.published_time_known,
+    row = conn.execute(_base(articles.c.key, articles.c.published_time_known,
                              articles.c.fetched_at, articles.c.updated_at, articles.c.cluster_id, articles.c.meta)
                        .where(articles.c.id == article_id)).mappings().first()
     if row is None:
