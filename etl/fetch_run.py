@@ -23,7 +23,9 @@ from .fetch.feeds import FeedResult, fetch_feed
 from .fetch.addresses import url_host
 from .fetch.http import FetchError, HttpClient
 from .fetch.pages import fetch_full_text, site_hosts
+from .load.queries import keys_by_url
 from .load.runs import start_run
+from .load.upsert import stored_hashes
 from .load.schema import articles
 from .load.sources import record_fetch, source_row
 from .models import Article, ItemError, RawItem, RunReport
@@ -126,7 +128,8 @@ def _clean(engine, source: Source, source_id: int, feed: FeedResult, client: Htt
     agencies = agency_table(source.agencies)
     cleaned = [to_article(item, fetched_at, agencies) if isinstance(item, RawItem) else item for item in feed.items]
     errors = [c for c in cleaned if isinstance(c, ItemError)]
-    pairs = [(raw, art) for raw, art in zip(feed.items, cleaned) if isinstance(art, Article)]
+    pairs = _adopt_stored_keys(engine, source_id,
+                               [(raw, art) for raw, art in zip(feed.items, cleaned) if isinstance(art, Article)])
     if not source.full_text:
         return [art for _, art in pairs], errors, 0
     stored = _stored_feed_hashes(engine, source_id, [art.key for _, art in pairs])
@@ -139,6 +142,18 @@ def _clean(engine, source: Source, source_id: int, feed: FeedResult, client: Htt
         full = _with_full_text(client, raw, source, hosts, art.content_hash, fetched_at)
         (articles if isinstance(full, Article) else errors).append(full)
     return articles, errors, unchanged
+
+
+def _adopt_stored_keys(engine: Engine, source_id: int, pairs: list) -> list:
+    """An item whose key is new but whose URL is stored under another key (a page the archive
+    crawl stored, keyed by its URL, that the feed now lists under a GUID) keeps that row's key:
+    one article, one row, whichever saw it first."""
+    keys = [art.key for _, art in pairs]
+    with engine.connect() as conn:
+        known = set(stored_hashes(conn, source_id, keys))
+        by_url = keys_by_url(conn, source_id, [art.url for _, art in pairs if art.url and art.key not in known])
+    return [(raw, replace(art, key=by_url[art.url]) if art.key not in known and by_url.get(art.url) else art)
+            for raw, art in pairs]
 
 
 def _with_full_text(client, raw: RawItem, source: Source, hosts, feed_hash: str, fetched_at) -> Article | ItemError:

@@ -22,6 +22,8 @@ from etl.fetch.http import FetchError, HttpClient, HttpSettings
 from etl.fetch.pages import fetch_full_text, site_hosts
 from etl.models import ItemError, RawItem
 
+from conftest import NOW
+
 DATA = Path(__file__).parent / "data"
 RSS = "application/rss+xml"
 HTML = "text/html; charset=utf-8"
@@ -375,3 +377,32 @@ def test_a_loopback_feed_cannot_redirect_to_another_local_port(client, http_serv
     with pytest.raises(FetchError) as err:
         fetch_feed(client, source)
     assert "port 5432 of host 127.0.0.1 not allowed" in err.value.reason and not err.value.transient
+
+
+def test_a_page_the_crawl_stored_stays_one_row_when_the_feed_lists_it_under_a_guid(pg_engine, client, http_server):
+    """The crawl keys a page by its URL; the feed that later carries it under a GUID updates that
+    row instead of adding a second one (crawl first, feed second: one article, one row)."""
+    from sqlalchemy import text
+
+    from etl.fetch_run import fetch_source
+    from etl.load.sources import ensure_source
+    from etl.pipeline import load_batch
+    from etl.clean.article import to_article
+    from etl.models import RunReport
+
+    link = http_server.url("/news/12345/kandoodari")
+    rss = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+           f'<item><title>کندوداری در روستا</title><link>{link}</link><guid isPermaLink="false">item-12345</guid>'
+           f'<description>زنبورداران روستا از برداشت عسل خبر دادند.</description></item></channel></rss>')
+    http_server.route("/feed", 200, {"Content-Type": RSS}, rss.encode("utf-8"))
+    source = Source(name="local", kind="feed", url=http_server.url("/feed"))
+    crawled = to_article(RawItem("crawl", title="کندوداری در روستا", body="متن کامل صفحه درباره کندوداری.",
+                                 url=link), NOW)
+    assert crawled.key.startswith("url:")
+    with pg_engine.begin() as conn:
+        sid = ensure_source(conn, source, NOW, True)
+    load_batch(pg_engine, sid, RunReport(kind="crawl", source="local"), [crawled], [], NOW)
+    report = fetch_source(pg_engine, source, client, lambda: NOW)
+    assert report.error is None and (report.new, report.updated) == (0, 1)
+    with pg_engine.connect() as conn:
+        assert conn.execute(text("SELECT key FROM articles")).scalars().all() == [crawled.key]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Date, cast, func, select
@@ -78,3 +78,13 @@ def _per_day_python(conn: Connection, since: datetime, until: datetime) -> list[
     counts: Counter[tuple[str, date]] = Counter(
         (name, published.astimezone(TEHRAN).date()) for name, published in conn.execute(query))
     return [{"source": s, "day": d, "articles": n} for (s, d), n in counts.items()]
+
+
+def keys_by_url(conn: Connection, source_id: int, urls: Sequence[str]) -> dict[str, str]:
+    """url -> key of the source's stored articles at these URLs (a crawled page, keyed by its URL,
+    that a feed later lists under a GUID is the same article)."""
+    if not urls:
+        return {}
+    query = select(articles.c.url, articles.c.key).where(articles.c.source_id == source_id,
+                                                          articles.c.url.in_(list(urls)))
+    return dict(conn.execute(query).all())
