@@ -130,7 +130,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     _print_problems(health, width)
     summary = _summary(health, describe(engine))
     if summary:
-        print(summary if width is None else truncate(summary, width, middle=True))
+        # The counts come first and the database last: cut at the end, so the counts stay whole.
+        print(summary if width is None else truncate(summary, width))
     return code
 
 
