@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..load.queries import keys_by_url
 from ..load.schema import articles, crawl_pages, crawl_sitemaps, ingest_runs
 from .select import Window
 
@@ -116,11 +117,7 @@ def page_counts(conn: Connection, source_id: int) -> dict[str, int]:
 
 def stored_keys(conn: Connection, source_id: int, urls: Sequence[str]) -> dict[str, str]:
     """url -> key of articles already stored for these URLs (e.g. by the feed, under its GUID)."""
-    if not urls:
-        return {}
-    query = select(articles.c.url, articles.c.key).where(articles.c.source_id == source_id,
-                                                          articles.c.url.in_(list(urls)))
-    return dict(conn.execute(query).all())
+    return keys_by_url(conn, source_id, urls)
 
 
 def last_range(conn: Connection, source_id: int) -> tuple[str, str] | None:
