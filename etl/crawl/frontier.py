@@ -14,7 +14,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..load.queries import keys_by_url
-from ..load.schema import articles, crawl_pages, crawl_sitemaps, ingest_runs
+from ..load.schema import crawl_pages, crawl_sitemaps, ingest_runs
 from .select import Window
 
 __all__ = ["PageRow", "add_pages", "add_sitemaps", "candidate_pages", "children", "last_range",
