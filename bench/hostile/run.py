@@ -15,6 +15,9 @@ Each case runs in its own subprocess, so "peak" is that process's maximum reside
         as flat arrays within the depth limit
   nul   a backfill of 10,000 rows into PostgreSQL with a NUL in row 9,990; baseline: the same
         file without the NUL
+  slow  a page on a loopback server that sends its body at 1 byte/s (with a Content-Length),
+        fetched with the product's default HTTP settings (its total deadline ends it); baseline:
+        the same page sent at once
 """
 
 from __future__ import annotations
@@ -121,6 +124,43 @@ def case_nul(flat: bool, workdir: Path, pg: str) -> str:
         admin.dispose()
 
 
+def case_slow(flat: bool, workdir: Path, pg: str) -> str:
+    import socket
+    import threading
+    from etl.fetch.http import FetchError, HttpClient, HttpSettings
+    body = "<html><body><p>متن خبر</p></body></html>".encode() * 40
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body))
+        try:
+            if flat:
+                conn.sendall(body)
+            else:
+                for byte in body:  # 1 byte/s: each byte resets a read timeout, not the deadline
+                    conn.sendall(bytes([byte]))
+                    time.sleep(1.0)
+        except OSError:
+            pass  # the client hung up at its deadline
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    settings = HttpSettings()
+    start = time.perf_counter()
+    with HttpClient(settings) as client:
+        try:
+            response = client.get(f"http://127.0.0.1:{server.getsockname()[1]}/page", allow_loopback=True)
+            outcome = f"{len(response.body)} bytes"
+        except FetchError as exc:
+            outcome = f"FetchError (transient={exc.transient}): {exc.reason}"
+    return _result(start, f"deadline {settings.total_timeout:.0f} s -> {outcome}")
+
+
 def _now():
     from datetime import datetime, timezone
     return datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
@@ -136,7 +176,7 @@ def _result(start: float, detail: str) -> str:
     return json.dumps({"seconds": seconds, "peak_mb": peak_mb, "detail": detail}, ensure_ascii=False)
 
 
-CASES = {"html": case_html, "line": case_line, "deep": case_deep, "nul": case_nul}
+CASES = {"html": case_html, "line": case_line, "deep": case_deep, "nul": case_nul, "slow": case_slow}
 
 
 def _child(case: str, flat: bool, pg: str) -> dict:
