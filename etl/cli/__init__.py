@@ -33,6 +33,7 @@ from .query import cmd_articles, cmd_export, cmd_search, cmd_show
 from ..service.health import DEFAULT_FACTOR, DEFAULT_TOLERANCE
 from .service import cmd_run, cmd_status
 from .web import register as register_web
+from .worker import register as register_worker
 
 __all__ = ["build_parser", "main"]
 
@@ -199,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     lexicon_commands(sub, common, _add)
     register_web(sub, common)
     add_crawl_command(sub, common)
+    register_worker(sub, common)
     return parser
 
 
