@@ -37,6 +37,8 @@ def add_worker_options(p: argparse.ArgumentParser) -> None:
                         "transaction pooling)")
     p.add_argument("--per-host", type=int, default=2, metavar="N",
                    help="polls of one host at once across all workers (default 2)")
+    p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
+                   help="minimum pause between requests to one host, within this worker (default 1.0)")
     p.add_argument("--log-json", action="store_true", help="log JSON lines instead of key=value text")
 
 
@@ -57,7 +59,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         sync_sources(conn, sources, utcnow())
     ensure_queue_schema(engine)
     name = f"{socket.gethostname()}:{os.getpid()}"
-    with HttpClient(http_settings(retries=1)) as client:
+    with HttpClient(http_settings(retries=1, per_host_delay=args.per_host_delay)) as client:
         runtime = QueueRuntime(engine, {s.name: s for s in sources}, client, utcnow, owner=name, per_host=args.per_host)
         run_worker(make_app(conninfo, runtime), args.concurrency, QUEUES[args.queues],
                    not args.no_listen_notify, name)

@@ -41,8 +41,8 @@ log = logging.getLogger("etl.queue")
 
 POLL_QUEUE = "polls"
 DISPATCH_QUEUE = "schedule"
-DISPATCH_CRON = "*/2 * * * * *"      # every 2 s (procrastinate reads a sixth, seconds field)
-STALLED_CRON = "*/5 * * * * *"
+DISPATCH_CRON = "* * * * * */2"      # every 2 s (procrastinate reads a sixth field: seconds)
+STALLED_CRON = "* * * * * */5"
 PURGE_CRON = "*/10 * * * *"          # every 10 minutes
 HEARTBEAT = 2.0                      # worker heartbeat interval, seconds
 STALLED_AFTER = 10.0                 # a worker silent this long is dead
@@ -90,7 +90,8 @@ def ensure_queue_schema(engine: Engine) -> bool:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('news-etl procrastinate schema'))"))
         if inspect(conn).has_table("procrastinate_jobs"):
             return False
-        conn.exec_driver_sql(SchemaManager.get_schema())
+        # Straight to psycopg without parameters: the schema's own '%' must not read as placeholders.
+        conn.connection.driver_connection.execute(SchemaManager.get_schema())
     return True
 
 
