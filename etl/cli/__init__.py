@@ -173,6 +173,9 @@ def _service_commands(sub, common) -> None:
                    help="retries within one pass for transient HTTP errors (default 1; the schedule retries later)")
     p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
                    help="minimum pause between requests to one host")
+    p.add_argument("--executor", choices=("local", "procrastinate"), default="local",
+                   help="local: this process schedules (SQLite too); procrastinate: the shared PostgreSQL "
+                        "schedule, dispatch and a worker in this process (see README \"Scaling\")")
 
     p = _add(sub, "status", cmd_status,
              "check the service's health: exit 0 when the database answers and every enabled source is neither "

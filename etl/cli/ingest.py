@@ -134,6 +134,10 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     result = upgrade(engine, utcnow())
     before = "empty" if result.from_version is None else f"version {result.from_version}"
     print(f"{describe(engine)}: schema version {result.to_version} (was {before})")
+    if engine.dialect.name == "postgresql":
+        from ..executors.queue import ensure_queue_schema  # procrastinate is loaded only for PostgreSQL
+        if ensure_queue_schema(engine):
+            print(f"{describe(engine)}: procrastinate queue schema installed")
     return 0
 
 

@@ -10,7 +10,9 @@ import argparse
 import logging
 import os
 import socket
+from dataclasses import dataclass
 
+from ..config import Settings
 from ..fetch.http import HttpClient
 from ..load.sources import sync_sources
 from ..service import setup_logging
@@ -43,12 +45,27 @@ def add_worker_options(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    # Imported here: the other commands do not need procrastinate loaded.
-    from ..executors.queue import QueueRuntime, conninfo_of, ensure_queue_schema, make_app, run_worker
     if args.concurrency < 1 or args.per_host < 1:
         raise UsageError("--concurrency and --per-host must be at least 1")
     setup_logging(args.log_json, logging.DEBUG if verbose(args) else logging.WARNING if quiet(args) else logging.INFO)
-    settings = settings_of(args)
+    return run_queue_worker(settings_of(args), WorkerChoice(args.concurrency, QUEUES[args.queues],
+                                                           not args.no_listen_notify, args.per_host,
+                                                           args.per_host_delay))
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerChoice:
+    concurrency: int = 8
+    queues: list[str] | None = None  # None: every queue (dispatch and polls in one process)
+    listen_notify: bool = True
+    per_host: int = 2
+    per_host_delay: float = 1.0
+
+
+def run_queue_worker(settings: Settings, choice: WorkerChoice) -> int:
+    """One worker until SIGINT/SIGTERM; also `news-etl run --executor procrastinate`."""
+    # Imported here: the other commands do not need procrastinate loaded.
+    from ..executors.queue import QueueRuntime, conninfo_of, ensure_queue_schema, make_app, run_worker
     try:
         conninfo = conninfo_of(settings.database_url)
     except ValueError as exc:
@@ -59,9 +76,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         sync_sources(conn, sources, utcnow())
     ensure_queue_schema(engine)
     name = f"{socket.gethostname()}:{os.getpid()}"
-    with HttpClient(http_settings(retries=1, per_host_delay=args.per_host_delay)) as client:
-        runtime = QueueRuntime(engine, {s.name: s for s in sources}, client, utcnow, owner=name, per_host=args.per_host)
-        run_worker(make_app(conninfo, runtime), args.concurrency, QUEUES[args.queues],
-                   not args.no_listen_notify, name)
+    with HttpClient(http_settings(retries=1, per_host_delay=choice.per_host_delay)) as client:
+        runtime = QueueRuntime(engine, {s.name: s for s in sources}, client, utcnow, owner=name,
+                               per_host=choice.per_host)
+        run_worker(make_app(conninfo, runtime), choice.concurrency, choice.queues, choice.listen_notify, name)
     engine.dispose()
     return 0
