@@ -4,6 +4,7 @@ reason (the quick start keeps the local executor)."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -56,3 +57,34 @@ def test_sqlite_keeps_the_local_executor(sqlite_url):
     assert "needs PostgreSQL, not sqlite" in result.stderr and "news-etl run" in result.stderr
     result = run_cli("--database-url", sqlite_url, "--config", "/dev/null", "run", "--executor", "procrastinate")
     assert result.returncode == 2 and "needs PostgreSQL" in result.stderr
+
+
+def test_status_reports_queue_depth_ages_stalled_jobs_and_workers(pg_url):
+    from etl.executors.queue import conninfo_of, make_app
+    assert run_cli("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
+    app = make_app(conninfo_of(pg_url), None)
+    with app.open():
+        for source_id in (1, 2):
+            app.tasks["poll_source"].configure(queueing_lock=f"source:{source_id}").defer(source_id=source_id)
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        dead = conn.execute(text("INSERT INTO procrastinate_workers (last_heartbeat) "
+                                 "VALUES (now() - interval '1 hour') RETURNING id")).scalar()
+        conn.execute(text("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now())"))
+        conn.execute(text("UPDATE procrastinate_jobs SET status = 'doing', worker_id = :w "
+                          "WHERE id = (SELECT min(id) FROM procrastinate_jobs)"), {"w": dead})
+    engine.dispose()
+    result = run_cli("--database-url", pg_url, "--config", "/dev/null", "status", "--json")
+    assert result.returncode == 0, result.stderr
+    queue = json.loads(result.stdout)["queue"]
+    assert {k: queue[k] for k in ("waiting", "running", "stalled", "workers")} == \
+        {"waiting": 1, "running": 1, "stalled": 1, "workers": 1}
+    assert 0 <= queue["oldest_waiting_seconds"] < 60
+    text_out = run_cli("--database-url", pg_url, "--config", "/dev/null", "status").stdout
+    assert "queue: 1 waiting (oldest " in text_out and "1 running, 1 stalled, 1 worker(s)" in text_out
+
+
+def test_status_on_sqlite_has_no_queue(sqlite_url):
+    assert run_cli("--database-url", sqlite_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
+    result = run_cli("--database-url", sqlite_url, "--config", "/dev/null", "status", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["queue"] is None

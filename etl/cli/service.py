@@ -135,6 +135,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     summary = _summary(health, describe(engine))
     if summary:
         print(summary if width is None else truncate(summary, width, middle=True))
+    if health.queue is not None:
+        print(f"{PROG}: {health.queue.line()}")
     return code
 
 

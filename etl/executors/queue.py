@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from ..config import Source
 from ..fetch.http import HttpClient
-from ..load.schedule import claim_due, release
+from ..load.schedule import STALLED_AFTER, claim_due, release  # a worker silent STALLED_AFTER s is dead
 from ..load.schema import sources as sources_table
 from ..models import RunReport
 from ..pipeline import Clock
@@ -45,7 +45,6 @@ DISPATCH_CRON = "* * * * * */2"      # every 2 s (procrastinate reads a sixth fi
 STALLED_CRON = "* * * * * */5"
 PURGE_CRON = "*/10 * * * *"          # every 10 minutes
 HEARTBEAT = 2.0                      # worker heartbeat interval, seconds
-STALLED_AFTER = 10.0                 # a worker silent this long is dead
 STALL_BOUND = STALLED_AFTER + HEARTBEAT + 5 + 2  # ... + one retry_stalled period + a dispatch
 PURGE_HOURS = 1
 LEASE = 600.0                        # a claimed source is not claimed again before this, unless released

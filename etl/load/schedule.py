@@ -16,7 +16,9 @@ from sqlalchemy import Connection, text, update
 
 from .schema import sources
 
-__all__ = ["Claim", "claim_due", "release"]
+__all__ = ["STALLED_AFTER", "Claim", "claim_due", "release"]
+
+STALLED_AFTER = 10.0  # seconds without a heartbeat after which a queue worker counts as dead
 
 # New sources (next_attempt_at NULL) are due at once; site and files sources are not polled here.
 _CLAIM = text("""
