@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from conftest import REPO, run_cli
 from httpserver import http_server  # noqa: F401  (fixture)
-from test_queue_e2e import rss, wait_for
+from test_queue_e2e import rss, scalar, wait_for
 
 
 def test_db_upgrade_installs_the_queue_schema_once(pg_url, tmp_path):
@@ -41,8 +41,7 @@ def test_run_with_the_procrastinate_executor_polls_in_one_process(pg_url, tmp_pa
                             cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     engine = create_engine(pg_url)
     try:
-        count = lambda: engine.connect().execute(text("SELECT count(*) FROM articles")).scalar()  # noqa: E731
-        wait_for(lambda: count() == 9, 60, "9 articles")
+        wait_for(lambda: scalar(engine, "SELECT count(*) FROM articles") == 9, 60, "9 articles")
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(40)

@@ -138,6 +138,11 @@ def pid_of_client_port(port: int, pids: list[int]) -> int | None:
     return None
 
 
+def scalar(engine, sql: str):
+    with engine.connect() as conn:
+        return conn.execute(text(sql)).scalar()
+
+
 def wait_for(condition, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -175,8 +180,7 @@ def test_three_workers_and_a_dispatcher_share_the_schedule(pg_url, tmp_path, sit
         assert site.count(HOSTS[0], "/feed0.xml")[1] - killed_at <= STALL_BOUND + 10
 
         total = len(HOSTS) * FEEDS_PER_HOST * ITEMS
-        stored = lambda: engine.connect().execute(text("SELECT count(*) FROM articles")).scalar()
-        wait_for(lambda: stored() == total, 120, f"{total} articles")
+        wait_for(lambda: scalar(engine, "SELECT count(*) FROM articles") == total, 120, f"{total} articles")
         os.killpg(dispatcher.pid, signal.SIGKILL)
         dispatcher.wait(10)
         time.sleep(2)

@@ -97,6 +97,10 @@ def _ingest_commands(sub, common) -> None:
                    help="cleaning processes beside this one (default: one per core but one; 0 cleans in this process)")
     p.add_argument("--reclean", action="store_true",
                    help="clean every item again, also those whose input and cleaner version are unchanged")
+    p.add_argument("--queue", action="store_true",
+                   help="PostgreSQL: split the input into shards (files) and defer one job per shard to "
+                        "`news-etl worker`s instead of loading here; `news-etl runs` shows their progress")
+    p.add_argument("--files-per-shard", type=positive, default=1, metavar="N", help="files in one queued shard")
 
     p = _add(sub, "fetch", cmd_fetch, "fetch the enabled feed sources (or the named ones) once",
              "news-etl fetch mehr isna --json", [common])

@@ -19,7 +19,7 @@ from ..service import setup_logging
 from .common import UsageError, configured, engine_of, http_settings, quiet, settings_of, utcnow, verbose
 
 EXAMPLE = "DATABASE_URL=postgresql+psycopg://etl@db/news news-etl worker --concurrency 16"
-QUEUES = {"all": None, "polls": ["polls"], "schedule": ["schedule"]}  # etl.executors.queue's queues
+QUEUES = {"all": None, "polls": ["polls"], "schedule": ["schedule"], "backfill": ["backfill"]}  # etl.executors.queue's
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -33,7 +33,8 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 def add_worker_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, default=8, metavar="N", help="tasks run at once (default 8)")
     p.add_argument("--queues", choices=sorted(QUEUES), default="all",
-                   help="'polls' (fetching only), 'schedule' (dispatch and maintenance only) or 'all' (default)")
+                   help="'polls' (fetching only), 'schedule' (dispatch and maintenance only), 'backfill' (queued "
+                        "backfill shards only) or 'all' (default)")
     p.add_argument("--no-listen-notify", action="store_true",
                    help="poll the queue instead of holding a LISTEN connection (needed behind pgbouncer "
                         "transaction pooling)")

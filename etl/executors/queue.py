@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from procrastinate import App, PsycopgConnector
@@ -32,14 +33,15 @@ from ..load.schedule import STALLED_AFTER, claim_due, release  # a worker silent
 from ..load.schema import sources as sources_table
 from ..models import RunReport
 from ..pipeline import Clock
-from ..tasks import poll_source
+from ..tasks import load_shard, poll_source
 
 __all__ = ["DISPATCH_QUEUE", "POLL_QUEUE", "QueueRuntime", "conninfo_of", "ensure_queue_schema", "host_lock",
-           "make_app", "run_worker"]
+           "defer_shards", "make_app", "run_worker"]
 
 log = logging.getLogger("etl.queue")
 
 POLL_QUEUE = "polls"
+BACKFILL_QUEUE = "backfill"
 DISPATCH_QUEUE = "schedule"
 DISPATCH_CRON = "* * * * * */2"      # every 2 s (procrastinate reads a sixth field: seconds)
 STALLED_CRON = "* * * * * */5"
@@ -61,6 +63,18 @@ class QueueRuntime:
     now: Clock
     owner: str = "dispatcher"
     per_host: int = 2
+
+    def shard(self, source_name: str, paths: list[str], pattern: str | None, batch_size: int) -> RunReport:
+        """A backfill shard; a source missing from this worker's file is ad hoc, as in `news-etl backfill`."""
+        source = self.sources.get(source_name)
+        in_config = source is not None
+        if source is None:
+            agencies = next(iter(self.sources.values())).agencies if self.sources else ()
+            source = Source(name=source_name, kind="files", path=paths[0], agencies=agencies)
+        if pattern:
+            source = replace(source, pattern=pattern)
+        return load_shard(self.engine, source, [Path(p) for p in paths], self.now, in_config=in_config,
+                          batch_size=batch_size)
 
     def poll(self, source_id: int) -> RunReport:
         with self.engine.connect() as conn:
@@ -106,6 +120,7 @@ def make_app(conninfo: str, runtime: QueueRuntime | None) -> App:
     app = App(connector=PsycopgConnector(conninfo=conninfo))
     poll = _register_poll(app, runtime)
     _register_dispatch(app, runtime, poll)
+    _register_backfill(app, runtime)
     _register_maintenance(app)
     return app
 
@@ -118,6 +133,23 @@ def _register_poll(app: App, runtime: QueueRuntime | None):
                   "failed": report.failed, "error": report.error}
         log.log(logging.WARNING if report.error else logging.INFO, "poll", extra={"fields": fields})
     return poll_source_task
+
+
+def _register_backfill(app: App, runtime: QueueRuntime | None) -> None:
+    @app.task(name="load_shard", queue=BACKFILL_QUEUE)
+    def load_shard_task(source: str, paths: list[str], pattern: str | None = None, batch_size: int = 500) -> None:
+        report = runtime.shard(source, paths, pattern, batch_size)
+        fields = {"source": report.source, "run": report.run_id, "seen": report.seen, "new": report.new,
+                  "failed": report.failed, "error": report.error}
+        log.log(logging.WARNING if report.error else logging.INFO, "shard", extra={"fields": fields})
+
+
+def defer_shards(app: App, source: str, shards: list[list[Path]], pattern: str | None, batch_size: int) -> int:
+    """One ``load_shard`` job per shard; the caller's App must be open. Returns how many."""
+    task = app.tasks["load_shard"]
+    for shard in shards:
+        task.defer(source=source, paths=[str(p.resolve()) for p in shard], pattern=pattern, batch_size=batch_size)
+    return len(shards)
 
 
 def _register_dispatch(app: App, runtime: QueueRuntime | None, poll) -> None:
