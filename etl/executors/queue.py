@@ -158,17 +158,28 @@ def _register_dispatch(app: App, runtime: QueueRuntime | None, poll) -> None:
     def dispatch(timestamp: int) -> None:
         with runtime.engine.begin() as conn:
             claims = claim_due(conn, runtime.now(), LEASE, CLAIM_LIMIT, runtime.owner)
-        for claim in claims:
-            _defer_poll(poll, claim.id, host_lock(claim.id, claim.url, runtime.per_host))
+        jobs = [poll.configure(queueing_lock=f"source:{c.id}", lock=host_lock(c.id, c.url, runtime.per_host))
+                .make_new_job(source_id=c.id) for c in claims]
+        _defer_all(app, jobs)
         if claims:
             log.info("dispatch", extra={"fields": {"claimed": len(claims)}})
 
 
-def _defer_poll(poll, source_id: int, lock: str) -> None:
+def _defer_all(app: App, jobs: list) -> None:
+    """One insert for the lot; when a source has a poll waiting already (its queueing lock), the
+    batch is refused whole, so then one by one, skipping those."""
+    if not jobs:
+        return
     try:
-        poll.configure(queueing_lock=f"source:{source_id}", lock=lock).defer(source_id=source_id)
+        app.job_manager.batch_defer_jobs(jobs)
+        return
     except AlreadyEnqueued:
-        pass  # a poll of this source is waiting already; it releases the lease when it runs
+        pass
+    for job in jobs:
+        try:
+            app.job_manager.defer_job(job)
+        except AlreadyEnqueued:
+            pass  # a poll of this source is waiting already; it releases the lease when it runs
 
 
 def _register_maintenance(app: App) -> None:
