@@ -18,7 +18,7 @@ from ..load.sources import sync_sources
 from ..service import setup_logging
 from .common import UsageError, configured, engine_of, http_settings, quiet, settings_of, utcnow, verbose
 
-EXAMPLE = "DATABASE_URL=postgresql+psycopg://etl@db/news news-etl worker --concurrency 16"
+EXAMPLE = "news-etl worker --database-url postgresql+psycopg://etl@db/news --concurrency 16"
 QUEUES = {"all": None, "polls": ["polls"], "schedule": ["schedule"], "backfill": ["backfill"]}  # etl.executors.queue's
 
 
