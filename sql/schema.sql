@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 4.
+-- news-etl PostgreSQL schema, version 5.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -37,12 +37,17 @@ CREATE TABLE sources (
 	last_error TEXT, 
 	next_attempt_at TIMESTAMP WITH TIME ZONE, 
 	items_seen BIGINT DEFAULT 0 NOT NULL, 
+	lease_until TIMESTAMP WITH TIME ZONE, 
+	lease_owner TEXT, 
+	last_delay FLOAT, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	PRIMARY KEY (id), 
 	CONSTRAINT sources_kind_check CHECK (kind IN ('feed', 'files', 'site')), 
 	UNIQUE (name)
 );
+
+CREATE INDEX sources_due ON sources (next_attempt_at);
 
 COMMENT ON TABLE sources IS 'One row per source, keyed by name, holding its fetch state.';
 
@@ -79,6 +84,12 @@ COMMENT ON COLUMN sources.last_error IS 'One-line reason of the last failed pass
 COMMENT ON COLUMN sources.next_attempt_at IS 'When the service will next fetch this source.';
 
 COMMENT ON COLUMN sources.items_seen IS 'Items seen over all passes (feed entries or file records).';
+
+COMMENT ON COLUMN sources.lease_until IS 'Claimed by a dispatcher of the procrastinate executor until then (etl/load/schedule.py); NULL or past: free.';
+
+COMMENT ON COLUMN sources.lease_owner IS 'Who holds the lease (dispatcher name), for operators.';
+
+COMMENT ON COLUMN sources.last_delay IS 'Seconds of the last healthy delay (adaptive polling), so the schedule moves between machines.';
 
 COMMENT ON COLUMN sources.created_at IS 'When the source first appeared (UTC).';
 

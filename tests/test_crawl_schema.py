@@ -22,6 +22,9 @@ def version_1(engine) -> None:
         conn.execute(text("DROP INDEX articles_source_url"))
         conn.execute(text("DROP INDEX articles_source_raw_hash"))  # step 2 adds raw_hash
         conn.execute(text("ALTER TABLE articles DROP COLUMN raw_hash"))
+        conn.execute(text("DROP INDEX sources_due"))  # step 4 adds the source leases
+        for column in ("lease_until", "lease_owner", "last_delay"):
+            conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))
         if conn.dialect.name == "postgresql":
             conn.execute(text("ALTER TABLE sources DROP CONSTRAINT sources_kind_check, "
                               "ADD CONSTRAINT sources_kind_check CHECK (kind IN ('feed', 'files'))"))

@@ -32,6 +32,7 @@ from .query import cmd_articles, cmd_export, cmd_search, cmd_show
 from ..service.health import DEFAULT_FACTOR, DEFAULT_TOLERANCE
 from .service import cmd_run, cmd_status
 from .web import register as register_web
+from .worker import register as register_worker
 
 __all__ = ["build_parser", "main"]
 
@@ -95,6 +96,10 @@ def _ingest_commands(sub, common) -> None:
                    help="cleaning processes beside this one (default: one per core but one; 0 cleans in this process)")
     p.add_argument("--reclean", action="store_true",
                    help="clean every item again, also those whose input and cleaner version are unchanged")
+    p.add_argument("--queue", action="store_true",
+                   help="PostgreSQL: split the input into shards (files) and defer one job per shard to "
+                        "`news-etl worker`s instead of loading here; `news-etl runs` shows their progress")
+    p.add_argument("--files-per-shard", type=positive, default=1, metavar="N", help="files in one queued shard")
 
     p = _add(sub, "fetch", cmd_fetch, "fetch the enabled feed sources (or the named ones) once",
              "news-etl fetch mehr isna --json", [common])
@@ -171,6 +176,9 @@ def _service_commands(sub, common) -> None:
                    help="retries within one pass for transient HTTP errors (default 1; the schedule retries later)")
     p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
                    help="minimum pause between requests to one host")
+    p.add_argument("--executor", choices=("local", "procrastinate"), default="local",
+                   help="local: this process schedules (SQLite too); procrastinate: the shared PostgreSQL "
+                        "schedule, dispatch and a worker in this process (see README \"Scaling\")")
 
     p = _add(sub, "status", cmd_status,
              "check the service's health: exit 0 when the database answers and every enabled source is neither "
@@ -198,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     lexicon_commands(sub, common, _add)
     register_web(sub, common)
     add_crawl_command(sub, common)
+    register_worker(sub, common)
     return parser
 
 

@@ -25,6 +25,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths]
     if not any(p.exists() for p in paths):
         raise UsageError(f"no such file or directory: {', '.join(map(str, paths))}")
+    if args.queue:
+        return _queue_backfill(args, paths)
     # Missing paths among existing ones are not fatal: the run records each as a failed item
     # (named in the report and in `errors --run`) and loads the rest, exit 1.
     engine, configured = open_db(args)
@@ -47,6 +49,27 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         progress.close()
     _print_report(args, report)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _queue_backfill(args: argparse.Namespace, paths: list[Path]) -> int:
+    """Defer the shards and return; the workers load them (each shard is one backfill run)."""
+    from ..executors.queue import conninfo_of, defer_shards, ensure_queue_schema, make_app
+    from ..tasks import shards_of
+    settings = settings_of(args)
+    try:
+        conninfo = conninfo_of(settings.database_url)
+    except ValueError as exc:
+        raise UsageError(f"--queue: {exc}; load here without --queue") from None
+    engine, _ = open_db(args)
+    ensure_queue_schema(engine)
+    engine.dispose()
+    app = make_app(conninfo, None)
+    with app.open():
+        count = defer_shards(app, args.source, shards_of(paths, args.files_per_shard), args.pattern,
+                             args.batch_size)
+    print(f"{PROG}: deferred {count} shard(s) of {args.source} to the queue; `{PROG} runs --source {args.source}` "
+          "shows their progress")
+    return EXIT_OK
 
 
 def _print_report(args: argparse.Namespace, report: RunReport) -> None:
@@ -134,6 +157,10 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     result = upgrade(engine, utcnow())
     before = "empty" if result.from_version is None else f"version {result.from_version}"
     print(f"{describe(engine)}: schema version {result.to_version} (was {before})")
+    if engine.dialect.name == "postgresql":
+        from ..executors.queue import ensure_queue_schema  # procrastinate is loaded only for PostgreSQL
+        if ensure_queue_schema(engine):
+            print(f"{describe(engine)}: procrastinate queue schema installed")
     return 0
 
 

@@ -21,6 +21,7 @@ from ..pipeline import first_line
 from ..display import terminal_width, text_width, to_json, truncate
 from ..service import Metrics, Service, ServiceOptions, check_health, setup_logging
 from ..service.health import LAST_ERROR
+from .worker import WorkerChoice, run_queue_worker
 from .common import (EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, PROG, DatabaseUnavailable, UsageError, configured,
                      engine_of, http_settings, quiet, settings_of, utcnow, verbose)
 
@@ -32,6 +33,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     level = logging.DEBUG if verbose(args) else logging.WARNING if quiet(args) else logging.INFO
     setup_logging(args.log_json, level)
     settings = settings_of(args)
+    if args.executor == "procrastinate":
+        # Dispatch, maintenance and polls in this one process; more `news-etl worker`s may join.
+        return run_queue_worker(settings, WorkerChoice(concurrency=args.workers, per_host_delay=args.per_host_delay))
     sources = configured(settings)  # a bad file fails here, before anything starts (exit 2)
     signals = _Signals()
     engine = _open_engine(settings, signals, notice=not quiet(args))
@@ -132,6 +136,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if summary:
         # The counts come first and the database last: cut at the end, so the counts stay whole.
         print(summary if width is None else truncate(summary, width))
+    if health.queue is not None:
+        print(f"{PROG}: {health.queue.line()}")
     return code
 
 

@@ -66,10 +66,24 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _add_source_leases(conn: Connection) -> None:
+    """Version 5: the schedule in the database for the procrastinate executor (issue 10):
+    sources.lease_until / lease_owner (who claimed a due source) and last_delay (adaptive polling)."""
+    conn.execute(text("ALTER TABLE sources ADD COLUMN lease_until " +
+                      ("TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME")))
+    conn.execute(text("ALTER TABLE sources ADD COLUMN lease_owner TEXT"))
+    conn.execute(text("ALTER TABLE sources ADD COLUMN last_delay FLOAT"))
+    conn.execute(text("CREATE INDEX sources_due ON sources (next_attempt_at)"))
+    if conn.dialect.name == "postgresql":
+        for column in ("lease_until", "lease_owner", "last_delay"):
+            conn.execute(text(f"COMMENT ON COLUMN sources.{column} IS " + _quote(_column_comment("sources", column))))
+
+
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
     4: ("search documents rebuilt: ZWNJ compounds also indexed joined", _search_docs_with_joined_compounds),
+    5: ("source leases: sources.lease_until, lease_owner, last_delay; sources_due", _add_source_leases),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    DDL, JSON, BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer,
+    DDL, JSON, BigInteger, Boolean, CheckConstraint, Column, DateTime, Float, ForeignKey, Index, Integer,
     LargeBinary, MetaData, PrimaryKeyConstraint, SmallInteger, String, Table, Text, UniqueConstraint,
     event, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class UTCDateTime(TypeDecorator):
@@ -97,6 +97,11 @@ sources = Table(
     Column("next_attempt_at", UTCDateTime, comment="When the service will next fetch this source."),
     Column("items_seen", BigInteger, nullable=False, server_default=text("0"),
            comment="Items seen over all passes (feed entries or file records)."),
+    Column("lease_until", UTCDateTime,
+           comment="Claimed by a dispatcher of the procrastinate executor until then (etl/load/schedule.py); NULL or past: free."),
+    Column("lease_owner", Text, comment="Who holds the lease (dispatcher name), for operators."),
+    Column("last_delay", Float,
+           comment="Seconds of the last healthy delay (adaptive polling), so the schedule moves between machines."),
     Column("created_at", UTCDateTime, nullable=False, comment="When the source first appeared (UTC)."),
     Column("updated_at", UTCDateTime, nullable=False, comment="When its row last changed (UTC)."),
     CheckConstraint(SOURCE_KINDS_CHECK, name="sources_kind_check"),
@@ -135,6 +140,7 @@ articles = Table(
     UniqueConstraint("source_id", "key", name="articles_source_key"),
     comment="One row per article per source.",
 )
+Index("sources_due", sources.c.next_attempt_at)
 Index("articles_published_at", articles.c.published_at)
 Index("articles_cluster", articles.c.cluster_id)
 Index("articles_source_published", articles.c.source_id, articles.c.published_at)

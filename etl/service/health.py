@@ -12,16 +12,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import DEFAULT_INTERVAL, parse_interval
 from ..errors import one_line
+from ..load.schedule import STALLED_AFTER
 from ..load.schema import sources
 from ..pipeline import first_line
 from .timing import MAX_INTERVAL_FACTOR
 
-__all__ = ["Health", "SourceHealth", "check_health"]
+__all__ = ["Health", "QueueFigures", "SourceHealth", "check_health", "queue_figures"]
 
 DEFAULT_FACTOR = 3.0
 DEFAULT_TOLERANCE = 3
@@ -39,10 +40,50 @@ class SourceHealth:
     last_error: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class QueueFigures:
+    """The procrastinate queue, when the database has one (the procrastinate executor)."""
+
+    waiting: int
+    running: int
+    oldest_waiting_seconds: float | None
+    stalled: int
+    workers: int
+
+    def line(self) -> str:
+        age = "" if self.oldest_waiting_seconds is None else f" (oldest {self.oldest_waiting_seconds:.0f}s)"
+        return (f"queue: {self.waiting} waiting{age}, {self.running} running, {self.stalled} stalled, "
+                f"{self.workers} worker(s)")
+
+
+# Stalled: running on a worker whose heartbeat stopped (killed, machine lost); etl/executors/queue retries them.
+_QUEUE = text("""
+SELECT (SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo') AS waiting,
+       (SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing') AS running,
+       (SELECT extract(epoch FROM :now - min(e.at)) FROM procrastinate_events e
+          JOIN procrastinate_jobs j ON j.id = e.job_id WHERE j.status = 'todo' AND e.type = 'deferred') AS oldest,
+       (SELECT count(*) FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w.id = j.worker_id
+         WHERE j.status = 'doing' AND (w.id IS NULL OR w.last_heartbeat < :now - make_interval(secs => :after)))
+         AS stalled,
+       (SELECT count(*) FROM procrastinate_workers
+         WHERE last_heartbeat >= :now - make_interval(secs => :after)) AS workers
+""")
+
+
+def queue_figures(conn: Connection, now: datetime) -> QueueFigures | None:
+    """None on SQLite or before the queue schema is installed (the local executor)."""
+    if conn.dialect.name != "postgresql" or not inspect(conn).has_table("procrastinate_jobs"):
+        return None
+    row = conn.execute(_QUEUE, {"now": now, "after": STALLED_AFTER}).one()
+    oldest = None if row.oldest is None else max(0.0, float(row.oldest))
+    return QueueFigures(row.waiting, row.running, oldest, row.stalled, row.workers)
+
+
 @dataclass(slots=True)
 class Health:
     database_problem: str | None = None
     sources: list[SourceHealth] = field(default_factory=list)
+    queue: QueueFigures | None = None
 
     @property
     def problems(self) -> list[str]:
@@ -59,7 +100,8 @@ class Health:
 
     def as_dict(self) -> dict[str, Any]:
         return {"healthy": self.ok, "database_ok": self.database_problem is None,
-                "database_problem": self.database_problem, "sources": [asdict(s) for s in self.sources]}
+                "database_problem": self.database_problem, "sources": [asdict(s) for s in self.sources],
+                "queue": asdict(self.queue) if self.queue else None}
 
 
 def check_health(engine: Engine, now: datetime, factor: float = DEFAULT_FACTOR,
@@ -69,6 +111,7 @@ def check_health(engine: Engine, now: datetime, factor: float = DEFAULT_FACTOR,
         with engine.connect() as conn:
             rows = conn.execute(select(sources).where(sources.c.enabled, sources.c.in_config)
                                 .order_by(sources.c.name)).all()
+            health.queue = queue_figures(conn, now)
     except SQLAlchemyError as exc:
         health.database_problem = first_line(exc)
         return health

@@ -1,0 +1,85 @@
+"""``news-etl worker``: one procrastinate worker (etl/executors/queue.py) over the PostgreSQL database.
+
+Any number of them, on any machines, share the schedule in the ``sources`` table; each runs the
+periodic dispatcher in turn (procrastinate defers it once per period), polls, and stalled-job retries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+from ..config import Settings
+from ..fetch.http import HttpClient
+from ..load.sources import sync_sources
+from ..service import setup_logging
+from .common import UsageError, configured, engine_of, http_settings, quiet, settings_of, utcnow, verbose
+
+EXAMPLE = "news-etl worker --database-url postgresql+psycopg://etl@db/news --concurrency 16"
+QUEUES = {"all": None, "polls": ["polls"], "schedule": ["schedule"], "backfill": ["backfill"]}  # etl.executors.queue's
+
+
+def register(sub, common: argparse.ArgumentParser) -> None:
+    help_ = "run a procrastinate worker: poll due sources from the shared PostgreSQL schedule (scale-out)"
+    p = sub.add_parser("worker", help=help_, description=help_, parents=[common], epilog=f"Example:\n  {EXAMPLE}",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(handler=cmd_worker)
+    add_worker_options(p)
+
+
+def add_worker_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="tasks run at once (default 8)")
+    p.add_argument("--queues", choices=sorted(QUEUES), default="all",
+                   help="'polls' (fetching only), 'schedule' (dispatch and maintenance only), 'backfill' (queued "
+                        "backfill shards only) or 'all' (default)")
+    p.add_argument("--no-listen-notify", action="store_true",
+                   help="poll the queue instead of holding a LISTEN connection (needed behind pgbouncer "
+                        "transaction pooling)")
+    p.add_argument("--per-host", type=int, default=2, metavar="N",
+                   help="polls of one host at once across all workers (default 2)")
+    p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
+                   help="minimum pause between requests to one host, within this worker (default 1.0)")
+    p.add_argument("--log-json", action="store_true", help="log JSON lines instead of key=value text")
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    if args.concurrency < 1 or args.per_host < 1:
+        raise UsageError("--concurrency and --per-host must be at least 1")
+    setup_logging(args.log_json, logging.DEBUG if verbose(args) else logging.WARNING if quiet(args) else logging.INFO)
+    return run_queue_worker(settings_of(args), WorkerChoice(args.concurrency, QUEUES[args.queues],
+                                                           not args.no_listen_notify, args.per_host,
+                                                           args.per_host_delay))
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerChoice:
+    concurrency: int = 8
+    queues: list[str] | None = None  # None: every queue (dispatch and polls in one process)
+    listen_notify: bool = True
+    per_host: int = 2
+    per_host_delay: float = 1.0
+
+
+def run_queue_worker(settings: Settings, choice: WorkerChoice) -> int:
+    """One worker until SIGINT/SIGTERM; also `news-etl run --executor procrastinate`."""
+    # Imported here: the other commands do not need procrastinate loaded.
+    from ..executors.queue import QueueRuntime, conninfo_of, ensure_queue_schema, make_app, run_worker
+    try:
+        conninfo = conninfo_of(settings.database_url)
+    except ValueError as exc:
+        raise UsageError(f"{exc}; without PostgreSQL use `news-etl run` (the local executor)") from None
+    sources = configured(settings)
+    engine = engine_of(settings, notice=False)
+    with engine.begin() as conn:
+        sync_sources(conn, sources, utcnow())
+    ensure_queue_schema(engine)
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    with HttpClient(http_settings(retries=1, per_host_delay=choice.per_host_delay)) as client:
+        runtime = QueueRuntime(engine, {s.name: s for s in sources}, client, utcnow, owner=name,
+                               per_host=choice.per_host)
+        run_worker(make_app(conninfo, runtime), choice.concurrency, choice.queues, choice.listen_notify, name)
+    engine.dispose()
+    return 0

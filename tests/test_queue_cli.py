@@ -1,0 +1,89 @@
+"""The procrastinate executor through the CLI: `db upgrade` installs the queue schema once,
+`run --executor procrastinate` dispatches and polls in one process, SQLite is refused with the
+reason (the quick start keeps the local executor)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+from sqlalchemy import create_engine, text
+
+from conftest import REPO, run_cli
+from httpserver import http_server  # noqa: F401  (fixture)
+from test_queue_e2e import rss, scalar, wait_for
+
+
+def test_db_upgrade_installs_the_queue_schema_once(pg_url, tmp_path):
+    first = run_cli("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    assert "procrastinate queue schema installed" in first.stdout
+    again = run_cli("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade")
+    assert again.returncode == 0 and "procrastinate" not in again.stdout
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM procrastinate_jobs")).scalar() == 0
+    engine.dispose()
+
+
+def test_run_with_the_procrastinate_executor_polls_in_one_process(pg_url, tmp_path, http_server):  # noqa: F811
+    for i in range(3):
+        http_server.route(f"/f{i}.xml", 200, {"Content-Type": "application/rss+xml"}, rss("one", f"/f{i}.xml"))
+    config = tmp_path / "sources.toml"
+    config.write_text("".join(f'[[sources]]\nname = "f{i}"\nkind = "feed"\nurl = "{http_server.url(f"/f{i}.xml")}"\n'
+                              for i in range(3)), encoding="utf-8")
+    assert run_cli("--database-url", pg_url, "--config", str(config), "db", "upgrade").returncode == 0
+    log = tmp_path / "run.log"
+    proc = subprocess.Popen([sys.executable, "-m", "etl", "--database-url", pg_url, "--config", str(config), "run",
+                             "--executor", "procrastinate", "--per-host-delay", "0"],
+                            cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    engine = create_engine(pg_url)
+    try:
+        wait_for(lambda: scalar(engine, "SELECT count(*) FROM articles") == 9, 60, "9 articles")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(40)
+        engine.dispose()
+    assert code == 0, log.read_text()
+    assert sorted(r.path for r in http_server.requests)[:3] == ["/f0.xml", "/f1.xml", "/f2.xml"]
+
+
+def test_sqlite_keeps_the_local_executor(sqlite_url):
+    result = run_cli("--database-url", sqlite_url, "--config", "/dev/null", "worker")
+    assert result.returncode == 2
+    assert "needs PostgreSQL, not sqlite" in result.stderr and "news-etl run" in result.stderr
+    result = run_cli("--database-url", sqlite_url, "--config", "/dev/null", "run", "--executor", "procrastinate")
+    assert result.returncode == 2 and "needs PostgreSQL" in result.stderr
+
+
+def test_status_reports_queue_depth_ages_stalled_jobs_and_workers(pg_url):
+    from etl.executors.queue import conninfo_of, make_app
+    assert run_cli("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
+    app = make_app(conninfo_of(pg_url), None)
+    with app.open():
+        for source_id in (1, 2):
+            app.tasks["poll_source"].configure(queueing_lock=f"source:{source_id}").defer(source_id=source_id)
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        dead = conn.execute(text("INSERT INTO procrastinate_workers (last_heartbeat) "
+                                 "VALUES (now() - interval '1 hour') RETURNING id")).scalar()
+        conn.execute(text("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now())"))
+        conn.execute(text("UPDATE procrastinate_jobs SET status = 'doing', worker_id = :w "
+                          "WHERE id = (SELECT min(id) FROM procrastinate_jobs)"), {"w": dead})
+    engine.dispose()
+    result = run_cli("--database-url", pg_url, "--config", "/dev/null", "status", "--json")
+    assert result.returncode == 0, result.stderr
+    queue = json.loads(result.stdout)["queue"]
+    assert {k: queue[k] for k in ("waiting", "running", "stalled", "workers")} == \
+        {"waiting": 1, "running": 1, "stalled": 1, "workers": 1}
+    assert 0 <= queue["oldest_waiting_seconds"] < 60
+    text_out = run_cli("--database-url", pg_url, "--config", "/dev/null", "status").stdout
+    assert "queue: 1 waiting (oldest " in text_out and "1 running, 1 stalled, 1 worker(s)" in text_out
+
+
+def test_status_on_sqlite_has_no_queue(sqlite_url):
+    assert run_cli("--database-url", sqlite_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
+    result = run_cli("--database-url", sqlite_url, "--config", "/dev/null", "status", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["queue"] is None
