@@ -312,9 +312,11 @@ def test_status_exit_code_follows_health(pg_url, tmp_path, http_server, service_
     port = free_port()
     run = service_runs(pg_url, config, tmp_path / "run.log", "--metrics-port", str(port))
     wait_for(lambda: has_all(pg_url, a, "a"), 20, "a's items")
-    metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    assert 'news_etl_fetches_total{outcome="ok",source="a"}' in metrics
-    assert 'news_etl_articles_stored_total{source="a"} 1.0' in metrics
+    # The counters move just after the pass commits its rows: wait for them, not for the rows.
+    def scraped() -> str:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    wait_for(lambda: 'news_etl_articles_stored_total{source="a"} 1.0' in scraped(), 20, "the pass's metrics")
+    assert 'news_etl_fetches_total{outcome="ok",source="a"}' in scraped()
     healthy = run_cli("--database-url", pg_url, "status", timeout=60)
     assert healthy.returncode == 0 and "healthy" in healthy.stdout
     assert run.terminate() == 0

@@ -35,7 +35,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     if args.executor == "procrastinate":
         # Dispatch, maintenance and polls in this one process; more `news-etl worker`s may join.
-        return run_queue_worker(settings, WorkerChoice(concurrency=args.workers, per_host_delay=args.per_host_delay))
+        # --concurrency here is the worker's tasks at once (its own default when not given).
+        choice = WorkerChoice(per_host_delay=args.per_host_delay)
+        if args.concurrency:
+            choice = WorkerChoice(concurrency=args.concurrency, per_host_delay=args.per_host_delay)
+        return run_queue_worker(settings, choice)
     sources = configured(settings)  # a bad file fails here, before anything starts (exit 2)
     signals = _Signals()
     engine = _open_engine(settings, signals, notice=not quiet(args))
