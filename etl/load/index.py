@@ -20,7 +20,6 @@ from sqlalchemy import Connection, delete, insert, select, text
 from ..clean.dedup import NUM_PERM, THRESHOLD, Signature
 from .bulk import copy_rows, copy_text
 from .sigcache import SIGNATURES
-from .prepare import search_document  # noqa: F401  (its home until the search layer moves it)
 from .schema import article_lsh, article_minhash, articles
 
 if TYPE_CHECKING:
