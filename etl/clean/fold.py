@@ -20,7 +20,7 @@ from functools import lru_cache
 from .text import normalize_text
 
 __all__ = ["MAX_WORDS", "QueryTooLong", "Term", "fold", "fold_document", "fold_fields", "fold_query",
-           "fold_with_offsets", "vanishes"]
+           "fold_parts", "fold_with_offsets", "vanishes"]
 
 ZWNJ = "\u200c"
 
@@ -141,14 +141,25 @@ def fold_document(text: str) -> str:
     which the normalizer cannot always split (``حرفهای`` is حرف‌های or حرفه‌ای). The joined forms
     go last so that phrases across a compound keep their adjacency.
     """
-    words: list[str] = []
+    words, joined = fold_parts(text)
+    return " ".join(words + joined)
+
+
+# A token holding a ZWNJ; only those can be compounds, and they are few, so the rest of the text
+# never passes through a Python loop.
+_ZWNJ_TOKEN = re.compile(r"\S*\u200c\S*")
+
+
+def fold_parts(text: str) -> tuple[list[str], list[str]]:
+    """``fold(text).split()`` and the ZWNJ compounds joined (each once, in order), from one
+    pass of the fold table: ``"حرف‌هایشان را"`` -> ``(["حرف", "هایشان", "را"], ["حرفهایشان"])``."""
+    kept = text.translate(_KEEP_ZWNJ_TABLE)
     joined: dict[str, None] = {}
-    for token in text.translate(_KEEP_ZWNJ_TABLE).split():
+    for token in _ZWNJ_TOKEN.findall(kept):
         parts = [part for part in token.split(ZWNJ) if part]
-        words.extend(parts)
         if len(parts) > 1:
             joined["".join(parts)] = None
-    return " ".join(words + list(joined))
+    return kept.replace(ZWNJ, " ").split(), list(joined)
 
 
 def fold_fields(*fields: str | None) -> str:

@@ -15,7 +15,7 @@ from ..clean.agency import AgencyTable, agency_table
 from ..clean.article import to_article
 from ..clean.version import cleaner_version
 from ..clean.dedup import Signature, bands, signature
-from ..clean.fold import fold, fold_fields
+from ..clean.fold import fold, fold_fields, fold_parts
 from ..models import Article, ItemError, RawItem, Skipped
 
 
@@ -60,11 +60,11 @@ def search_document(article: Article) -> str:
 
 def prepare(article: Article, raw_hash: str | None = None) -> Prepared:
     # The search document adds joined spellings of compounds, which must not change what counts
-    # as a near-duplicate: the signature takes the plain folded text.
-    folded = folded_text(article)
-    doc = search_document(article)
-    sig = signature(folded, folded=True)
-    return Prepared(article, doc, sig, tuple(bands(sig)) if sig is not None else (), raw_hash)
+    # as a near-duplicate: the signature takes the plain folded words. Both come from one fold
+    # pass (what ``folded_text`` and ``search_document`` would each compute).
+    words, joined = fold_parts("\n".join(field for field in (article.title, article.summary, article.body) if field))
+    sig = signature(" ".join(words), folded=True)
+    return Prepared(article, " ".join(words + joined), sig, tuple(bands(sig)) if sig is not None else (), raw_hash)
 
 
 def clean_and_prepare(item: RawItem, fetched_at: datetime, raw_hash: str | None,
