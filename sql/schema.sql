@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 5.
+-- news-etl PostgreSQL schema, version 6.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -94,6 +94,21 @@ COMMENT ON COLUMN sources.last_delay IS 'Seconds of the last healthy delay (adap
 COMMENT ON COLUMN sources.created_at IS 'When the source first appeared (UTC).';
 
 COMMENT ON COLUMN sources.updated_at IS 'When its row last changed (UTC).';
+
+CREATE TABLE article_lsh (
+	band SMALLINT NOT NULL, 
+	bucket BIGINT NOT NULL, 
+	article_id BIGINT NOT NULL, 
+	CONSTRAINT article_lsh_pkey PRIMARY KEY (band, bucket, article_id)
+);
+
+COMMENT ON TABLE article_lsh IS 'LSH buckets of the MinHash signatures: a new article finds its candidates by index lookup.';
+
+COMMENT ON COLUMN article_lsh.band IS 'LSH band number (0-31).';
+
+COMMENT ON COLUMN article_lsh.bucket IS 'Hash of the signature''s rows in that band.';
+
+COMMENT ON COLUMN article_lsh.article_id IS 'The article (articles.id) in the bucket; removed with it by the articles_forget_lsh trigger.';
 
 CREATE TABLE articles (
 	id BIGSERIAL NOT NULL, 
@@ -438,21 +453,13 @@ COMMENT ON COLUMN article_minhash.article_id IS 'The article (articles.id) the s
 
 COMMENT ON COLUMN article_minhash.signature IS 'MinHash signature of the folded text (etl/clean/dedup.py).';
 
-CREATE TABLE article_lsh (
-	band SMALLINT NOT NULL, 
-	bucket BIGINT NOT NULL, 
-	article_id BIGINT NOT NULL, 
-	CONSTRAINT article_lsh_pkey PRIMARY KEY (band, bucket, article_id), 
-	FOREIGN KEY(article_id) REFERENCES articles (id) ON DELETE CASCADE
-);
+CREATE OR REPLACE FUNCTION article_lsh_forget() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM article_lsh l USING gone g WHERE l.article_id = g.id;
+    RETURN NULL;
+END $$;
 
-COMMENT ON TABLE article_lsh IS 'LSH buckets of the MinHash signatures: a new article finds its candidates by index lookup.';
-
-COMMENT ON COLUMN article_lsh.band IS 'LSH band number (0-31).';
-
-COMMENT ON COLUMN article_lsh.bucket IS 'Hash of the signature''s rows in that band.';
-
-COMMENT ON COLUMN article_lsh.article_id IS 'The article (articles.id) in the bucket.';
+CREATE TRIGGER articles_forget_lsh AFTER DELETE ON articles REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION article_lsh_forget();
 
 CREATE VIEW articles_per_source_day AS
 SELECT s.name AS source,

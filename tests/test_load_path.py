@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from conftest import DATA, NOW
 from etl.clean import article as clean_article
+from etl.clean.dedup import BANDS, Signature, bands
 from etl.config import Source
 from etl.load import prepare as prepare_module
 from etl.load.db import make_engine
@@ -135,6 +136,28 @@ def test_an_edited_item_is_cleaned_and_updated_the_rest_skipped(engine, tmp_path
     assert (report.new, report.updated, report.unchanged) == (0, 1, 599)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM article_revisions")).scalar() == 1
+
+
+def test_an_edited_body_replaces_its_buckets_exactly(engine, tmp_path):
+    dump = fars_dump(tmp_path)
+    run_backfill(engine, job(dump, workers=0), now)
+    lines = dump.read_text(encoding="utf-8").splitlines()
+    edited = json.loads(lines[3])
+    edited["paragraphs"] = list(reversed(edited["paragraphs"])) + ["این بند تازه به متن خبر افزوده شده است."]
+    lines[3] = json.dumps(edited, ensure_ascii=False)
+    dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM article_lsh")).scalar()
+    assert run_backfill(engine, job(dump, workers=0), now).updated == 1
+    with engine.connect() as conn:
+        aid = conn.execute(text("SELECT id FROM articles WHERE url = :u"), {"u": edited["link"]}).scalar()
+        raw = conn.execute(text("SELECT signature FROM article_minhash WHERE article_id = :a"), {"a": aid}).scalar()
+        stored = set(map(tuple, conn.execute(text("SELECT band, bucket FROM article_lsh WHERE article_id = :a"),
+                                             {"a": aid})))
+        after = conn.execute(text("SELECT count(*) FROM article_lsh")).scalar()
+    # The old buckets are gone (no stale candidates), the new signature's are all there.
+    assert stored == set(bands(Signature.from_bytes(bytes(raw)))) and len(stored) == BANDS
+    assert after == before
 
 
 def test_worker_processes_store_exactly_the_rows_of_one_process(db_url, tmp_path):

@@ -15,9 +15,9 @@ import json
 import numpy as np
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy import Connection, bindparam, delete, insert, select, text
 
-from ..clean.dedup import NUM_PERM, THRESHOLD, Signature
+from ..clean.dedup import NUM_PERM, THRESHOLD, Signature, bands
 from .bulk import copy_rows, copy_text
 from .sigcache import SIGNATURES
 from .schema import article_lsh, article_minhash, articles
@@ -51,7 +51,7 @@ def store_signatures(conn: Connection, written: dict[int, "Prepared"], replaced:
     """Signatures and LSH buckets of the written rows; ``replaced`` ids had old ones."""
     if replaced:
         SIGNATURES.forget(conn, replaced)
-        conn.execute(delete(article_lsh).where(article_lsh.c.article_id.in_(sorted(replaced))))
+        _forget_buckets(conn, replaced)
         conn.execute(delete(article_minhash).where(article_minhash.c.article_id.in_(sorted(replaced))))
     signed = {aid: p for aid, p in written.items() if p.signature is not None}
     if not signed:
@@ -66,6 +66,19 @@ def store_signatures(conn: Connection, written: dict[int, "Prepared"], replaced:
         return
     conn.execute(insert(article_lsh), [{"band": b, "bucket": k, "article_id": aid} for b, k, aid in lsh])
     conn.execute(insert(article_minhash), [{"article_id": aid, "signature": sig} for aid, sig in sigs])
+
+
+def _forget_buckets(conn: Connection, ids: set[int]) -> None:
+    """Remove the bucket rows of ``ids`` by primary key: they are the bands of each one's stored
+    signature. (Selecting them by article_id alone would scan the whole table, which has no
+    index on it.)"""
+    stored = conn.execute(select(article_minhash.c.article_id, article_minhash.c.signature)
+                          .where(article_minhash.c.article_id.in_(sorted(ids))))
+    keys = [{"b": band, "k": bucket, "a": aid} for aid, raw in stored
+            for band, bucket in bands(Signature.from_bytes(bytes(raw)))]
+    if keys:
+        conn.execute(delete(article_lsh).where(article_lsh.c.band == bindparam("b"), article_lsh.c.bucket == bindparam("k"),
+                                               article_lsh.c.article_id == bindparam("a")), keys)
 
 
 def _choose_clusters(conn, new: list[int], sigs: dict, banded: dict) -> dict[int, int]:

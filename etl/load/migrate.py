@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, 
 
 from . import views  # noqa: F401  (registers the views with the schema)
 from .reindex import rebuild_search_docs
-from .schema import (SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, crawl_pages, crawl_sitemaps, metadata,
+from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, article_lsh, SOURCE_KINDS_CHECK, crawl_pages, crawl_sitemaps, metadata,
                      schema_migrations)
 
 
@@ -79,11 +79,34 @@ def _add_source_leases(conn: Connection) -> None:
             conn.execute(text(f"COMMENT ON COLUMN sources.{column} IS " + _quote(_column_comment("sources", column))))
 
 
+def _lsh_without_foreign_key(conn: Connection) -> None:
+    """Version 6: article_lsh loses its foreign key (checked once per bucket row, 32 per article,
+    it cost a backfill as much as writing the rows); a trigger on articles does its cascade."""
+    # A trigger of the same name (a test rebuilding an older state, a rerun by hand) goes first;
+    # on SQLite it must, or renaming the table below would rewrite its body.
+    conn.execute(text("DROP TRIGGER IF EXISTS articles_forget_lsh"
+                      + (" ON articles" if conn.dialect.name == "postgresql" else "")))
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE article_lsh DROP CONSTRAINT IF EXISTS article_lsh_article_id_fkey"))
+        conn.execute(text("COMMENT ON COLUMN article_lsh.article_id IS "
+                          + _quote(_column_comment("article_lsh", "article_id"))))
+    else:
+        # SQLite cannot drop a constraint: the table is rebuilt (its documented way), rows kept.
+        conn.execute(text("ALTER TABLE article_lsh RENAME TO article_lsh_old"))
+        article_lsh.create(conn)
+        conn.execute(text("INSERT INTO article_lsh (band, bucket, article_id) "
+                          "SELECT band, bucket, article_id FROM article_lsh_old"))
+        conn.execute(text("DROP TABLE article_lsh_old"))
+    for statement in ARTICLE_LSH_FORGET[conn.dialect.name]:
+        conn.execute(text(statement))
+
+
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
     4: ("search documents rebuilt: ZWNJ compounds also indexed joined", _search_docs_with_joined_compounds),
     5: ("source leases: sources.lease_until, lease_owner, last_delay; sources_due", _add_source_leases),
+    6: ("article_lsh without a foreign key; the articles_forget_lsh trigger removes buckets", _lsh_without_foreign_key),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class UTCDateTime(TypeDecorator):
@@ -220,8 +220,10 @@ article_lsh = Table(
     "article_lsh", metadata,
     Column("band", SmallInteger, nullable=False, comment="LSH band number (0-31)."),
     Column("bucket", BigInteger, nullable=False, comment="Hash of the signature's rows in that band."),
-    Column("article_id", BigID, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False,
-           comment="The article (articles.id) in the bucket."),
+    # No foreign key: its per-row check cost as much as the rows themselves (32 per article);
+    # the trigger ARTICLE_LSH_FORGET removes a deleted article's buckets instead.
+    Column("article_id", BigID, nullable=False,
+           comment="The article (articles.id) in the bucket; removed with it by the articles_forget_lsh trigger."),
     PrimaryKeyConstraint("band", "bucket", "article_id", name="article_lsh_pkey"),
     comment="LSH buckets of the MinHash signatures: a new article finds its candidates by index lookup.",
 )
@@ -317,3 +319,24 @@ for _column in ("body", "summary", "search_doc"):
 # read with the row's own page.
 SEARCH_DOC_INLINE = "ALTER TABLE articles ALTER COLUMN search_doc SET STORAGE MAIN"
 event.listen(articles, "after_create", DDL(SEARCH_DOC_INLINE).execute_if(dialect="postgresql"))
+
+# What ON DELETE CASCADE did for article_lsh, once per statement: a deleted article takes its
+# buckets along. (The loader removes an edited article's buckets itself, by primary key.)
+ARTICLE_LSH_FORGET = {
+    "postgresql": [
+        """CREATE OR REPLACE FUNCTION article_lsh_forget() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM article_lsh l USING gone g WHERE l.article_id = g.id;
+    RETURN NULL;
+END $$""",
+        "CREATE TRIGGER articles_forget_lsh AFTER DELETE ON articles REFERENCING OLD TABLE AS gone "
+        "FOR EACH STATEMENT EXECUTE FUNCTION article_lsh_forget()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER articles_forget_lsh AFTER DELETE ON articles "
+        "BEGIN DELETE FROM article_lsh WHERE article_id = OLD.id; END",
+    ],
+}
+for _dialect, _statements in ARTICLE_LSH_FORGET.items():
+    for _ddl in _statements:
+        event.listen(metadata, "after_create", DDL(_ddl).execute_if(dialect=_dialect))

@@ -115,7 +115,7 @@ def _write(conn: Connection, source_id: int, rows: list[Prepared], stored: dict[
     ids = dict(zip((p.key for p in new), bulk.allocate_ids(conn, len(new))))
     ids.update((key, stored[key].id) for key in changed)
     clusters = assign_clusters(conn, [(ids[p.key], p) for p in new])
-    written = _upsert(conn, source_id, rows, ids, clusters, now)
+    written = _upsert(conn, source_id, rows, ids, clusters, now, fresh=not stored)
     lost = {ids[key]: aid for key, aid in written.items() if aid != ids[key]}
     if lost:
         _repoint_clusters(conn, lost)
@@ -127,11 +127,12 @@ def _write(conn: Connection, source_id: int, rows: list[Prepared], stored: dict[
 
 
 def _upsert(conn: Connection, source_id: int, rows: list[Prepared], ids: dict[str, int],
-            clusters: dict[int, int], now: datetime) -> dict[str, int]:
-    """Insert or update the rows; returns key -> id of each row actually written."""
+            clusters: dict[int, int], now: datetime, fresh: bool = False) -> dict[str, int]:
+    """Insert or update the rows; returns key -> id of each row actually written. ``fresh``:
+    no key of the batch was stored when it was read."""
     values = [_row(source_id, p, ids[p.key], clusters.get(ids[p.key]), now) for p in rows]
     if conn.dialect.name == "postgresql":
-        return bulk.upsert_pg(conn, values)
+        return bulk.upsert_pg(conn, values, fresh)
     result = conn.execute(_upsert_sqlite(), values)
     return {key: aid for aid, key in result}
 
