@@ -120,43 +120,53 @@ def _vector(sig: Signature | None) -> np.ndarray | None:
 
 def _stored_candidates(conn: Connection, banded: dict[int, list[tuple[int, int]]]) -> dict[int, set[int]]:
     """For each new article, the stored articles among the CANDIDATES_PER_BUCKET most recent of
-    each of its buckets. The database deduplicates: copies of one story share most of their 32
-    buckets, and shipping every (bucket, member) row cost more than the lookups themselves."""
-    found: dict[int, set[int]] = {}
-    rows = [(aid, band, bucket) for aid, pairs in banded.items() for band, bucket in pairs]
-    if not rows:
-        return found
+    each of its buckets. Copies of one story share most of their 32 buckets, so each bucket is
+    looked up once."""
+    if not any(banded.values()):
+        return {}
     if conn.dialect.name == "postgresql":
-        # The probes go in by COPY: adapting 16,000-element arrays as parameters took longer
-        # than the database's lookups.
-        conn.exec_driver_sql(_CREATE_PROBE)
-        conn.exec_driver_sql("DELETE FROM lsh_probe")
-        copy_text(conn, "lsh_probe", ("aid", "band", "bucket"), rows)
-        results = [conn.execute(_LOOKUP_PG, {"cap": CANDIDATES_PER_BUCKET})]
-    else:
-        results = (conn.execute(_LOOKUP_SQLITE, {"rows": json.dumps(rows[i:i + _CHUNK]), "cap": CANDIDATES_PER_BUCKET})
-                   for i in range(0, len(rows), _CHUNK))
-    for result in results:
+        members = _bucket_members_pg(conn, {pair for pairs in banded.values() for pair in pairs})
+        found: dict[int, set[int]] = {}
+        for aid, pairs in banded.items():
+            hits = set().union(*(members[p] for p in pairs if p in members))
+            if hits:
+                found[aid] = hits
+        return found
+    rows = [(aid, band, bucket) for aid, pairs in banded.items() for band, bucket in pairs]
+    found = {}
+    for i in range(0, len(rows), _CHUNK):
+        result = conn.execute(_LOOKUP_SQLITE, {"rows": json.dumps(rows[i:i + _CHUNK]), "cap": CANDIDATES_PER_BUCKET})
         for aid, member in result:
             found.setdefault(aid, set()).add(member)
     return found
 
 
-_CREATE_PROBE = """CREATE TEMPORARY TABLE IF NOT EXISTS lsh_probe (aid bigint, band smallint, bucket bigint)
+def _bucket_members_pg(conn: Connection, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+    """The members of each bucket, most recent first, at most CANDIDATES_PER_BUCKET each. The
+    buckets go in by COPY (adapting 16,000-element arrays as parameters took longer than the
+    lookups); the members come back as one array per bucket, mapped to articles here: joining
+    them back to the articles in SQL and deduplicating cost the server four times the lookups."""
+    conn.exec_driver_sql(_CREATE_PROBE)
+    conn.exec_driver_sql("DELETE FROM lsh_probe")
+    copy_text(conn, "lsh_probe", ("band", "bucket"), sorted(pairs))
+    return {(band, bucket): ids for band, bucket, ids in conn.execute(_LOOKUP_PG, {"cap": CANDIDATES_PER_BUCKET})}
+
+
+_CREATE_PROBE = """CREATE TEMPORARY TABLE IF NOT EXISTS lsh_probe (band smallint, bucket bigint)
 ON COMMIT DELETE ROWS"""
 # A row-value IN list of thousands of pairs makes PostgreSQL scan; a LATERAL join does one
-# index probe per distinct bucket instead, each capped at the most recent articles of the bucket.
+# index probe per bucket instead, each capped at the most recent articles of the bucket.
 _LOOKUP_PG = text("""
-WITH q AS (SELECT aid, band, bucket FROM lsh_probe), m AS (
-    SELECT p.band, p.bucket, x.article_id
-    FROM (SELECT DISTINCT band, bucket FROM q) AS p
-    CROSS JOIN LATERAL (
+SELECT p.band, p.bucket, x.ids
+FROM lsh_probe AS p
+CROSS JOIN LATERAL (
+    SELECT array_agg(s.article_id) AS ids FROM (
         SELECT l.article_id FROM article_lsh l
         WHERE l.band = p.band AND l.bucket = p.bucket
         ORDER BY l.article_id DESC LIMIT :cap
-    ) AS x
-)
-SELECT DISTINCT q.aid, m.article_id FROM q JOIN m ON m.band = q.band AND m.bucket = q.bucket""")
+    ) AS s
+) AS x
+WHERE x.ids IS NOT NULL""")
 # SQLite has no arrays or LATERAL: the rows arrive as one JSON parameter.
 _LOOKUP_SQLITE = text("""
 WITH q AS (
