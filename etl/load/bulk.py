@@ -88,6 +88,15 @@ def _driver_errors(statement: str):
         raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
+def fetch_all(conn: Connection, statement: str, params: dict) -> list[tuple]:
+    """Rows of a query run on the driver's cursor (``%(name)s`` placeholders): for hundreds of
+    thousands of small rows, SQLAlchemy's per-row result objects cost more than the query."""
+    cursor = conn.connection.driver_connection.cursor()
+    with _driver_errors(statement), cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
 def copy_text(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[int, ...]]) -> None:
     """``COPY`` rows of integers, formatted here in one string (no per-value adaptation)."""
     data = "".join("\t".join(map(str, row)) + "\n" for row in rows)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from sqlalchemy import Connection, bindparam, delete, insert, select, text
 
 from ..clean.dedup import NUM_PERM, THRESHOLD, Signature, bands
-from .bulk import copy_rows, copy_text
+from .bulk import copy_rows, copy_text, fetch_all
 from .sigcache import SIGNATURES
 from .schema import article_lsh, article_minhash, articles
 
@@ -149,24 +149,24 @@ def _bucket_members_pg(conn: Connection, pairs: set[tuple[int, int]]) -> dict[tu
     conn.exec_driver_sql(_CREATE_PROBE)
     conn.exec_driver_sql("DELETE FROM lsh_probe")
     copy_text(conn, "lsh_probe", ("band", "bucket"), sorted(pairs))
-    return {(band, bucket): ids for band, bucket, ids in conn.execute(_LOOKUP_PG, {"cap": CANDIDATES_PER_BUCKET})}
+    return {(band, bucket): ids for band, bucket, ids in fetch_all(conn, _LOOKUP_PG, {"cap": CANDIDATES_PER_BUCKET})}
 
 
 _CREATE_PROBE = """CREATE TEMPORARY TABLE IF NOT EXISTS lsh_probe (band smallint, bucket bigint)
 ON COMMIT DELETE ROWS"""
 # A row-value IN list of thousands of pairs makes PostgreSQL scan; a LATERAL join does one
 # index probe per bucket instead, each capped at the most recent articles of the bucket.
-_LOOKUP_PG = text("""
+_LOOKUP_PG = """
 SELECT p.band, p.bucket, x.ids
 FROM lsh_probe AS p
 CROSS JOIN LATERAL (
     SELECT array_agg(s.article_id) AS ids FROM (
         SELECT l.article_id FROM article_lsh l
         WHERE l.band = p.band AND l.bucket = p.bucket
-        ORDER BY l.article_id DESC LIMIT :cap
+        ORDER BY l.article_id DESC LIMIT %(cap)s
     ) AS s
 ) AS x
-WHERE x.ids IS NOT NULL""")
+WHERE x.ids IS NOT NULL"""
 # SQLite has no arrays or LATERAL: the rows arrive as one JSON parameter.
 _LOOKUP_SQLITE = text("""
 WITH q AS (
