@@ -98,7 +98,10 @@ def signature(text: str, folded: bool = False) -> Signature | None:
     if len(words) < MIN_WORDS:
         return None
     hashes = _shingle_hashes(words[:MAX_SHINGLES + SHINGLE - 1])
-    minima = np.min([_min_hashes(hashes[i:i + _BLOCK]) for i in range(0, len(hashes), _BLOCK)], axis=0)
+    if len(hashes) <= _BLOCK:  # a news article: one block, no list of blocks to reduce
+        minima = _min_hashes(hashes)
+    else:
+        minima = np.min([_min_hashes(hashes[i:i + _BLOCK]) for i in range(0, len(hashes), _BLOCK)], axis=0)
     return Signature(tuple(minima.tolist()))
 
 
