@@ -9,7 +9,7 @@ the upsert's semantics (and its guard against concurrent writers) are the same a
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import psycopg
 
@@ -88,13 +88,15 @@ def _driver_errors(statement: str):
         raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
-def fetch_all(conn: Connection, statement: str, params: dict) -> list[tuple]:
-    """Rows of a query run on the driver's cursor (``%(name)s`` placeholders): for hundreds of
-    thousands of small rows, SQLAlchemy's per-row result objects cost more than the query."""
+def fetch_rows(conn: Connection, statement: str, params: dict, size: int = 2000) -> Iterator[tuple]:
+    """Rows of a query run on the driver's cursor (``%(name)s`` placeholders), converted
+    ``size`` at a time: for hundreds of thousands of small rows, SQLAlchemy's per-row result
+    objects cost more than the query."""
     cursor = conn.connection.driver_connection.cursor()
     with _driver_errors(statement), cursor:
         cursor.execute(statement, params)
-        return cursor.fetchall()
+        while rows := cursor.fetchmany(size):
+            yield from rows
 
 
 def copy_text(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[int, ...]]) -> None:

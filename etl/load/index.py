@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, text
 
 from ..clean.dedup import NUM_PERM, THRESHOLD, Signature, bands
-from .bulk import copy_rows, copy_text, fetch_all
+from .bulk import copy_rows, copy_text, fetch_rows
 from .sigcache import SIGNATURES
 from .schema import article_lsh, article_minhash, articles
 
@@ -125,12 +125,14 @@ def _stored_candidates(conn: Connection, banded: dict[int, list[tuple[int, int]]
     if not any(banded.values()):
         return {}
     if conn.dialect.name == "postgresql":
-        members = _bucket_members_pg(conn, {pair for pairs in banded.values() for pair in pairs})
-        found: dict[int, set[int]] = {}
+        owners: dict[tuple[int, int], list[int]] = {}
         for aid, pairs in banded.items():
-            hits = set().union(*(members[p] for p in pairs if p in members))
-            if hits:
-                found[aid] = hits
+            for pair in pairs:
+                owners.setdefault(pair, []).append(aid)
+        found: dict[int, set[int]] = {}
+        for pair, ids in _bucket_members_pg(conn, owners):
+            for aid in owners[pair]:
+                found.setdefault(aid, set()).update(ids)
         return found
     rows = [(aid, band, bucket) for aid, pairs in banded.items() for band, bucket in pairs]
     found = {}
@@ -141,15 +143,18 @@ def _stored_candidates(conn: Connection, banded: dict[int, list[tuple[int, int]]
     return found
 
 
-def _bucket_members_pg(conn: Connection, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+def _bucket_members_pg(conn: Connection, pairs: Iterable[tuple[int, int]]) -> Iterator[tuple[tuple[int, int], list[int]]]:
     """The members of each bucket, most recent first, at most CANDIDATES_PER_BUCKET each. The
     buckets go in by COPY (adapting 16,000-element arrays as parameters took longer than the
-    lookups); the members come back as one array per bucket, mapped to articles here: joining
-    them back to the articles in SQL and deduplicating cost the server four times the lookups."""
+    lookups); the members come back as one array per bucket, mapped to articles by the caller:
+    joining them back to the articles in SQL and deduplicating cost the server four times the
+    lookups. Rows are converted a slice at a time, so a batch of well-copied stories (20 members
+    in each of its 16,000 buckets) never holds them all as Python lists at once."""
     conn.exec_driver_sql(_CREATE_PROBE)
     conn.exec_driver_sql("DELETE FROM lsh_probe")
     copy_text(conn, "lsh_probe", ("band", "bucket"), sorted(pairs))
-    return {(band, bucket): ids for band, bucket, ids in fetch_all(conn, _LOOKUP_PG, {"cap": CANDIDATES_PER_BUCKET})}
+    for band, bucket, ids in fetch_rows(conn, _LOOKUP_PG, {"cap": CANDIDATES_PER_BUCKET}):
+        yield (band, bucket), ids
 
 
 _CREATE_PROBE = """CREATE TEMPORARY TABLE IF NOT EXISTS lsh_probe (band smallint, bucket bigint)
