@@ -5,6 +5,8 @@ Real loopback server, real databases; no timing is asserted.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -16,9 +18,9 @@ from etl.fetch_run import run_fetch
 from etl.load.bulk import allocate_ids
 from etl.load.db import make_engine
 from etl.load.migrate import upgrade
-from etl.load.schema import articles
+from etl.load.schema import articles, ingest_runs, sources
 from etl.load.sources import sync_sources
-from httpserver import http_server  # noqa: F401  (fixture)
+from httpserver import Recorded, http_server  # noqa: F401  (fixture)
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 
@@ -58,3 +60,66 @@ def test_many_new_feeds_at_once_all_load(engine, http_server):
     with engine.connect() as conn:
         titles = conn.execute(select(articles.c.title)).scalars().all()
     assert len(titles) == 72 and all("\u200c" in t for t in titles)
+
+
+WARM = NOW + timedelta(minutes=15)
+STATE = ("etag", "last_modified", "last_fetch_at", "last_success_at", "last_status", "consecutive_failures",
+         "last_error", "items_seen", "updated_at")
+RUN = ("kind", "status", "started_at", "finished_at", "seen", "new", "updated", "unchanged", "failed", "error")
+
+
+def revalidating(n: int, changed_after: int | None = None, fails_after: int | None = None):
+    """Feed ``n`` with validators: 304 to its own ETag; from request ``changed_after`` on a new
+    version (a new item), from request ``fails_after`` on HTTP 500."""
+    served = {"count": 0}
+
+    def reply(request: Recorded):
+        served["count"] += 1
+        if fails_after is not None and served["count"] > fails_after:
+            return 500, {"Content-Type": "text/plain"}, b"down"
+        version = 2 if changed_after is not None and served["count"] > changed_after else 1
+        etag = f'"v{version}"'
+        if request.headers.get("if-none-match") == etag:
+            return 304, {"ETag": etag, "Last-Modified": "Thu, 08 Jan 2026 11:00:00 GMT"}, b""
+        body = feed(n) if version == 1 else feed(n).replace(b"</channel>", f"<item><title>تازه {n}</title>"
+                                                            f"<guid>new{n}</guid><description>خبر تازه‌ای"
+                                                            f"</description></item></channel>".encode())
+        return 200, {**RSS, "ETag": etag, "Last-Modified": "Thu, 08 Jan 2026 11:00:00 GMT"}, body
+    return reply
+
+
+def test_the_state_after_a_warm_pass(engine, http_server):
+    """Cold pass at NOW, warm pass at WARM: the rows every 304, a failure and a change leave."""
+    feeds = [Source(name=f"f{n}", kind="feed", url=http_server.url(f"/f{n}.xml")) for n in range(8)]
+    for n in range(6):
+        http_server.route(f"/f{n}.xml", revalidating(n))
+    http_server.route("/f6.xml", revalidating(6, fails_after=1))
+    http_server.route("/f7.xml", revalidating(7, changed_after=1))
+    with engine.begin() as conn:
+        sync_sources(conn, feeds, NOW)
+    with HttpClient(HttpSettings(per_host_delay=0.0, per_host_concurrency=8, retries=0)) as client:
+        cold = run_fetch(engine, feeds, client, lambda: NOW, workers=8)
+        warm = run_fetch(engine, feeds, client, lambda: WARM, workers=8)
+    assert [r.error for r in cold] == [None] * 8
+    down = f"{feeds[6].url}: HTTP 500 (transient)"
+    assert [r.error for r in warm] == [None] * 6 + [down, None]
+    assert [(r.seen, r.new, r.unchanged) for r in warm] == [(0, 0, 0)] * 7 + [(4, 1, 3)]
+    with engine.connect() as conn:
+        state = {r.name: tuple(getattr(r, c) for c in STATE) for r in conn.execute(select(sources))}
+        runs = {}
+        for r in conn.execute(select(ingest_runs).order_by(ingest_runs.c.id)):
+            runs.setdefault(r.source_id, []).append(r)
+        ids = {r.name: r.id for r in conn.execute(select(sources.c.name, sources.c.id))}
+    lm = "Thu, 08 Jan 2026 11:00:00 GMT"
+    for n in range(6):
+        assert state[f"f{n}"] == ('"v1"', lm, WARM, WARM, 304, 0, None, 3, WARM)
+    assert state["f6"] == ('"v1"', lm, WARM, NOW, 500, 1, down, 3, WARM)
+    assert state["f7"] == ('"v2"', lm, WARM, WARM, 200, 0, None, 7, WARM)
+    for n in range(8):
+        first, second = runs[ids[f"f{n}"]]
+        assert tuple(getattr(first, c) for c in RUN) == ("fetch", "ok", NOW, NOW, 3, 3, 0, 0, 0, None)
+        assert first.detail["url"] == feeds[n].url and first.detail["process"]["pid"] > 0
+        expected = {6: ("failed", 0, 0, 0, down), 7: ("ok", 4, 1, 3, None)}.get(n, ("ok", 0, 0, 0, None))
+        status, seen, new, unchanged, error = expected
+        assert tuple(getattr(second, c) for c in RUN) == ("fetch", status, WARM, WARM, seen, new, 0, unchanged,
+                                                          0, error)
