@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import requests
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from conftest import NOW
 from etl.config import Source
 from etl.fetch.http import HttpClient, HttpSettings
+from etl.fetch.session import LeanSession
 from etl.fetch_run import run_fetch
 from etl.load.bulk import allocate_ids
 from etl.load.db import make_engine
@@ -123,3 +125,28 @@ def test_the_state_after_a_warm_pass(engine, http_server):
         status, seen, new, unchanged, error = expected
         assert tuple(getattr(second, c) for c in RUN) == ("fetch", status, WARM, WARM, seen, new, 0, unchanged,
                                                           0, error)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/feed.xml?a=1&b=خبر", "https://user:pass@xn--mgbai9a.ir/rss",
+                                 "https://خبر.ir/خبرها/نیم‌فاصله"])
+def test_the_lean_session_prepares_what_requests_prepares(url):
+    lean, plain = LeanSession(), requests.Session()
+    for session in (lean, plain):
+        session.cookies.set("sid", "42", domain="127.0.0.1", path="/")
+        session.cookies.set("sid", "7", domain="xn--mgbai9a.ir", path="/")
+    headers = {"User-Agent": "news-etl/test", "If-None-Match": '"v1"'}
+    ours, theirs = lean.prepare_get(url, headers), plain.prepare_request(requests.Request("GET", url, headers=headers))
+    assert (ours.method, ours.url, dict(ours.headers), ours.body) == (theirs.method, theirs.url,
+                                                                      dict(theirs.headers), theirs.body)
+    if "\u200c" in url:
+        assert "%E2%80%8C" in ours.url  # the ZWNJ is kept, percent-encoded, never dropped
+
+
+def test_the_lean_session_keeps_cookies_per_host(http_server):
+    http_server.route("/set", 200, {"Set-Cookie": "sid=abc; Path=/"}, b"ok")
+    http_server.route("/feed", 200, RSS, feed(1))
+    session = LeanSession()
+    session.trust_env = False
+    session.get(http_server.url("/set"), timeout=5).close()
+    session.get(http_server.url("/feed"), timeout=5).close()
+    assert http_server.requests[-1].headers.get("cookie") == "sid=abc"
