@@ -5,11 +5,13 @@ Real loopback server, real databases; no timing is asserted.
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from conftest import NOW
@@ -19,6 +21,7 @@ from etl.fetch.session import LeanSession
 from etl.fetch_run import run_fetch
 from etl.load.bulk import allocate_ids
 from etl.load.db import make_engine
+from etl.load.groupcommit import GroupCommit
 from etl.load.migrate import upgrade
 from etl.load.schema import articles, ingest_runs, sources
 from etl.load.sources import sync_sources
@@ -150,3 +153,45 @@ def test_the_lean_session_keeps_cookies_per_host(http_server):
     session.get(http_server.url("/set"), timeout=5).close()
     session.get(http_server.url("/feed"), timeout=5).close()
     assert http_server.requests[-1].headers.get("cookie") == "sid=abc"
+
+
+def test_group_commit_batches_waiting_writes_and_a_refused_one_fails_alone(sqlite_url):
+    engine = make_engine(sqlite_url)
+    go, batches, lock = threading.Event(), [], threading.Lock()
+
+    def write(conn, items):
+        with lock:
+            batches.append(list(items))
+        if items == ["a"]:
+            go.wait(10)  # "a"'s transaction is slow: the others queue behind it
+        if "bad" in items:
+            raise ValueError("refused: bad")
+        conn.execute(text("SELECT 1"))
+        return [f"{item}!" for item in items]
+
+    group = GroupCommit(engine, write)
+    results: dict[str, object] = {}
+
+    def submit(item):
+        try:
+            results[item] = group.submit(item)
+        except ValueError as exc:
+            results[item] = exc
+
+    first = threading.Thread(target=submit, args=("a",))
+    first.start()
+    while not batches:
+        time.sleep(0.01)
+    others = [threading.Thread(target=submit, args=(item,)) for item in ("b", "bad", "c")]
+    for thread in others:
+        thread.start()
+    while len(group._queue) < 3:
+        time.sleep(0.01)
+    go.set()
+    for thread in [first, *others]:
+        thread.join(10)
+    assert results["a"] == "a!" and results["b"] == "b!" and results["c"] == "c!"
+    assert isinstance(results["bad"], ValueError)
+    assert batches[0] == ["a"] and sorted(batches[1]) == ["b", "bad", "c"]
+    assert sorted(map(tuple, batches[2:])) == [("b",), ("bad",), ("c",)]  # then one by one
+    engine.dispose()
