@@ -24,12 +24,12 @@ from .fetch.addresses import url_host
 from .fetch.http import FetchError, HttpClient
 from .fetch.pages import fetch_full_text, site_hosts
 from .load.queries import keys_by_url
-from .load.runs import start_run
+from .load.passes import PassWrites
 from .load.upsert import stored_hashes
 from .load.schema import articles
-from .load.sources import record_fetch, source_row
+from .load.sources import FetchRecord
 from .models import Article, ItemError, RawItem, RunReport
-from .pipeline import Clock, finish, first_line, load_batch
+from .pipeline import Clock, first_line, load_batch
 
 log = logging.getLogger("etl.fetch")
 WORKERS = DEFAULT_CONCURRENCY  # the older name, for callers that still import it
@@ -37,10 +37,12 @@ WORKERS = DEFAULT_CONCURRENCY  # the older name, for callers that still import i
 
 def run_fetch(engine: Engine, feeds: Sequence[Source], client: HttpClient, now: Clock,
               workers: int = DEFAULT_CONCURRENCY) -> list[RunReport]:
-    """One pass over ``feeds``; a report per source, in the order given."""
+    """One pass over ``feeds``; a report per source, in the order given. The workers share one
+    ``PassWrites``, so their runs' starts and ends are committed many per transaction."""
     order = spread_by_host(feeds)
+    writes = PassWrites(engine)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(feeds)))) as pool:
-        reports = list(pool.map(lambda i: fetch_source(engine, feeds[i], client, now), order))
+        reports = list(pool.map(lambda i: fetch_source(engine, feeds[i], client, now, writes), order))
     by_index = dict(zip(order, reports))
     return [by_index[i] for i in range(len(feeds))]
 
@@ -58,26 +60,48 @@ def spread_by_host(feeds: Sequence[Source]) -> list[int]:
     return order
 
 
-def fetch_source(engine: Engine, source: Source, client: HttpClient, now: Clock) -> RunReport:
+def fetch_source(engine: Engine, source: Source, client: HttpClient, now: Clock,
+                 writes: PassWrites | None = None) -> RunReport:
     """One source's pass. It never raises: whatever goes wrong is on the report, the source row
-    (failure count, last error, hence its backoff) and the run row (finished, not 'running')."""
+    (failure count, last error, hence its backoff) and the run row (finished, not 'running').
+    Callers that poll many sources at once share one ``writes``."""
+    writes = writes or PassWrites(engine)
     report = RunReport(kind="fetch", source=source.name)
-    source_id = None
+    source_id = record = None
     try:
-        with engine.begin() as conn:
-            row = source_row(conn, source.name)
-            source_id = row.id
-            report.run_id = start_run(conn, "fetch", row.id, {"url": source.url}, now())
-        _fetch_and_load(engine, source, row, client, now, report)
+        started = writes.start(source.name, {"url": source.url}, now())
+        if started is None:
+            raise LookupError(f"source {source.name!r} has no row in the sources table")
+        row, report.run_id = started
+        source_id = row.id
+        record = _fetch_and_load(engine, source, row, client, now, report)
     except SQLAlchemyError as exc:
         report.error = f"database error: {first_line(exc)}"
     except Exception as exc:  # a bug, or input nobody foresaw: this source fails, the others go on
         log.error("unexpected error in the pass of %s", source.name, exc_info=True)
         report.error = unexpected_error(exc)
-        _record_failure(engine, source_id, report.error, now)
-    if report.run_id is not None:
-        finish(engine, report, now)
+        if source_id is not None:
+            record = FetchRecord(source_id, now(), status=None, ok=False, error=report.error)
+    if report.run_id is not None or record is not None:
+        _finish(writes, record, report, now)
     return report
+
+
+def _finish(writes: PassWrites, record: FetchRecord | None, report: RunReport, now: Clock) -> None:
+    """The outcome and the run's end; when the database refuses the outcome, the run still ends
+    (failed, saying why), as it did when they were two transactions."""
+    try:
+        writes.finish(record, report, now())
+        return
+    except SQLAlchemyError as exc:
+        # The database is gone, or refused the outcome; the report says why.
+        report.error = report.error if record is None and report.error else f"database error: {first_line(exc)}"
+        if record is None:
+            return
+    try:
+        writes.finish(None, report, now())
+    except SQLAlchemyError:
+        log.warning("cannot finish the run of %s", report.source, exc_info=True)
 
 
 def unexpected_error(exc: BaseException) -> str:
@@ -87,30 +111,19 @@ def unexpected_error(exc: BaseException) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")[:500]
 
 
-def _record_failure(engine: Engine, source_id: int | None, error: str, now: Clock) -> None:
-    if source_id is None:
-        return
-    try:
-        with engine.begin() as conn:
-            record_fetch(conn, source_id, now(), status=None, ok=False, error=error)
-    except SQLAlchemyError:
-        log.warning("cannot record the failure of source %s", source_id, exc_info=True)
-
-
-def _fetch_and_load(engine, source: Source, row, client: HttpClient, now: Clock, report: RunReport) -> None:
+def _fetch_and_load(engine, source: Source, row, client: HttpClient, now: Clock,
+                    report: RunReport) -> FetchRecord:
+    """Fetch and load; the outcome to store on the source row (the caller stores it)."""
     try:
         feed = fetch_feed(client, source, row.etag, row.last_modified)
     except FetchError as exc:
         report.error = str(exc)
-        with engine.begin() as conn:
-            record_fetch(conn, row.id, now(), status=exc.status, ok=False, error=str(exc))
-        return
+        return FetchRecord(row.id, now(), status=exc.status, ok=False, error=str(exc))
     errors = _load(engine, source, row.id, feed, client, report, now())
     # Validators advance only when every item made it, so failed items are seen again next time.
     validators = (feed.etag, feed.last_modified) if not errors else None
-    with engine.begin() as conn:
-        record_fetch(conn, row.id, now(), status=feed.status, ok=True, error=feed.warning,
-                     validators=validators, items=len(feed.items))
+    return FetchRecord(row.id, now(), status=feed.status, ok=True, error=feed.warning,
+                       validators=validators, items=len(feed.items))
 
 
 def _load(engine, source: Source, source_id: int, feed: FeedResult, client: HttpClient, report: RunReport,

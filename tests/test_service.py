@@ -409,7 +409,7 @@ def test_an_unexpected_exception_in_a_pass_is_recorded_and_backs_the_source_off(
     from etl.service import runner
     from etl.service.runner import Service, ServiceOptions
 
-    def buggy_pass(engine, source, client, now):
+    def buggy_pass(engine, source, client, now, writes=None):
         with engine.begin() as conn:
             start_run(conn, "fetch", source_row(conn, source.name).id, {"url": source.url}, now())
         raise RecursionError("maximum recursion depth exceeded")

@@ -1,7 +1,8 @@
 """The poll benchmark's web: many sites on many loopback addresses, started by run.py as its own
 process (so serving uses the other core, not the fetcher's).
 
-Site ``k`` listens on 127.0.0.(k+2) and serves ``/feed/<n>.xml`` for its feeds and, on full-text
+Site ``k`` listens on ``address(k)``: 127.0.0.2 .. 127.0.0.250 for the first 249 sites, then
+127.0.1.2 .. 127.0.1.250 and so on (all of 127.0.0.0/8 is loopback on Linux), and serves ``/feed/<n>.xml`` for its feeds and, on full-text
 sites, ``/article/<n>/<i>.html`` for their items. Every response has an ETag and Last-Modified and
 the server answers 304 to a matching If-None-Match or If-Modified-Since, as a real site does.
 Bodies are built once from the real Fars News articles (with their ZWNJ) in shared/data.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import selectors
 import sys
 import threading
 from email.utils import format_datetime
@@ -23,7 +25,11 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "fars-news"
+# shared/ sits beside the checkout: /work/main/bench/poll -> /work/shared, and a worktree
+# /work/wt/NAME/bench/poll finds it one level further up.
+SHARED = next((p / "shared" / "data" / "fars-news" for p in Path(__file__).resolve().parents[3:]
+               if (p / "shared" / "data" / "fars-news").is_dir()),
+              Path(__file__).resolve().parents[3] / "shared" / "data" / "fars-news")
 BASE = datetime(2026, 1, 8, 10, 0, tzinfo=timezone.utc)
 LAST_MODIFIED = "Thu, 08 Jan 2026 09:00:00 GMT"
 
@@ -126,26 +132,51 @@ def handler_for(site: Site, stats: Stats) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+SITES_PER_BLOCK = 249  # 127.0.x.2 .. 127.0.x.250 in each block x
+MAX_HOSTS = 255 * SITES_PER_BLOCK
+
+
+def address(k: int) -> str:
+    """Site ``k``'s loopback address: ``0 -> "127.0.0.2"``, ``248 -> "127.0.0.250"``,
+    ``249 -> "127.0.1.2"``. The first 249 are the layout of the figures before --hosts grew."""
+    if not 0 <= k < MAX_HOSTS:
+        raise ValueError(f"site {k}: only {MAX_HOSTS} loopback sites are laid out")
+    block, offset = divmod(k, SITES_PER_BLOCK)
+    return f"127.0.{block}.{offset + 2}"
+
+
 def plan(feeds: int, hosts: int, full_text_share: float) -> list[tuple[str, list[int], bool]]:
     """Feeds dealt round-robin to ``hosts`` sites; the first ``full_text_share`` of the sites are
     full-text sites (every item's page is fetched), as a real outlet either needs that or not."""
     full_sites = round(hosts * full_text_share)
-    return [(f"127.0.0.{k + 2}", list(range(k, feeds, hosts)), k < full_sites) for k in range(hosts)]
+    return [(address(k), list(range(k, feeds, hosts)), k < full_sites) for k in range(hosts)]
 
 
 def serve(feeds: int, hosts: int, items: int, full_text_share: float) -> None:
     corpus, stats = articles(), Stats()
     servers = []
-    for address, site_feeds, full in plan(feeds, hosts, full_text_share):
-        site = Site(address, site_feeds, full, items, corpus)
-        httpd = ThreadingHTTPServer((address, 0), handler_for(site, stats))
+    for site_address, site_feeds, full in plan(feeds, hosts, full_text_share):
+        site = Site(site_address, site_feeds, full, items, corpus)
+        httpd = ThreadingHTTPServer((site_address, 0), handler_for(site, stats))
         httpd.daemon_threads = True
         httpd.request_queue_size = 64
         site.build(httpd.server_address[1])
         servers.append((site, httpd))
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True).start()
+    threading.Thread(target=accept_all, args=([httpd for _, httpd in servers],), daemon=True).start()
     print(json.dumps({"ports": {site.address: site.port for site, _ in servers}}), flush=True)
     sys.stdin.read()  # run.py closes our stdin when it is done (or dies); the daemon threads end with us
+
+
+def accept_all(servers: list[ThreadingHTTPServer]) -> None:
+    """Accept connections of every site in one thread (a connection then has its own thread, as
+    ThreadingHTTPServer does): a serve_forever thread per site would wake each of a thousand
+    threads every poll interval and take CPU from the fetcher on a two-core machine."""
+    with selectors.DefaultSelector() as selector:
+        for httpd in servers:
+            selector.register(httpd, selectors.EVENT_READ, httpd)
+        while True:
+            for key, _ in selector.select():
+                key.data._handle_request_noblock()
 
 
 def main() -> None:

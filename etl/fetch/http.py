@@ -26,6 +26,7 @@ import urllib3.exceptions
 from .addresses import Address, Resolver, address_problem, check_url, resolves_to_loopback, site_key, url_host
 from .errors import FetchError
 from .pinning import PinnedAdapter, Pins, response_deadline
+from .session import LeanSession
 
 __all__ = ["FetchError", "HttpClient", "HttpSettings", "Response", "address_problem", "check_url",
            "http_date", "parse_retry_after", "resolves_to_loopback", "site_key"]
@@ -127,7 +128,7 @@ class HttpClient:
     host has one session, so its connections are kept alive and reused."""
 
     def __init__(self, settings: HttpSettings | None = None,
-                 session_factory: Callable[[], requests.Session] = requests.Session,
+                 session_factory: Callable[[], requests.Session] = LeanSession,
                  sleep: Callable[[float], None] = time.sleep,
                  monotonic: Callable[[], float] = time.monotonic,
                  resolve: Resolver = socket.getaddrinfo,

@@ -56,7 +56,11 @@ def allocate_ids(conn: Connection, count: int) -> list[int]:
         query = text("SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, :n)")
         return sorted(conn.execute(query, {"n": count}).scalars())
     # SQLite hands out max(id) + 1 itself (no AUTOINCREMENT), and one writer at a time holds the
-    # database: reserving the same numbers keeps its ids what they would have been.
+    # database: reserving the same numbers keeps its ids what they would have been. pysqlite
+    # begins the transaction at its first write, so a read before it holds no lock and two loads
+    # at once (the workers of a feed pass) would read the same max(id): a write that changes
+    # nothing takes the write lock first, and the numbers read are this transaction's until commit.
+    conn.execute(text("UPDATE articles SET id = id WHERE 0"))
     top = conn.execute(text("SELECT coalesce(max(id), 0) FROM articles")).scalar()
     return list(range(top + 1, top + 1 + count))
 

@@ -11,9 +11,9 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from ..clean.controls import clean_controls
 from ..errors import one_line
@@ -36,8 +36,17 @@ class Owner:
         return {"host": self.host, "pid": self.pid, "started": self.started}
 
 
+_OWNERS: dict[int, Owner] = {}  # by pid: a forked child is a process of its own
+
+
 def this_process() -> Owner:
-    return Owner(socket.gethostname(), os.getpid(), _process_start(os.getpid()))
+    """This process, read once (a feed pass starts a run per source; /proc and the host name
+    do not change under it)."""
+    pid = os.getpid()
+    owner = _OWNERS.get(pid)
+    if owner is None:
+        owner = _OWNERS[pid] = Owner(socket.gethostname(), pid, _process_start(pid))
+    return owner
 
 
 def _process_start(pid: int) -> int | None:
@@ -65,18 +74,34 @@ def start_run(conn: Connection, kind: str, source_id: int | None, detail: dict[s
               owner: Owner | None = None) -> int:
     """A new ``running`` row; first, runs of the same source whose process is gone become ``aborted``."""
     owner = owner or this_process()
-    if source_id is not None:
-        abort_dead_runs(conn, now, owner.host, source_id=source_id)
-    return conn.execute(
-        insert(ingest_runs)
-        .values(kind=kind, source_id=source_id, status="running", started_at=now,
-                detail={**detail, "process": owner.as_dict()})
-        .returning(ingest_runs.c.id)
-    ).scalar_one()
+    if source_id is None:
+        return conn.execute(
+            insert(ingest_runs)
+            .values(kind=kind, source_id=None, status="running", started_at=now,
+                    detail={**detail, "process": owner.as_dict()})
+            .returning(ingest_runs.c.id)
+        ).scalar_one()
+    return start_runs(conn, kind, [(source_id, detail, now)], owner)[0]
+
+
+def start_runs(conn: Connection, kind: str, starts: Sequence[tuple[int, dict[str, Any], datetime]],
+               owner: Owner | None = None) -> list[int]:
+    """``start_run`` for many sources at once ((source id, detail, started at) each): one query
+    for their dead runs and one insert; the new run ids, in the order given."""
+    if not starts:
+        return []
+    owner = owner or this_process()
+    abort_dead_runs(conn, max(at for _, _, at in starts), owner.host, source_ids=[sid for sid, _, _ in starts])
+    process = owner.as_dict()
+    rows = [{"kind": kind, "source_id": sid, "status": "running", "started_at": at,
+             "detail": {**detail, "process": process}} for sid, detail, at in starts]
+    result = conn.execute(insert(ingest_runs).returning(ingest_runs.c.id, sort_by_parameter_order=True), rows)
+    return list(result.scalars())
 
 
 def abort_dead_runs(conn: Connection, now: datetime, host: str, source_id: int | None = None,
-                    unowned: bool = False, alive: Callable[[dict[str, Any]], bool] = process_alive) -> list[int]:
+                    unowned: bool = False, alive: Callable[[dict[str, Any]], bool] = process_alive,
+                    source_ids: Sequence[int] | None = None) -> list[int]:
     """Mark ``aborted`` the ``running`` runs whose process on ``host`` is gone; with ``unowned``,
     also those that name no process (written by an older news-etl). Runs of other hosts are left
     alone: their processes cannot be checked from here. Returns the ids marked."""
@@ -84,6 +109,8 @@ def abort_dead_runs(conn: Connection, now: datetime, host: str, source_id: int |
              .where(ingest_runs.c.status == "running").order_by(ingest_runs.c.id))
     if source_id is not None:
         query = query.where(ingest_runs.c.source_id == source_id)
+    if source_ids is not None:
+        query = query.where(ingest_runs.c.source_id.in_(bindparam("ids", list(source_ids), expanding=True)))
     dead = []
     for run_id, detail in conn.execute(query):
         owner = (detail or {}).get("process") if isinstance(detail, dict) else None
@@ -118,16 +145,27 @@ def record_errors(conn: Connection, run_id: int, source_id: int, errors: Iterabl
 
 
 def finish_run(conn: Connection, report: RunReport, now: datetime) -> None:
+    finish_runs(conn, [(report, now)])
+
+
+def run_status(report: RunReport) -> str:
     if report.error:
-        status = "failed"
-    elif report.failed:
-        status = "partial"
-    else:
-        status = "ok"
-    conn.execute(
-        update(ingest_runs).where(ingest_runs.c.id == report.run_id)
-        .values(status=status, finished_at=now, error=one_line(clean_controls(report.error)) if report.error else None)
-    )
+        return "failed"
+    return "partial" if report.failed else "ok"
+
+
+_FINISH = (update(ingest_runs).where(ingest_runs.c.id == bindparam("b_id"))
+           .values(status=bindparam("b_status"), finished_at=bindparam("b_at", type_=ingest_runs.c.finished_at.type),
+                   error=bindparam("b_error")))
+
+
+def finish_runs(conn: Connection, finished: Sequence[tuple[RunReport, datetime]]) -> None:
+    """Each run's status, end time and error, in one executemany (a statement built once)."""
+    rows = [{"b_id": report.run_id, "b_status": run_status(report), "b_at": now,
+             "b_error": one_line(clean_controls(report.error)) if report.error else None}
+            for report, now in finished]
+    if rows:
+        conn.execute(_FINISH, rows)
 
 
 def list_runs(conn: Connection, limit: int = 20, source: str | None = None) -> list[dict[str, Any]]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Integer, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..config import Source
@@ -68,6 +68,19 @@ def source_row(conn: Connection, name: str) -> Any:
     return conn.execute(select(sources).where(sources.c.name == name)).first()
 
 
+@dataclass(frozen=True, slots=True)
+class FetchRecord:
+    """One fetch's outcome for ``record_fetches``; the arguments of ``record_fetch``."""
+
+    source_id: int
+    at: datetime
+    status: int | None
+    ok: bool
+    error: str | None = None
+    validators: tuple[str | None, str | None] | None = None
+    items: int = 0
+
+
 def record_fetch(conn: Connection, source_id: int, now: datetime, *, status: int | None, ok: bool,
                  error: str | None = None, validators: tuple[str | None, str | None] | None = None,
                  items: int = 0) -> None:
@@ -76,12 +89,40 @@ def record_fetch(conn: Connection, source_id: int, now: datetime, *, status: int
     ``validators`` (ETag, Last-Modified) are stored only when given: after a 304 the old ones stay,
     and after a run with failed items they are not advanced, so the next fetch sees the feed again.
     """
-    values: dict[str, Any] = {"last_fetch_at": now, "last_status": status, "updated_at": now, "last_error": error,
-                              "items_seen": sources.c.items_seen + items}
+    record_fetches(conn, [FetchRecord(source_id, now, status, ok, error, validators, items)])
+
+
+def record_fetches(conn: Connection, records: Sequence[FetchRecord]) -> None:
+    """``record_fetch`` for many sources: one executemany per kind of outcome, on statements built
+    once (building an UPDATE per call cost more CPU than the database spent on it)."""
+    shapes: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
+    for r in records:
+        params = {"b_id": r.source_id, "b_at": r.at, "b_status": r.status, "b_error": r.error, "b_items": r.items}
+        if r.validators is not None:
+            params.update(b_etag=r.validators[0], b_last_modified=r.validators[1])
+        shapes.setdefault((r.ok, r.validators is not None), []).append(params)
+    for shape, rows in shapes.items():
+        conn.execute(_RECORD[shape], rows)
+
+
+def _record_statement(ok: bool, validated: bool):
+    at = bindparam("b_at", type_=sources.c.last_fetch_at.type)
+    values: dict[str, Any] = {"last_fetch_at": at, "last_status": bindparam("b_status"), "updated_at": at,
+                              "last_error": bindparam("b_error"),
+                              "items_seen": sources.c.items_seen + bindparam("b_items", type_=Integer)}
     if ok:
-        values.update(last_success_at=now, consecutive_failures=0)
+        values.update(last_success_at=at, consecutive_failures=0)
     else:
         values.update(consecutive_failures=sources.c.consecutive_failures + 1)
-    if validators is not None:
-        values.update(etag=validators[0], last_modified=validators[1])
-    conn.execute(update(sources).where(sources.c.id == source_id).values(values))
+    if validated:
+        values.update(etag=bindparam("b_etag"), last_modified=bindparam("b_last_modified"))
+    return update(sources).where(sources.c.id == bindparam("b_id")).values(values)
+
+
+_RECORD = {(ok, validated): _record_statement(ok, validated) for ok in (True, False) for validated in (True, False)}
+
+
+def source_rows(conn: Connection, names: Sequence[str]) -> dict[str, Any]:
+    """name -> row, for the names that have one."""
+    query = select(sources).where(sources.c.name.in_(bindparam("names", list(names), expanding=True)))
+    return {row.name: row for row in conn.execute(query)}

@@ -30,6 +30,7 @@ from ..config import ConfigError, Source, load_sources, parse_interval
 from ..crawl import CrawlJob, run_crawl, scheduled_window
 from ..fetch.http import FetchError, HttpClient
 from ..fetch_run import fetch_source, unexpected_error
+from ..load.passes import PassWrites
 from ..load.schema import ingest_runs, sources as sources_table
 from ..load.sources import record_fetch, source_row, sync_sources
 from ..models import RunReport
@@ -83,6 +84,8 @@ class Service:
         self.options = options
         self.metrics = metrics or Metrics()
         self._client = _RecordingClient(client)
+        # The passes running at once commit their runs' starts and ends together (group commit).
+        self._writes = PassWrites(engine)
         self._now = now
         self._read_sources = read_sources
         self._configured = list(configured)
@@ -242,7 +245,7 @@ class Service:
             self._sync()
             if source.kind == "feed":
                 self._client.pop_error(source.url)
-                return fetch_source(self.engine, source, self._client, self._now)
+                return fetch_source(self.engine, source, self._client, self._now, self._writes)
             return watch_pass(self.engine, source, self._now, self._stopping.is_set)
         except SQLAlchemyError as exc:
             return RunReport(kind=kind, source=source.name, error=f"database error: {first_line(exc)}")
