@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 5.
+-- news-etl PostgreSQL schema, version 6.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -94,6 +94,18 @@ COMMENT ON COLUMN sources.last_delay IS 'Seconds of the last healthy delay (adap
 COMMENT ON COLUMN sources.created_at IS 'When the source first appeared (UTC).';
 
 COMMENT ON COLUMN sources.updated_at IS 'When its row last changed (UTC).';
+
+CREATE TABLE host_pace (
+	host TEXT NOT NULL, 
+	next_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (host)
+);
+
+COMMENT ON TABLE host_pace IS 'The per-host minimum delay of the procrastinate executor''s workers, shared through the database (etl/load/pace.py); the local executor keeps it in memory.';
+
+COMMENT ON COLUMN host_pace.host IS 'Lowercased host name of the URLs fetched (etl.fetch.addresses.url_host).';
+
+COMMENT ON COLUMN host_pace.next_at IS 'No request to the host starts before then (per-host delay or its Retry-After), from any worker.';
 
 CREATE TABLE articles (
 	id BIGSERIAL NOT NULL, 

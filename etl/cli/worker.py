@@ -41,7 +41,8 @@ def add_worker_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--per-host", type=int, default=2, metavar="N",
                    help="polls of one host at once across all workers (default 2)")
     p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
-                   help="minimum pause between requests to one host, within this worker (default 1.0)")
+                   help="minimum pause between requests to one host, across all workers (kept in the "
+                        "database, table host_pace; default 1.0)")
     p.add_argument("--log-json", action="store_true", help="log JSON lines instead of key=value text")
 
 
@@ -67,6 +68,7 @@ def run_queue_worker(settings: Settings, choice: WorkerChoice) -> int:
     """One worker until SIGINT/SIGTERM; also `news-etl run --executor procrastinate`."""
     # Imported here: the other commands do not need procrastinate loaded.
     from ..executors.queue import QueueRuntime, conninfo_of, ensure_queue_schema, make_app, run_worker
+    from ..load.pace import SharedPace
     try:
         conninfo = conninfo_of(settings.database_url)
     except ValueError as exc:
@@ -77,7 +79,8 @@ def run_queue_worker(settings: Settings, choice: WorkerChoice) -> int:
         sync_sources(conn, sources, utcnow())
     ensure_queue_schema(engine)
     name = f"{socket.gethostname()}:{os.getpid()}"
-    with HttpClient(http_settings(retries=1, per_host_delay=choice.per_host_delay)) as client:
+    pace = SharedPace(engine, choice.per_host_delay)
+    with HttpClient(http_settings(retries=1, per_host_delay=choice.per_host_delay), pacer=pace) as client:
         runtime = QueueRuntime(engine, {s.name: s for s in sources}, client, utcnow, owner=name,
                                per_host=choice.per_host)
         run_worker(make_app(conninfo, runtime), choice.concurrency, choice.queues, choice.listen_notify, name)

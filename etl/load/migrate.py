@@ -16,8 +16,8 @@ from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, 
 
 from . import views  # noqa: F401  (registers the views with the schema)
 from .reindex import rebuild_search_docs
-from .schema import (SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, crawl_pages, crawl_sitemaps, metadata,
-                     schema_migrations)
+from .schema import (SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, crawl_pages, crawl_sitemaps, host_pace,
+                     metadata, schema_migrations)
 
 
 def _add_crawl_frontier(conn: Connection) -> None:
@@ -79,11 +79,17 @@ def _add_source_leases(conn: Connection) -> None:
             conn.execute(text(f"COMMENT ON COLUMN sources.{column} IS " + _quote(_column_comment("sources", column))))
 
 
+def _add_host_pace(conn: Connection) -> None:
+    """Version 6: host_pace, the per-host minimum delay shared by the procrastinate executor's workers."""
+    host_pace.create(conn)
+
+
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
     4: ("search documents rebuilt: ZWNJ compounds also indexed joined", _search_docs_with_joined_compounds),
     5: ("source leases: sources.lease_until, lease_owner, last_delay; sources_due", _add_source_leases),
+    6: ("host_pace: per-host minimum delay shared across workers", _add_host_pace),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 
