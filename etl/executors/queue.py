@@ -23,8 +23,7 @@ from urllib.parse import urlsplit
 
 from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
-from procrastinate.schema import SchemaManager
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 
 from ..config import Source
@@ -34,6 +33,7 @@ from ..load.schema import sources as sources_table
 from ..models import RunReport
 from ..pipeline import Clock
 from ..tasks import load_shard, poll_source
+from .queue_schema import ensure_queue_schema  # re-exported: callers install the queue through here
 
 __all__ = ["DISPATCH_QUEUE", "POLL_QUEUE", "QUEUE_TARGET", "QueueRuntime", "conninfo_of", "ensure_queue_schema", "host_lock",
            "defer_shards", "make_app", "run_worker", "waiting_polls"]
@@ -103,17 +103,6 @@ def conninfo_of(database_url: str) -> str:
     if url.get_backend_name() != "postgresql":
         raise ValueError(f"the procrastinate executor needs PostgreSQL, not {url.get_backend_name()} ({database_url})")
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def ensure_queue_schema(engine: Engine) -> bool:
-    """Install procrastinate's tables and functions when absent; True when it did."""
-    with engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('news-etl procrastinate schema'))"))
-        if inspect(conn).has_table("procrastinate_jobs"):
-            return False
-        # Straight to psycopg without parameters: the schema's own '%' must not read as placeholders.
-        conn.connection.driver_connection.execute(SchemaManager.get_schema())
-    return True
 
 
 def host_lock(source_id: int, url: str | None, per_host: int) -> str:
