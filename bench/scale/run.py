@@ -8,7 +8,11 @@ PostgreSQL database with the same feeds: the workers (plus one dispatcher, ``--q
 are started and registered first, then every feed is made due at once, and the clock runs until
 every feed has been fetched successfully. The local executor's figure is one pass of
 ``etl.fetch_run.run_fetch`` (what ``news-etl run`` does per source) with ``--concurrency`` threads.
-Prints figures and ratios against one worker, measured in the same run; asserts nothing.
+Prints figures and ratios against one worker, measured in the same run; asserts nothing. Beside
+each rate: CPU milliseconds per feed of the worker processes, the dispatcher, PostgreSQL's backends
+of the bench database (all from /proc/PID/stat) and this process (the site; the local executor's
+work too), how busy the whole machine was (/proc/stat: other jobs included), and the PostgreSQL
+connections to the bench database when the last feed was done. CPU- or network-bound shows there.
 """
 
 from __future__ import annotations
@@ -64,8 +68,8 @@ def machine_busy() -> tuple[float, float]:
 
 def backend_pids(engine, database: str) -> list[int]:
     with engine.connect() as conn:
-        return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"),
-                                 {"d": database}).scalars())
+        sql = "SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"
+        return list(conn.execute(text(sql), {"d": database}).scalars())
 
 
 @dataclass
@@ -79,6 +83,7 @@ class Figure:
     postgres_cpu: float = 0.0
     bench_cpu: float = 0.0     # this process: the loopback site's servers (and the local executor)
     machine_busy: float = 0.0  # fraction of both cores busy, every process on the machine included
+    connections: int = 0       # PostgreSQL connections to the bench database when the last feed was done
 
     def per_feed_ms(self, cpu: float, feeds: int) -> float:
         return 1000 * cpu / feeds
@@ -191,12 +196,14 @@ class Meter:
         seconds = time.monotonic() - self.wall
         busy, total = machine_busy()
         # A backend opened during the run counts from zero; one closed during it is lost (pools keep them).
-        backends = sum(cpu_of(pid) - self.backends.get(pid, 0.0) for pid in backend_pids(self.engine, self.database))
+        pids = backend_pids(self.engine, self.database)
+        backends = sum(cpu_of(pid) - self.backends.get(pid, 0.0) for pid in pids)
         procs = {pid: cpu_of(pid) - before for pid, before in self.procs.items()}
         disp = procs.pop(dispatcher, 0.0) if dispatcher else 0.0
         return Figure(rate=feeds / seconds, seconds=seconds, workers_cpu=sum(procs.values()), dispatcher_cpu=disp,
                       postgres_cpu=backends, bench_cpu=time.process_time() - self.bench,
-                      machine_busy=(busy - self.machine[0]) / max(1e-9, total - self.machine[1]))
+                      machine_busy=(busy - self.machine[0]) / max(1e-9, total - self.machine[1]),
+                      connections=len(pids))
 
 
 def queue_run(admin_url: str, config: Path, feeds: int, workers: int, concurrency: int, logs: Path) -> Figure:
@@ -246,7 +253,8 @@ def row(label: str, figure: Figure, feeds: int, base: Figure | None) -> str:
     ratio = f"{figure.rate / base.rate:5.2f}x" if base else "     "
     ms = lambda cpu: f"{figure.per_feed_ms(cpu, feeds):5.1f}"  # noqa: E731
     return (f"  {label:<34} {figure.rate:7.1f} {ratio}  {ms(figure.workers_cpu)} {ms(figure.dispatcher_cpu)} "
-            f"{ms(figure.postgres_cpu)} {ms(figure.bench_cpu)}   {100 * figure.machine_busy:3.0f}%")
+            f"{ms(figure.postgres_cpu)} {ms(figure.bench_cpu)}   {100 * figure.machine_busy:3.0f}%"
+            f"  {figure.connections:4d}")
 
 
 def main() -> None:
@@ -272,7 +280,7 @@ def main() -> None:
     print(f"bench/scale: {args.feeds} feeds on {args.hosts} loopback hosts, answers after {args.delay * 1000:.0f} ms, "
           f"{args.concurrency} tasks per worker, per-host limit 2 across workers")
     print(f"  {'configuration':<34} {'feeds/s':>7} {'ratio':>5}  CPU ms per feed: workers dispatcher postgres "
-          f"site(bench)   machine busy")
+          f"site(bench)   machine busy  PG conns")
     print(row(f"local executor ({args.concurrency} threads)", local, args.feeds, None))
     base = figures.get(1)
     for n, figure in figures.items():

@@ -35,8 +35,8 @@ from ..pipeline import Clock
 from ..tasks import load_shard, poll_source
 from .queue_schema import ensure_queue_schema  # re-exported: callers install the queue through here
 
-__all__ = ["DISPATCH_QUEUE", "POLL_QUEUE", "QUEUE_TARGET", "QueueRuntime", "conninfo_of", "ensure_queue_schema", "host_lock",
-           "defer_shards", "make_app", "run_worker", "waiting_polls"]
+__all__ = ["DISPATCH_QUEUE", "POLL_QUEUE", "QUEUE_TARGET", "QueueRuntime", "conninfo_of", "ensure_queue_schema",
+           "host_lock", "defer_shards", "make_app", "run_worker", "waiting_polls"]
 
 log = logging.getLogger("etl.queue")
 

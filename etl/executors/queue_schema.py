@@ -9,8 +9,9 @@ of the installed package as applied; an upgrade applies the files not recorded y
 an advisory lock (two workers starting at once do it once). Each file commits with its record in
 its own transaction: a file that adds an enum value and the next that uses it cannot share one
 (PostgreSQL: "New enum values must be committed before they can be used"), and a failed file then
-leaves the database at the previous one, from where the next upgrade goes on. procrastinate splits a release's migrations into ``pre`` (safe while old
-workers run) and ``post`` (once they are gone); applied together here, so stop the old workers first.
+leaves the database at the previous one, from where the next upgrade goes on. procrastinate
+splits a release's migrations into ``pre`` (safe while old workers run) and ``post`` (once they
+are gone); applied together here, so stop the old workers first.
 """
 
 from __future__ import annotations

@@ -287,7 +287,8 @@ Index("crawl_pages_source_state", crawl_pages.c.source_id, crawl_pages.c.state, 
 
 host_pace = Table(
     "host_pace", metadata,
-    Column("host", Text, primary_key=True, comment="Lowercased host name of the URLs fetched (etl.fetch.addresses.url_host)."),
+    Column("host", Text, primary_key=True,
+           comment="Lowercased host name of the URLs fetched (etl.fetch.addresses.url_host)."),
     Column("next_at", UTCDateTime, nullable=False,
            comment="No request to the host starts before then (per-host delay or its Retry-After), from any worker."),
     comment="The per-host minimum delay of the procrastinate executor's workers, shared through the database "
