@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 6.
+-- news-etl PostgreSQL schema, version 7.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -109,6 +109,18 @@ COMMENT ON COLUMN article_lsh.band IS 'LSH band number (0-31).';
 COMMENT ON COLUMN article_lsh.bucket IS 'Hash of the signature''s rows in that band.';
 
 COMMENT ON COLUMN article_lsh.article_id IS 'The article (articles.id) in the bucket; removed with it by the articles_forget_lsh trigger.';
+
+CREATE TABLE host_pace (
+	host TEXT NOT NULL, 
+	next_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (host)
+);
+
+COMMENT ON TABLE host_pace IS 'The per-host minimum delay of the procrastinate executor''s workers, shared through the database (etl/load/pace.py); the local executor keeps it in memory.';
+
+COMMENT ON COLUMN host_pace.host IS 'Lowercased host name of the URLs fetched (etl.fetch.addresses.url_host).';
+
+COMMENT ON COLUMN host_pace.next_at IS 'No request to the host starts before then (per-host delay or its Retry-After), from any worker.';
 
 CREATE TABLE articles (
 	id BIGSERIAL NOT NULL, 

@@ -25,9 +25,11 @@ ARTICLE = ("INSERT INTO articles (id, source_id, key, title, title_derived, body
 
 
 def version_1(engine) -> None:
-    """What version 1 created: every table but the frontier, sources.kind limited to feed/files."""
+    """What version 1 created: every table but the frontier (and step 7's host_pace), sources.kind
+    limited to feed/files."""
     with engine.begin() as conn:
-        metadata.create_all(conn, tables=[t for t in metadata.sorted_tables if not t.name.startswith("crawl_")])
+        metadata.create_all(conn, tables=[t for t in metadata.sorted_tables
+                                          if not t.name.startswith("crawl_") and t.name != "host_pace"])
         conn.execute(text("DROP INDEX articles_source_url"))
         conn.execute(text("DROP INDEX articles_source_raw_hash"))  # step 2 adds raw_hash
         conn.execute(text("ALTER TABLE articles DROP COLUMN raw_hash"))

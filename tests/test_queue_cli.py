@@ -87,3 +87,37 @@ def test_status_on_sqlite_has_no_queue(sqlite_url):
     assert run_cli("--database-url", sqlite_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
     result = run_cli("--database-url", sqlite_url, "--config", "/dev/null", "status", "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["queue"] is None
+
+
+def test_metrics_of_a_worker_report_the_queue(pg_url, tmp_path):
+    import urllib.request
+    from etl.executors.queue import conninfo_of, make_app
+    from test_service import free_port
+    assert run_cli("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
+    app = make_app(conninfo_of(pg_url), None)
+    with app.open():
+        for source_id in (1, 2, 3):  # no worker takes polls here: they stay waiting
+            app.tasks["poll_source"].configure(queueing_lock=f"source:{source_id}").defer(source_id=source_id)
+    port = free_port()
+    log = tmp_path / "worker.log"
+    proc = subprocess.Popen([sys.executable, "-m", "etl", "--database-url", pg_url, "--config", "/dev/null", "worker",
+                             "--queues", "schedule", "--metrics-port", str(port)],
+                            cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+    def scraped() -> str:
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        except OSError:
+            return ""  # not serving yet
+    try:
+        wait_for(lambda: "news_etl_queue_workers 1.0" in scraped(), 60, "the worker in the metrics")
+        page = scraped()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(40)
+    assert code == 0, log.read_text()
+    assert "news_etl_queue_waiting_jobs 3.0" in page and "news_etl_queue_stalled_jobs 0.0" in page
+    assert "news_etl_queue_running_jobs 0.0" in page
+    oldest = next(float(line.split()[1]) for line in page.splitlines()
+                  if line.startswith("news_etl_queue_oldest_waiting_seconds "))
+    assert 0.0 <= oldest < 120

@@ -272,6 +272,7 @@ def test_upgrade_rebuilds_search_documents_stored_before_version_4(engine):
         conn.execute(text("DROP INDEX sources_due"))  # and what step 5 adds (source leases)
         for column in ("lease_until", "lease_owner", "last_delay"):
             conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))
+        conn.execute(text("DROP TABLE host_pace"))  # and step 7's table
         conn.execute(text("DELETE FROM schema_migrations WHERE version >= 4"))
     assert ids(engine, "ساختوسازهای") == []
     upgrade(engine, NOW)

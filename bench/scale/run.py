@@ -8,7 +8,11 @@ PostgreSQL database with the same feeds: the workers (plus one dispatcher, ``--q
 are started and registered first, then every feed is made due at once, and the clock runs until
 every feed has been fetched successfully. The local executor's figure is one pass of
 ``etl.fetch_run.run_fetch`` (what ``news-etl run`` does per source) with ``--concurrency`` threads.
-Prints figures and ratios against one worker, measured in the same run; asserts nothing.
+Prints figures and ratios against one worker, measured in the same run; asserts nothing. Beside
+each rate: CPU milliseconds per feed of the worker processes, the dispatcher, PostgreSQL's backends
+of the bench database (all from /proc/PID/stat) and this process (the site; the local executor's
+work too), how busy the whole machine was (/proc/stat: other jobs included), and the PostgreSQL
+connections to the bench database when the last feed was done. CPU- or network-bound shows there.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,6 +46,47 @@ from etl.load.migrate import upgrade  # noqa: E402
 from etl.load.sources import sync_sources  # noqa: E402
 
 TIMEOUT = 300.0
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system, all threads) of a live process, from /proc/PID/stat; 0 once gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15 of proc(5))
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat: every process, others' too."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / TICK, sum(values) / TICK
+
+
+def backend_pids(engine, database: str) -> list[int]:
+    with engine.connect() as conn:
+        sql = "SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"
+        return list(conn.execute(text(sql), {"d": database}).scalars())
+
+
+@dataclass
+class Figure:
+    """One configuration's rate and where the CPU went while it ran (seconds per feed)."""
+
+    rate: float
+    seconds: float
+    workers_cpu: float = 0.0
+    dispatcher_cpu: float = 0.0
+    postgres_cpu: float = 0.0
+    bench_cpu: float = 0.0     # this process: the loopback site's servers (and the local executor)
+    machine_busy: float = 0.0  # fraction of both cores busy, every process on the machine included
+    connections: int = 0       # PostgreSQL connections to the bench database when the last feed was done
+
+    def per_feed_ms(self, cpu: float, feeds: int) -> float:
+        return 1000 * cpu / feeds
 
 
 def utcnow() -> datetime:
@@ -133,7 +179,34 @@ def wait(engine, sql: str, want: int, what: str) -> None:
         time.sleep(0.05)
 
 
-def queue_run(admin_url: str, config: Path, feeds: int, workers: int, concurrency: int, logs: Path) -> float:
+class Meter:
+    """CPU seconds of the given processes, this one, PostgreSQL's backends of one database and the
+    whole machine between ``start`` and ``stop``."""
+
+    def __init__(self, engine, database: str, pids: list[int]) -> None:
+        self.engine, self.database, self.pids = engine, database, pids
+
+    def start(self) -> None:
+        self.backends = {pid: cpu_of(pid) for pid in backend_pids(self.engine, self.database)}
+        self.procs = {pid: cpu_of(pid) for pid in self.pids}
+        self.bench, self.machine = time.process_time(), machine_busy()
+        self.wall = time.monotonic()
+
+    def stop(self, feeds: int, dispatcher: int | None) -> Figure:
+        seconds = time.monotonic() - self.wall
+        busy, total = machine_busy()
+        # A backend opened during the run counts from zero; one closed during it is lost (pools keep them).
+        pids = backend_pids(self.engine, self.database)
+        backends = sum(cpu_of(pid) - self.backends.get(pid, 0.0) for pid in pids)
+        procs = {pid: cpu_of(pid) - before for pid, before in self.procs.items()}
+        disp = procs.pop(dispatcher, 0.0) if dispatcher else 0.0
+        return Figure(rate=feeds / seconds, seconds=seconds, workers_cpu=sum(procs.values()), dispatcher_cpu=disp,
+                      postgres_cpu=backends, bench_cpu=time.process_time() - self.bench,
+                      machine_busy=(busy - self.machine[0]) / max(1e-9, total - self.machine[1]),
+                      connections=len(pids))
+
+
+def queue_run(admin_url: str, config: Path, feeds: int, workers: int, concurrency: int, logs: Path) -> Figure:
     db, engine = prepared(admin_url, config)
     cmd = [sys.executable, "-m", "etl", "--database-url", db.url, "--config", str(config), "-q", "worker",
            "--concurrency", str(concurrency), "--per-host-delay", "0"]
@@ -143,11 +216,12 @@ def queue_run(admin_url: str, config: Path, feeds: int, workers: int, concurrenc
                                stderr=(logs / f"w{workers}-{i}.log").open("wb")) for i in range(workers)]
     try:
         wait(engine, "SELECT count(*) FROM procrastinate_workers", workers + 1, "the workers to start")
-        started = time.monotonic()
+        meter = Meter(engine, db.name, [p.pid for p in procs])
+        meter.start()
         with engine.begin() as conn:
             conn.execute(text("UPDATE sources SET next_attempt_at = now()"))
         wait(engine, "SELECT count(*) FROM sources WHERE last_success_at IS NOT NULL", feeds, "every feed fetched")
-        return feeds / (time.monotonic() - started)
+        return meter.stop(feeds, procs[0].pid)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -157,21 +231,30 @@ def queue_run(admin_url: str, config: Path, feeds: int, workers: int, concurrenc
         db.drop()
 
 
-def local_run(admin_url: str, config: Path, feeds: int, concurrency: int) -> float:
+def local_run(admin_url: str, config: Path, feeds: int, concurrency: int) -> Figure:
     db, engine = prepared(admin_url, config)
     try:
         sources = load_sources(config)
         with HttpClient(HttpSettings(per_host_delay=0.0, retries=1)) as client:
-            started = time.monotonic()
+            meter = Meter(engine, db.name, [])
+            meter.start()
             reports = run_fetch(engine, sources, client, utcnow, workers=concurrency)
-            seconds = time.monotonic() - started
+            figure = meter.stop(feeds, None)
         failed = [r for r in reports if r.error]
         if failed:
             raise SystemExit(f"bench/scale: local executor: {len(failed)} feed(s) failed, e.g. {failed[0].error}")
-        return feeds / seconds
+        return figure
     finally:
         engine.dispose()
         db.drop()
+
+
+def row(label: str, figure: Figure, feeds: int, base: Figure | None) -> str:
+    ratio = f"{figure.rate / base.rate:5.2f}x" if base else "     "
+    ms = lambda cpu: f"{figure.per_feed_ms(cpu, feeds):5.1f}"  # noqa: E731
+    return (f"  {label:<34} {figure.rate:7.1f} {ratio}  {ms(figure.workers_cpu)} {ms(figure.dispatcher_cpu)} "
+            f"{ms(figure.postgres_cpu)} {ms(figure.bench_cpu)}   {100 * figure.machine_busy:3.0f}%"
+            f"  {figure.connections:4d}")
 
 
 def main() -> None:
@@ -184,6 +267,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("NEWS_ETL_TEST_PG",
                                                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
+    load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     site = Site(args.hosts, args.delay)
     with tempfile.TemporaryDirectory() as tmp:
         config = site.sources_file(args.feeds, Path(tmp) / "sources.toml")
@@ -195,11 +279,13 @@ def main() -> None:
             site.close()
     print(f"bench/scale: {args.feeds} feeds on {args.hosts} loopback hosts, answers after {args.delay * 1000:.0f} ms, "
           f"{args.concurrency} tasks per worker, per-host limit 2 across workers")
-    print(f"  local executor (one process, {args.concurrency} threads): {local:7.1f} feeds/s")
+    print(f"  {'configuration':<34} {'feeds/s':>7} {'ratio':>5}  CPU ms per feed: workers dispatcher postgres "
+          f"site(bench)   machine busy  PG conns")
+    print(row(f"local executor ({args.concurrency} threads)", local, args.feeds, None))
     base = figures.get(1)
-    for n, rate in figures.items():
-        ratio = f"  {rate / base:4.2f}x one worker" if base else ""
-        print(f"  procrastinate, {n} worker(s) + dispatcher:      {rate:7.1f} feeds/s{ratio}")
+    for n, figure in figures.items():
+        print(row(f"procrastinate, {n} worker(s)", figure, args.feeds, base))
+    print(f"  (load average before the run: {load_before}; machine busy counts every process, other jobs' too)")
 
 
 if __name__ == "__main__":

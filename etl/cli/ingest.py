@@ -159,8 +159,14 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     print(f"{describe(engine)}: schema version {result.to_version} (was {before})")
     if engine.dialect.name == "postgresql":
         from ..executors.queue import ensure_queue_schema  # procrastinate is loaded only for PostgreSQL
-        if ensure_queue_schema(engine):
+        queue = ensure_queue_schema(engine)
+        if queue.installed:
             print(f"{describe(engine)}: procrastinate queue schema installed")
+        if queue.applied:
+            print(f"{describe(engine)}: procrastinate migrations applied: {', '.join(queue.applied)}")
+        if queue.assumed_current:
+            print(f"{describe(engine)}: procrastinate schema found without queue_migrations; recorded as "
+                  "this procrastinate's version (news-etl installed it from the package's schema.sql)")
     return 0
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import threading
+from dataclasses import replace
 
 from sqlalchemy.exc import OperationalError
 
@@ -36,9 +37,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.executor == "procrastinate":
         # Dispatch, maintenance and polls in this one process; more `news-etl worker`s may join.
         # --concurrency here is the worker's tasks at once (its own default when not given).
-        choice = WorkerChoice(per_host_delay=args.per_host_delay)
+        choice = WorkerChoice(per_host_delay=args.per_host_delay, metrics_port=args.metrics_port,
+                              metrics_addr=args.metrics_addr)
         if args.concurrency:
-            choice = WorkerChoice(concurrency=args.concurrency, per_host_delay=args.per_host_delay)
+            choice = replace(choice, concurrency=args.concurrency)
         return run_queue_worker(settings, choice)
     sources = configured(settings)  # a bad file fails here, before anything starts (exit 2)
     signals = _Signals()

@@ -12,13 +12,17 @@ import os
 import socket
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ..config import Settings
 from ..fetch.http import HttpClient
 from ..load.sources import sync_sources
-from ..service import setup_logging
+from ..service import Metrics, setup_logging
+from ..service.health import queue_figures
 from .common import UsageError, configured, engine_of, http_settings, quiet, settings_of, utcnow, verbose
 
 EXAMPLE = "news-etl worker --database-url postgresql+psycopg://etl@db/news --concurrency 16"
+log = logging.getLogger("etl.queue")
 QUEUES = {"all": None, "polls": ["polls"], "schedule": ["schedule"], "backfill": ["backfill"]}  # etl.executors.queue's
 
 
@@ -41,8 +45,13 @@ def add_worker_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--per-host", type=int, default=2, metavar="N",
                    help="polls of one host at once across all workers (default 2)")
     p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
-                   help="minimum pause between requests to one host, within this worker (default 1.0)")
+                   help="minimum pause between requests to one host, across all workers (kept in the "
+                        "database, table host_pace; default 1.0)")
     p.add_argument("--log-json", action="store_true", help="log JSON lines instead of key=value text")
+    p.add_argument("--metrics-port", type=int, metavar="PORT",
+                   help="serve Prometheus metrics (the queue's depth, oldest job, stalled jobs, workers) on this port")
+    p.add_argument("--metrics-addr", default="127.0.0.1", metavar="ADDR",
+                   help="address for the metrics server (default 127.0.0.1; 0.0.0.0 in a container)")
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -51,7 +60,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     setup_logging(args.log_json, logging.DEBUG if verbose(args) else logging.WARNING if quiet(args) else logging.INFO)
     return run_queue_worker(settings_of(args), WorkerChoice(args.concurrency, QUEUES[args.queues],
                                                            not args.no_listen_notify, args.per_host,
-                                                           args.per_host_delay))
+                                                           args.per_host_delay, args.metrics_port,
+                                                           args.metrics_addr))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +71,15 @@ class WorkerChoice:
     listen_notify: bool = True
     per_host: int = 2
     per_host_delay: float = 1.0
+    metrics_port: int | None = None
+    metrics_addr: str = "127.0.0.1"
 
 
 def run_queue_worker(settings: Settings, choice: WorkerChoice) -> int:
     """One worker until SIGINT/SIGTERM; also `news-etl run --executor procrastinate`."""
     # Imported here: the other commands do not need procrastinate loaded.
     from ..executors.queue import QueueRuntime, conninfo_of, ensure_queue_schema, make_app, run_worker
+    from ..load.pace import SharedPace
     try:
         conninfo = conninfo_of(settings.database_url)
     except ValueError as exc:
@@ -76,10 +89,33 @@ def run_queue_worker(settings: Settings, choice: WorkerChoice) -> int:
     with engine.begin() as conn:
         sync_sources(conn, sources, utcnow())
     ensure_queue_schema(engine)
+    if choice.metrics_port:
+        serve_queue_metrics(engine, choice.metrics_port, choice.metrics_addr)
     name = f"{socket.gethostname()}:{os.getpid()}"
-    with HttpClient(http_settings(retries=1, per_host_delay=choice.per_host_delay)) as client:
+    pace = SharedPace(engine, choice.per_host_delay)
+    with HttpClient(http_settings(retries=1, per_host_delay=choice.per_host_delay), pacer=pace) as client:
         runtime = QueueRuntime(engine, {s.name: s for s in sources}, client, utcnow, owner=name,
                                per_host=choice.per_host)
         run_worker(make_app(conninfo, runtime), choice.concurrency, choice.queues, choice.listen_notify, name)
     engine.dispose()
     return 0
+
+
+def serve_queue_metrics(engine, port: int, addr: str) -> None:
+    """/metrics with the queue gauges, read at each scrape with `news-etl status`'s query."""
+    metrics = Metrics()
+    metrics.watch_queue(lambda: _queue_figures(engine))
+    try:
+        metrics.serve(port, addr)
+    except (OSError, RuntimeError) as exc:
+        raise UsageError(f"--metrics-port {port}: {getattr(exc, 'strerror', None) or exc}") from None
+    log.info("metrics served", extra={"fields": {"addr": addr, "port": port}})
+
+
+def _queue_figures(engine):
+    try:
+        with engine.connect() as conn:
+            return queue_figures(conn, utcnow())
+    except SQLAlchemyError as exc:  # the scrape goes on without the queue gauges; the log says why
+        log.warning("queue figures unavailable", extra={"fields": {"error": str(exc).splitlines()[0]}})
+        return None

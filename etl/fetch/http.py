@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Protocol
 from urllib.parse import urljoin
 
 import requests
@@ -28,7 +28,7 @@ from .errors import FetchError
 from .pinning import PinnedAdapter, Pins, response_deadline
 from .session import LeanSession
 
-__all__ = ["FetchError", "HttpClient", "HttpSettings", "Response", "address_problem", "check_url",
+__all__ = ["FetchError", "HttpClient", "HttpSettings", "Pacer", "Response", "address_problem", "check_url",
            "http_date", "parse_retry_after", "resolves_to_loopback", "site_key"]
 
 MiB = 1024 * 1024
@@ -114,6 +114,13 @@ def backoff(settings: HttpSettings, attempt: int) -> float:
 
 # --- the client -------------------------------------------------------------------------------
 
+class Pacer(Protocol):
+    """Who keeps the per-host delay when it must hold across processes (``etl.load.pace.SharedPace``)."""
+
+    def turn(self, host: str) -> None: ...          # block until a request to host may start
+    def hold_off(self, host: str, seconds: float) -> None: ...  # the host sent Retry-After
+
+
 @dataclass
 class _Host:
     session: requests.Session
@@ -125,15 +132,19 @@ class _Host:
 class HttpClient:
     """GET with politeness and safety. Safe to share between threads: requests to one host wait
     for each other (``per_host_delay``, ``per_host_concurrency``); different hosts do not. Each
-    host has one session, so its connections are kept alive and reused."""
+    host has one session, so its connections are kept alive and reused.
+
+    ``pacer``, when given, keeps the per-host delay instead of this client's memory (and hears
+    every Retry-After), so several processes share it; the concurrency limit stays in memory."""
 
     def __init__(self, settings: HttpSettings | None = None,
                  session_factory: Callable[[], requests.Session] = LeanSession,
                  sleep: Callable[[float], None] = time.sleep,
                  monotonic: Callable[[], float] = time.monotonic,
                  resolve: Resolver = socket.getaddrinfo,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, pacer: Pacer | None = None) -> None:
         self.settings = settings or HttpSettings()
+        self._pacer = pacer
         self.resolve = resolve
         self._session_factory = session_factory
         self._sleep = sleep
@@ -204,7 +215,10 @@ class HttpClient:
         name = url_host(url)
         host = self._host_state(name)
         with host.slots:
-            self._wait_turn(host)
+            if self._pacer is None:
+                self._wait_turn(host)
+            else:
+                self._pacer.turn(name)
             # Any address pinned for this host passed the check; the connection goes to one of them.
             self._pins.pin(name, str(address))
             deadline = self._monotonic() + self.settings.total_timeout
@@ -220,7 +234,14 @@ class HttpClient:
                                          transient=False) from None
                     raise _request_error(url, exc) from None
             with raw:
-                return self._handle(url, raw, deadline)
+                try:
+                    return self._handle(url, raw, deadline)
+                except FetchError as exc:
+                    if exc.retry_after and self._pacer is not None:
+                        # Capped: a longer pause would park every worker's threads on this host;
+                        # past the cap the scheduler moves the source's next attempt instead.
+                        self._pacer.hold_off(name, min(exc.retry_after, self.settings.max_retry_after))
+                    raise
 
     def _host_state(self, name: str) -> _Host:
         with self._hosts_lock:

@@ -16,8 +16,8 @@ from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, 
 
 from . import views  # noqa: F401  (registers the views with the schema)
 from .reindex import rebuild_search_docs
-from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, article_lsh, SOURCE_KINDS_CHECK, crawl_pages, crawl_sitemaps, metadata,
-                     schema_migrations)
+from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, article_lsh, crawl_pages,
+                     crawl_sitemaps, host_pace, metadata, schema_migrations)
 
 
 def _add_crawl_frontier(conn: Connection) -> None:
@@ -101,12 +101,18 @@ def _lsh_without_foreign_key(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _add_host_pace(conn: Connection) -> None:
+    """Version 7: host_pace, the per-host minimum delay shared by the procrastinate executor's workers."""
+    host_pace.create(conn)
+
+
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
     4: ("search documents rebuilt: ZWNJ compounds also indexed joined", _search_docs_with_joined_compounds),
     5: ("source leases: sources.lease_until, lease_owner, last_delay; sources_due", _add_source_leases),
     6: ("article_lsh without a foreign key; the articles_forget_lsh trigger removes buckets", _lsh_without_foreign_key),
+    7: ("host_pace: per-host minimum delay shared across workers", _add_host_pace),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 class UTCDateTime(TypeDecorator):
@@ -286,6 +286,16 @@ crawl_pages = Table(
     comment="Article URLs a crawl found in sitemaps, with their state: fetched pages are never fetched again.",
 )
 Index("crawl_pages_source_state", crawl_pages.c.source_id, crawl_pages.c.state, crawl_pages.c.date_from)
+
+host_pace = Table(
+    "host_pace", metadata,
+    Column("host", Text, primary_key=True,
+           comment="Lowercased host name of the URLs fetched (etl.fetch.addresses.url_host)."),
+    Column("next_at", UTCDateTime, nullable=False,
+           comment="No request to the host starts before then (per-host delay or its Retry-After), from any worker."),
+    comment="The per-host minimum delay of the procrastinate executor's workers, shared through the database "
+            "(etl/load/pace.py); the local executor keeps it in memory.",
+)
 
 # PostgreSQL search: a GIN index over the tsvector, trigrams on titles for partial words.
 event.listen(metadata, "before_create",

@@ -10,8 +10,12 @@ import json
 import logging
 import sys
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Callable
 
 from ..models import RunReport
+
+if TYPE_CHECKING:
+    from .health import QueueFigures
 
 __all__ = ["JsonFormatter", "KeyValueFormatter", "Metrics", "setup_logging"]
 
@@ -95,7 +99,39 @@ class Metrics:
         self.failures.labels(source).set(failures)
         self.next_attempt.labels(source).set(next_at.timestamp())
 
+    def watch_queue(self, figures: Callable[[], "QueueFigures | None"]) -> None:
+        """Queue gauges read at each scrape from ``figures`` (``health.queue_figures`` on a fresh
+        connection, the query `news-etl status` runs), so any process can serve them."""
+        if self._prom is not None:
+            self.registry.register(_QueueCollector(figures))
+
     def serve(self, port: int, addr: str) -> None:
         if self._prom is None:
             raise RuntimeError("--metrics-port needs the prometheus_client package (pip install prometheus_client)")
         self._prom.start_http_server(port, addr=addr, registry=self.registry)
+
+
+class _QueueCollector:
+    """The procrastinate queue's figures as gauges; none when the database has no queue."""
+
+    GAUGES = (("waiting", "news_etl_queue_waiting_jobs", "Jobs deferred and not started yet."),
+              ("running", "news_etl_queue_running_jobs", "Jobs running on a worker."),
+              ("oldest_waiting_seconds", "news_etl_queue_oldest_waiting_seconds",
+               "Age of the oldest waiting job (0 when none waits)."),
+              ("stalled", "news_etl_queue_stalled_jobs", "Running jobs whose worker stopped its heartbeat."),
+              ("workers", "news_etl_queue_workers", "Workers with a recent heartbeat."))
+
+    def __init__(self, figures) -> None:
+        from prometheus_client.core import GaugeMetricFamily
+        self._gauge = GaugeMetricFamily
+        self._figures = figures
+
+    def describe(self):
+        return []  # figures come from the database at scrape time; nothing to check at registration
+
+    def collect(self):
+        figures = self._figures()
+        if figures is None:
+            return
+        for field, name, help_ in self.GAUGES:
+            yield self._gauge(name, help_, value=float(getattr(figures, field) or 0.0))
