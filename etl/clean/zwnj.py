@@ -33,6 +33,22 @@ NAMES_AFTER_YEH = ("فرد", "فر")
 # start the same way (بیمار, بهداشت), so this reading is weak: any word hazm or Fars knows as
 # written wins.
 PREFIXES = ("به", "بی", "عدم")
+# Second elements of compounds (a noun or adjective + a verb stem or noun: جنجال‌ساز, فسخ‌نامه,
+# نتیجه‌گرایی): each ends at least 20 of hazm's ZWNJ compounds. Left out: number words (ساله,
+# نفره), name parts (الله, الدین), and the heads whose compounds the standard writes joined
+# (دار, کار, گری, گاه, زار, وار, دان, گانه: دامداری, کنسولگری, ورزشگاه, گلزار, امیدوار, دوگانه).
+HEADS = (
+    "شده", "کننده", "سازی", "ساز", "نامه", "آمیز", "پذیر", "آباد", "بندی", "گرا", "شناسی", "گیری",
+    "شناس", "گرایی", "بخش", "فروش", "آور", "زده", "دهنده", "خانه", "گیر", "نشین", "گذاری", "انگیز",
+    "رنگ", "بار", "یافته", "باز", "طلب", "ناپذیر", "فروشی", "نویسی", "بخشی", "نویس", "پذیری",
+    "کشی", "بند", "جویی", "خوار", "طلبی", "پرست", "خورده", "گویی", "زبان", "آفرین", "سرا", "پوش",
+    "زدگی", "آلود", "نشده", "نما", "پرستی", "کرده", "خوان", "زدایی", "زنی", "پرور", "خوانی",
+    "برداری", "بین", "خور", "دیده", "بینی", "بافی", "برانگیز", "پرداز", "پردازی", "کنان",
+    "گرایانه", "دوست", "کاره", "خیز", "نواز", "سوز",
+)
+# Endings a compound takes without a ZWNJ: کشتی‌گیرانی, طلایی‌پوشان.
+HEAD_TAILS = ("", "ی", "ان", "انی")
+_HEADS_BY_LENGTH = tuple(sorted(HEADS, key=len, reverse=True))
 # Suffixes that join a repaired compound without a ZWNJ: نخست‌وزیری, دانش‌آموزان.
 ATTACHED = ("یان", "ان", "ی", "یی", "ات", "ش", "م", "ت", "شان", "مان", "تان")
 SUFFIXES = tuple(dict.fromkeys(PLURAL + COMPARATIVE + AFTER_HEH + PERFECT + NAMES + ATTACHED))
@@ -148,7 +164,7 @@ def split_word(word: str, lex: Lexicon) -> str | None:
         return None
     if word in lex.compounds:
         return lex.compounds[word]
-    winners = best_readings(word, lex)
+    winners = best_readings(word, lex) or _head_reading(word, lex)
     if len(winners) != 1:
         return None
     (form,) = winners
@@ -176,14 +192,38 @@ def best_readings(word: str, lex: Lexicon) -> set[str]:
     return forms
 
 
+def _head_reading(word: str, lex: Lexicon) -> set[str]:
+    """A word nobody knows as written, split as a known noun or adjective + a compound head:
+    ``"جنجالساز"`` -> ``{"جنجال‌ساز"}``; ``"ورزشکاران"`` (ورزشکار + ان) -> ``set()``.
+
+    The weakest reading, tried only when no other rule reads the word: any word hazm lists,
+    Fars writes, or the rules derive (a known word + ی/ان/ها) is left as it is.
+    """
+    if len(word) < 6 or word in lex.stems or word in lex.verb_forms or word in lex.participles:
+        return set()
+    for tail in HEAD_TAILS:
+        core = word[: len(word) - len(tail)]
+        if not word.endswith(tail) or (tail and core in lex.stems):
+            continue
+        for head in _HEADS_BY_LENGTH:
+            stem = core[: -len(head)]
+            if core.endswith(head) and len(stem) >= 3 and stem[-1] not in NON_JOINING and _is_content(stem, lex):
+                return {stem + ZWNJ + head + tail}
+    return set()
+
+
 def _prefix_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
-    """به/بی + a tagged noun: ``"بهعنوان"`` -> ``[(2, -1, "به‌عنوان")]``; a verb (بینیم) -> ``[]``."""
+    """به/بی/عدم + a tagged noun or a compound: ``"بهعنوان"`` -> ``[(2, -1, "به‌عنوان")]``; a verb (بینیم) -> ``[]``."""
     if word in lex.verb_forms:
         return []
     for prefix in PREFIXES:
         rest = word[len(prefix):]
-        if word.startswith(prefix) and len(rest) >= 3 and (_is_noun(rest, lex) or _ezafe_reading(rest, lex)):
+        if not word.startswith(prefix) or len(rest) < 3:
+            continue
+        if _is_noun(rest, lex) or _ezafe_reading(rest, lex):
             return [(SEEN, -1, prefix + ZWNJ + rest)]
+        if rest in lex.compounds:  # به + a compound: بهتیمملی -> به‌تیم‌ملی
+            return [(SEEN, -1, prefix + ZWNJ + lex.compounds[rest])]
     return []
 
 
@@ -294,6 +334,11 @@ def _fits(stem: str, suffix: str, lex: Lexicon, known: bool) -> bool:
 def _is_noun(stem: str, lex: Lexicon) -> bool:
     strength, flags, _ = lex.stems.get(stem, (0, "", -1))
     return strength >= TAGGED and "n" in flags
+
+
+def _is_content(stem: str, lex: Lexicon) -> bool:
+    strength, flags, _ = lex.stems.get(stem, (0, "", -1))
+    return strength >= TAGGED and ("n" in flags or "a" in flags)
 
 
 def _is_tagged(stem: str, lex: Lexicon) -> bool:
