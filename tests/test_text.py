@@ -173,6 +173,29 @@ def test_phrases_and_compound_heads_get_their_zwnj_back(line, word):
     assert z(word) in normalize_text(z(line).replace(ZWNJ, ""))
 
 
+# Real lines (tests/data), ZWNJ stripped: a plural possessive after a silent ه, ای after a final ی
+# (not the ezafe of دریا/دنیا), and حرف + هایشان (no longer read as حرفه‌ای + شان).
+@pytest.mark.parametrize("line, word", [
+    ("بایرنی|ها فرمول موثر و بسیار موفق فصل گذشته|شان را کنار خواهند گذاشت", "گذشته|شان"),
+    ("منافقین وقتی ترورش کردند به خانه|شان زنگ|زده و گفته بودند", "خانه|شان"),
+    ("اما نتوانستيم به خواسته|مان برسيم.", "خواسته|مان"),
+    ("حاجی : برای سیما متاسفم که مجری|ای مثل تو دارد؟", "مجری|ای"),
+    ("از کار برکنار شد.برکناری|ای که باعث شد علیرضا منصوریان", "برکناری|ای"),
+    ("این حرف|هایی است که سرمربی جوان اینتر", "حرف|هایی"),
+    ("حرفهایشان", "حرف|هایشان"),
+])
+def test_clitics_after_heh_and_yeh_get_their_zwnj_back(line, word):
+    assert z(word) in normalize_text(z(line).replace(ZWNJ, ""))
+
+
+@pytest.mark.parametrize("text", [
+    "کشورمان", "خودشان", "کارمان", "نگاهشان", "گروهمان", "دریای خزر", "دنیای فوتبال", "انتهای خیابان",
+    "حرفه‌ای",
+])
+def test_clitics_and_ezafe_that_stay_joined(text):
+    assert normalize_text(text) == text
+
+
 @pytest.mark.parametrize("word", [
     # A known word + an ending is not a compound (ورزشکار + ان, طلبکار + ان, نامدار + ی), and
     # the heads whose compounds are written joined are not heads (دامداری, کنسولگری, ورزشگاه,

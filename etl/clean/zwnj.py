@@ -51,6 +51,8 @@ HEAD_TAILS = ("", "ی", "ان", "انی")
 _HEADS_BY_LENGTH = tuple(sorted(HEADS, key=len, reverse=True))
 # Suffixes that join a repaired compound without a ZWNJ: نخست‌وزیری, دانش‌آموزان.
 ATTACHED = ("یان", "ان", "ی", "یی", "ات", "ش", "م", "ت", "شان", "مان", "تان")
+# Plural possessives: joined to most words (کشورمان), after a silent ه with a ZWNJ (خانه‌شان).
+CLITICS = ("شان", "مان", "تان")
 SUFFIXES = tuple(dict.fromkeys(PLURAL + COMPARATIVE + AFTER_HEH + PERFECT + NAMES + ATTACHED))
 # Suffixes by their last letter: a word is only tried against the few that can match it.
 _BY_LAST = {last: tuple(x for x in SUFFIXES if x[-1] == last) for last in {x[-1] for x in SUFFIXES}}
@@ -251,6 +253,12 @@ def _heh_ezafe_reading(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
     return []
 
 
+def _silent_heh_noun(stem: str, lex: Lexicon) -> bool:
+    """A noun ending in a silent ه: ``"خانه"`` -> True, ``"گروه"`` (spoken ه) -> False."""
+    return (len(stem) >= 3 and stem[-1] == "ه" and not _SPOKEN_HEH.search(stem)
+            and not _ends_in_deh(stem, lex) and _is_noun(stem, lex))
+
+
 def _ends_in_deh(stem: str, lex: Lexicon) -> bool:
     """A noun + ده (the present stem of دادن) ends in a spoken ه: ``"فرمانده"`` -> True."""
     return stem.endswith("ده") and len(stem) >= 5 and _is_noun(stem[:-2], lex)
@@ -275,9 +283,13 @@ def _suffix_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
         if len(stem) < 2 or not word.endswith(suffix):
             continue
         if suffix in ATTACHED:
-            # After a silent ه, ی is the ezafe and is written apart (_heh_ezafe_reading).
-            if stem in lex.compounds and not (suffix == "ی" and stem[-1] == "ه"):
+            # After a silent ه, ی is the ezafe and is written apart (_heh_ezafe_reading); a
+            # compound ending in ای takes nothing more (حرفه‌ای + شان is no word: حرفهایشان is
+            # حرف‌هایشان).
+            if stem in lex.compounds and not (suffix == "ی" and stem[-1] == "ه") and not lex.compounds[stem].endswith(ZWNJ + "ای"):
                 readings.append((TAGGED, -1, lex.compounds[stem] + suffix))
+            elif suffix in CLITICS and _silent_heh_noun(stem, lex) and word not in lex.stems:
+                readings.append((TAGGED, -1, stem + ZWNJ + suffix))
             continue
         base, strength, freq = _stem(stem, suffix, lex)
         if base and _fits(stem, suffix, lex, known=True):
@@ -319,6 +331,9 @@ def _fits(stem: str, suffix: str, lex: Lexicon, known: bool) -> bool:
         # A tagged word that is neither noun nor adjective (به, چه) takes no ای.
         tagged_other = strength >= TAGGED and not flags
         if stem[-1] == "ی":
+            if suffix == "ای":
+                # مجری‌ای, برکناری‌ای; not دریای (دریا + ی) or دنیای, whose ی is the ezafe.
+                return known and len(stem) >= 4 and stem[-2] not in "او" and stem + "ا" not in lex.stems and not tagged_other
             return known and suffix in AFTER_YEH and len(stem) >= 3 and not tagged_other
         return stem[-1] == "ه" and not tagged_other and (suffix == "ای" or known)
     if suffix in PERFECT:
