@@ -168,6 +168,9 @@ def test_lost_zwnj_restored(raw, repaired):
     ("سیدجلال در پرسپولیس نیمکت|نشین می|شد", "نیمکت|نشین"),
     ("تاریخ|آفرینی قایقرانان ایرانی در رقابت|های قهرمانی آسیا", "تاریخ|آفرینی"),
     ("حمایت از کالای ایرانی، خودباوری به همراه دارد/ مقررات|زدایی، کلید حمایت از تولید", "مقررات|زدایی"),
+    # Two words joined by و, like گفت‌وگو: nouns, or a tens number and a number.
+    ("در دیگر بازی این روز تیم|های نفت|وگاز گچساران و صنعت مس کرمان", "نفت|وگاز"),
+    ("در ادامه دومین روز از چهل|وچهارمین دوره رقابت|های کشتی فرنگی", "چهل|وچهارمین"),
 ])
 def test_phrases_and_compound_heads_get_their_zwnj_back(line, word):
     assert z(word) in normalize_text(z(line).replace(ZWNJ, ""))
@@ -203,6 +206,8 @@ def test_clitics_and_ezafe_that_stay_joined(text):
     # grammar words glued together, which are no phrase (استکه, ایناست).
     "طلبکاران", "نامداری", "دامداری", "کنسولگری", "ورزشگاه", "گلزار", "امیدوار", "دوگانه",
     "گریبانگیر", "کامیابی", "جانبازی", "روانخواه", "استکه", "ایناست", "کهدر", "تصریحکرد",
+    # و inside a word that is no X-و-Y compound: a verb (بکوبند, نخورند), a name, a short side.
+    "بکوبند", "نخورند", "ممنونم", "مینیوله", "آلوارز", "فیودور", "ماهواره",
 ])
 def test_words_no_phrase_or_head_rule_may_split(word):
     assert normalize_text(word) == word

@@ -46,6 +46,9 @@ HEADS = (
     "برداری", "بین", "خور", "دیده", "بینی", "بافی", "برانگیز", "پرداز", "پردازی", "کنان",
     "گرایانه", "دوست", "کاره", "خیز", "نواز", "سوز",
 )
+# Numbers written with و: بیست‌وسوم, چهل‌وچهارمین, صد‌ویک.
+TENS = ("بیست", "سی", "چهل", "پنجاه", "شصت", "هفتاد", "هشتاد", "نود", "صد")
+UNITS = ("یک", "دو", "سه", "چهار", "پنج", "شش", "هفت", "هشت", "نه", "اول", "سوم")
 # Endings a compound takes without a ZWNJ: کشتی‌گیرانی, طلایی‌پوشان.
 HEAD_TAILS = ("", "ی", "ان", "انی")
 _HEADS_BY_LENGTH = tuple(sorted(HEADS, key=len, reverse=True))
@@ -195,11 +198,14 @@ def best_readings(word: str, lex: Lexicon) -> set[str]:
 
 
 def _head_reading(word: str, lex: Lexicon) -> set[str]:
-    """A word nobody knows as written, split as a known noun or adjective + a compound head:
-    ``"جنجالساز"`` -> ``{"جنجال‌ساز"}``; ``"ورزشکاران"`` (ورزشکار + ان) -> ``set()``.
+    """A word nobody knows as written, read as a compound of known words: a noun or adjective +
+    a head (``"جنجالساز"`` -> ``{"جنجال‌ساز"}``), or two words joined by و (``"نفتوگاز"`` ->
+    ``{"نفت‌وگاز"}``);
+    ``"ورزشکاران"`` (ورزشکار + ان) -> ``set()``.
 
-    The weakest reading, tried only when no other rule reads the word: any word hazm lists,
-    Fars writes, or the rules derive (a known word + ی/ان/ها) is left as it is.
+    The weakest readings, tried only when no other rule reads the word: a word hazm tags, Fars
+    writes, or the rules derive (a known word + ی/ان/ها) is left as it is, and hazm's other
+    joined words that one of these would split are on the never list (build_lexicon.py).
     """
     if len(word) < 6 or word in lex.stems or word in lex.verb_forms or word in lex.participles:
         return set()
@@ -211,7 +217,23 @@ def _head_reading(word: str, lex: Lexicon) -> set[str]:
             stem = core[: -len(head)]
             if core.endswith(head) and len(stem) >= 3 and stem[-1] not in NON_JOINING and _is_content(stem, lex):
                 return {stem + ZWNJ + head + tail}
-    return set()
+    return _and_reading(word, lex)
+
+
+def _and_reading(word: str, lex: Lexicon) -> set[str]:
+    """Two nouns or adjectives, or a tens number and a number, joined by و: ``"نفتوگاز"`` ->
+    ``{"نفت‌وگاز"}``, ``"بیستوسوم"`` -> ``{"بیست‌وسوم"}``, as in گفت‌وگو. Each side has three
+    letters or more (ممنونم, بکوبند are no compounds), and only one cut may work.
+    """
+    cuts = [i for i in range(3, len(word) - 3) if word[i] == "و" and word[i - 1] not in NON_JOINING
+            and _and_pair(word[:i], word[i + 1:], lex)]
+    return {word[:cuts[0]] + ZWNJ + word[cuts[0]:]} if len(cuts) == 1 else set()
+
+
+def _and_pair(first: str, second: str, lex: Lexicon) -> bool:
+    if first in TENS:
+        return second.startswith(UNITS)
+    return _is_content(first, lex) and _is_content(second, lex) and second not in lex.verb_forms
 
 
 def _prefix_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
