@@ -188,11 +188,13 @@ def best_readings(word: str, lex: Lexicon) -> set[str]:
     best = max(strength for strength, _, _ in readings)
     top = sorted(((freq, form) for strength, freq, form in readings if strength == best), reverse=True)
     forms = {form for _, form in top}
-    if len(forms) > 1 and word not in forms and top[-1][0] >= 0:
-        # Every reading changes the word and has a stem frequency: a far more frequent stem wins.
-        # When one reading keeps the word as written (سرودهای: سرود + های), nothing is changed.
+    if len(forms) > 1 and top[-1][0] >= 0:
+        # Every reading has a stem frequency: a far more frequent stem wins. A reading that
+        # keeps the word as written (سرودهای: سرود + های) loses only to a stem 10,000 times more
+        # frequent (واژهای: واژ class 0, واژه class 34, so واژه‌ای).
         runner_up = max(freq for freq, form in top if form != top[0][1])
-        if top[0][0] - runner_up >= FREQ_MARGIN:
+        margin = FREQ_MARGIN if word not in forms else 4 * FREQ_MARGIN
+        if top[0][0] - runner_up >= margin:
             return {top[0][1]}
     return forms
 
@@ -289,12 +291,26 @@ def _ends_in_deh(stem: str, lex: Lexicon) -> bool:
 def _verb_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
     """می + verb form: ``"نمیتوان"`` -> ``[(3, -1, "نمی‌توان")]``; ``"میدانی"`` (میدان + ی) -> ``[]``."""
     match = _VERB.match(word)
-    if not match or match.group(3) not in lex.verb_forms:
+    # A past participle after می is the past progressive of reported speech: می‌گفته, می‌دانسته.
+    if not match or (match.group(3) not in lex.verb_forms and not _participle(match.group(3), lex)):
         return []
     if any(_is_tagged(word[: -len(end)], lex) for end in NOUN_ENDINGS if word.endswith(end)):
         return []
     preverb, prefix, rest = match.groups()
     return [(TAGGED, -1, (preverb or "") + prefix + ZWNJ + rest)]
+
+
+def _participle(rest: str, lex: Lexicon) -> bool:
+    """A past participle without the negative ن (می‌نگفته is no form): ``"گفته"`` -> True."""
+    return rest in lex.participles and rest[:-1] in lex.verb_forms
+
+
+def _progressive(stem: str, lex: Lexicon) -> str | None:
+    """می + a past participle, which takes اند/ام/ایم/اید: ``"میتوانسته"`` -> ``"می‌توانسته"``."""
+    match = _VERB.match(stem)
+    if match and _participle(match.group(3), lex):
+        return (match.group(1) or "") + match.group(2) + ZWNJ + match.group(3)
+    return None
 
 
 def _suffix_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
@@ -323,6 +339,8 @@ def _stem(stem: str, suffix: str, lex: Lexicon) -> tuple[str | None, int, int]:
     """(how the stem is written, strength, frequency class or -1): ``"نخستوزیر"`` -> ``("نخست‌وزیر", 3, -1)``."""
     if suffix in PERFECT and stem in lex.participles:
         return stem, PARTICIPLE, -1
+    if suffix in PERFECT and _progressive(stem, lex):
+        return _progressive(stem, lex), PARTICIPLE, -1
     if stem in lex.compounds:
         return lex.compounds[stem], TAGGED, -1
     if stem in lex.stems:
@@ -347,7 +365,7 @@ def _fits(stem: str, suffix: str, lex: Lexicon, known: bool) -> bool:
     strength, flags, _ = lex.stems.get(stem, (0, "", -1))
     if suffix == "تر" or (suffix in ("ترین", "تری") and known):
         return strength >= TAGGED and "a" in flags
-    if suffix in PERFECT and stem in lex.participles:
+    if suffix in PERFECT and (stem in lex.participles or _progressive(stem, lex)):
         return True
     if suffix in AFTER_HEH:
         # A tagged word that is neither noun nor adjective (به, چه) takes no ای.
