@@ -90,7 +90,8 @@ def test_words_right_as_written_are_not_learned():
 
 
 @pytest.mark.parametrize("spellings, learned", [
-    ({"گل|محمدی": 2}, False),                    # seen twice: below MIN_COUNT (3)
+    ({"گل|محمدی": 1}, False),                    # seen once: below MIN_COUNT (2)
+    ({"گل|محمدی": 2}, True),
     ({"گل|محمدی": 5, "گلمحمدی": 2}, False),        # not 3x more often than the joined spelling
     ({"گل|محمدی": 6, "گلمحمدی": 2}, True),
     ({"گل|محمدی": 6, "گ|لمحمدی": 3}, False),       # another ZWNJ spelling competes
