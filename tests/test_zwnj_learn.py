@@ -59,17 +59,18 @@ def _tally(**spellings: int) -> Tally:
 
 
 def test_learns_the_outlets_spellings_the_packaged_lexicon_lacks(learned):
-    # Varzesh3 writes تیم‌ملی 14 times and never تیمملی; گل‌های (goals) 12 times, گله‌ای once.
-    assert learned.entries["تیمملی"] == z("تیم|ملی")
+    # Varzesh3 writes گل‌محمدی (a player's name) 5 times and never گلمحمدی; گل‌های (goals)
+    # 12 times, گله‌ای once. (Its تیم‌ملی is no longer learned: the packaged phrases have it.)
+    assert learned.entries["گلمحمدی"] == z("گل|محمدی")
     assert learned.entries["گلهای"] == z("گل|های")
-    assert normalize_text("تیمملی") == "تیمملی"  # the packaged lexicon alone leaves it
+    assert normalize_text("گلمحمدی") == "گلمحمدی"  # the packaged lexicon alone leaves it
 
 
 def test_later_cleaning_uses_the_learned_spellings(in_use, docs):
-    assert normalize_text("بازیکنان تیمملی و گلهای دیدار") == z("بازیکنان تیم|ملی و گل|های دیدار")
+    assert normalize_text("پاس گلمحمدی و گلهای دیدار") == z("پاس گل|محمدی و گل|های دیدار")
     # New text of the same outlet (an odd-indexed document), its ZWNJ stripped, gets them back.
-    new = next(t for t in _texts(docs[1::2]) if z("تیم|ملی") in t)
-    assert z("تیم|ملی") in normalize_text(normalize_safe(new).replace(ZWNJ, ""))
+    new = next(t for t in _texts(docs[1::2]) if z("گل|محمدی") in t)
+    assert z("گل|محمدی") in normalize_text(normalize_safe(new).replace(ZWNJ, ""))
 
 
 def test_idempotent_and_every_zwnj_kept_with_a_learned_lexicon(in_use, docs):
@@ -89,10 +90,11 @@ def test_words_right_as_written_are_not_learned():
 
 
 @pytest.mark.parametrize("spellings, learned", [
-    ({"تیم|ملی": 2}, False),                    # seen twice: below MIN_COUNT (3)
-    ({"تیم|ملی": 5, "تیمملی": 2}, False),        # not 3x more often than the joined spelling
-    ({"تیم|ملی": 6, "تیمملی": 2}, True),
-    ({"تیم|ملی": 6, "تی|مملی": 3}, False),       # another ZWNJ spelling competes
+    ({"گل|محمدی": 1}, False),                    # seen once: below MIN_COUNT (2)
+    ({"گل|محمدی": 2}, True),
+    ({"گل|محمدی": 5, "گلمحمدی": 2}, False),        # not 3x more often than the joined spelling
+    ({"گل|محمدی": 6, "گلمحمدی": 2}, True),
+    ({"گل|محمدی": 6, "گ|لمحمدی": 3}, False),       # another ZWNJ spelling competes
     ({"کشور|ها": 9}, False),                    # ZWNJ after a non-joining letter: a habit
     ({"کتاب|ها": 9}, False),                    # the rules already write it so
 ])
@@ -113,7 +115,7 @@ def test_entries_that_would_split_again_are_dropped():
 def test_version_follows_the_spellings_and_survives_the_file(tmp_path, learned):
     again = Learned(dict(learned.entries))
     assert again.version == learned.version and len(learned.version) == 12
-    assert Learned({"تیمملی": z("تیم|ملی")}).version != learned.version
+    assert Learned({"گلمحمدی": z("گل|محمدی")}).version != learned.version
     path = tmp_path / "learned.tsv"
     write_learned(path, learned, "test")
     read = read_learned(path, lexicon.load())
@@ -133,14 +135,14 @@ def test_normalizer_version_names_the_learned_lexicon(learned):
     finally:
         use_learned_lexicon(None)
     assert text.NORMALIZER_VERSION == text.RULES_VERSION
-    assert normalize_text("تیمملی") == "تیمملی"  # words repaired under the learned lexicon are redone
+    assert normalize_text("گلمحمدی") == "گلمحمدی"  # words repaired under the learned lexicon are redone
 
 
 @pytest.mark.parametrize("content, message", [
-    ("# news-etl learned lexicon\nتیمملی\tتیم\u200cملی\n", "line 2: expected joined<TAB>form"),
-    ("# news-etl learned lexicon\nتیمملی\tتیم\u200cملی\tsix\t0\n", "line 2: expected joined<TAB>form"),
-    ("# news-etl learned lexicon\n# c\nتیمملی\tتیم ملی\t6\t0\n", "line 3: 'تیم ملی' is not 'تیمملی' with ZWNJ"),
-    ("# news-etl learned lexicon\nتیمملی\tتیم\u200cملیها\t6\t0\n", "line 2:"),
+    ("# news-etl learned lexicon\nگلمحمدی\tگل\u200cمحمدی\n", "line 2: expected joined<TAB>form"),
+    ("# news-etl learned lexicon\nگلمحمدی\tگل\u200cمحمدی\tsix\t0\n", "line 2: expected joined<TAB>form"),
+    ("# news-etl learned lexicon\n# c\nگلمحمدی\tگل محمدی\t6\t0\n", "line 3: 'گل محمدی' is not 'گلمحمدی' with ZWNJ"),
+    ("# news-etl learned lexicon\nگلمحمدی\tگل\u200cمحمدیها\t6\t0\n", "line 2:"),
     ("joined\tform\n", "not a learned lexicon"),
 ])
 def test_a_bad_lexicon_file_is_a_one_line_error_naming_it(tmp_path, content, message):
@@ -172,18 +174,18 @@ def test_lexicon_learn_then_clean_with_it(tmp_path, db_url):
     learned = run_cli("lexicon", "learn", "--output", str(out), "--source", "varzesh3", *db)
     assert learned.returncode == 0, learned.stderr
     assert "spellings learned from 1500 texts" in learned.stdout
-    assert z("تیمملی\tتیم|ملی\t") in out.read_text(encoding="utf-8")
+    assert z("گلمحمدی\tگل|محمدی\t") in out.read_text(encoding="utf-8")
 
     # An old dump without ZWNJ, loaded with and without the learned lexicon.
     dump = tmp_path / "old.json"
-    dump.write_text(json.dumps([{"title": "اردوی تیمملی", "link": "https://example.ir/1",
-                                 "paragraphs": ["بازیکنان تیمملی به اردو رفتند."]}], ensure_ascii=False),
+    dump.write_text(json.dumps([{"title": "گلمحمدی در اردو", "link": "https://example.ir/1",
+                                 "paragraphs": ["گلمحمدی به اردو رفت."]}], ensure_ascii=False),
                     encoding="utf-8")
     env = {"NEWS_ETL_LEXICON": str(out)}
     assert run_cli("backfill", str(dump), "--source", "with", "--no-progress", *db, env=env).returncode == 0
     assert run_cli("backfill", str(dump), "--source", "without", "--no-progress", *db).returncode == 0
-    assert _stored_body(db_url, "with") == z("بازیکنان تیم|ملی به اردو رفتند.")
-    assert _stored_body(db_url, "without") == "بازیکنان تیمملی به اردو رفتند."
+    assert _stored_body(db_url, "with") == z("گل|محمدی به اردو رفت.")
+    assert _stored_body(db_url, "without") == "گلمحمدی به اردو رفت."
 
 
 def test_a_missing_lexicon_file_stops_the_command_with_one_line(tmp_path, sqlite_url):

@@ -26,6 +26,7 @@ sys.path.insert(0, str(HERE.parent.parent))
 import corpus  # noqa: E402  (bench/normalize/corpus.py)
 from etl.clean.lexicon import SEEN, TAGGED, Lexicon, verb_tables  # noqa: E402
 from etl.clean.text import normalize_safe  # noqa: E402
+from etl.clean import zwnj  # noqa: E402
 from etl.clean.zwnj import LETTERS, NON_JOINING, ZWNJ, best_readings, split_word  # noqa: E402
 
 # Words the product promises never to change, whatever the sources say: hazm lists "میدانی"
@@ -49,6 +50,14 @@ MIN_SEEN = 2
 # spelling seen this often, and this many times more often than all the others together.
 MIN_EVIDENCE, EVIDENCE_RATIO = 2, 3
 _TOKEN = re.compile(f"[{LETTERS}]+(?:{ZWNJ}[{LETTERS}]+)*")
+_PLAIN = re.compile(f"[{LETTERS}]{{2,}}")
+# Two content words Fars writes apart this often are a phrase (تیم ملی, لیگ برتر, جام جهانی);
+# glued together they are a word that lost its ZWNJ or space, never a word of its own.
+MIN_PAIR = 3
+# hazm tags of content words; a piece with any other tag (که, این, از, وی) is a function word,
+# and a phrase with one ("این کشور", "است که") is grammar, not a name for one thing.
+CONTENT_TAGS = {"N", "AJ"}
+FUNCTION_TAGS = {"P", "CONJ", "DET", "PRO", "POSTP", "PR", "PS", "ZVR", "INT", "NIN", "COMP", "V"}
 
 
 @dataclass
@@ -58,6 +67,7 @@ class Sources:
     verbs: list[tuple[str, str]] = field(default_factory=list)
     joined: collections.Counter = field(default_factory=collections.Counter)  # Fars, no ZWNJ
     zwnj: collections.Counter = field(default_factory=collections.Counter)    # Fars, with ZWNJ
+    pairs: collections.Counter = field(default_factory=collections.Counter)   # Fars, "تیم ملی": 37
 
 
 def read_sources(data: Path) -> Sources:
@@ -69,9 +79,17 @@ def read_sources(data: Path) -> Sources:
         src.tags.setdefault(word, set()).update(t for t in tags.split(",") if t != "0")
     src.verbs = read_verbs(data / "lexicon/hazm/verbs.dat")
     for text in corpus.train_texts(data):
-        for token in _TOKEN.findall(normalize_safe(text)):
+        text = normalize_safe(text)
+        for token in _TOKEN.findall(text):
             (src.zwnj if ZWNJ in token else src.joined)[token] += 1
+        src.pairs.update(_spaced_pairs(text))
     return src
+
+
+def _spaced_pairs(text: str):
+    """Two words with one space between them: "تیم ملی ایران" -> ("تیم", "ملی"), ("ملی", "ایران")."""
+    chunks = text.split(" ")
+    return ((a, b) for a, b in zip(chunks, chunks[1:]) if _PLAIN.fullmatch(a) and _PLAIN.fullmatch(b))
 
 
 def read_verbs(path: Path) -> list[tuple[str, str]]:
@@ -120,6 +138,32 @@ def build_compounds(src: Sources, rules: Lexicon) -> dict[str, str]:
             best[joined] = (score, form)
     chosen = {joined: form for joined, (_, form) in best.items()}
     return {j: f for j, f in ({**chosen, **CHOSEN}.items()) if f != j}
+
+
+def build_phrases(src: Sources, rules: Lexicon) -> dict[str, str]:
+    """Glued phrase -> phrase with ZWNJ, for two content words Fars writes apart at least
+    ``MIN_PAIR`` times: "تیمملی" -> "تیم‌ملی". Left out: a glued form hazm lists or Fars writes
+    joined about as often (آنچه, همچنین), a verb phrase (تصریح کرد), one the rules already read.
+    """
+    phrases = {}
+    for (first, second), n in src.pairs.items():
+        joined = first + second
+        if n < MIN_PAIR or first[-1] in NON_JOINING or not (_content(first, src) and _content(second, src)):
+            continue
+        if joined in src.freq or joined in rules.stems or joined in NEVER or 3 * src.joined[joined] > n:
+            continue
+        if second in rules.verb_forms or second in rules.participles or best_readings(joined, rules):
+            continue
+        phrases[joined] = first + ZWNJ + second
+    return phrases
+
+
+def _content(word: str, src: Sources) -> bool:
+    """A noun or adjective, or a word hazm does not tag (تیم) that Fars writes on its own."""
+    tags = src.tags.get(word, set())
+    if not tags:
+        return src.joined[word] >= MIN_SEEN and len(word) >= 3
+    return bool(tags & CONTENT_TAGS) and not tags & FUNCTION_TAGS
 
 
 def rejoin(form: str) -> str:
@@ -229,8 +273,8 @@ def _misspelling_evidence(form: str) -> int:
 def _split_strength(word: str, form: str, lex: Lexicon) -> int:
     """How strong the stem behind a split is: "تنهایی" -> "تن‌هایی" rests on "تن" (seen, 2)."""
     stem = form.split(ZWNJ)[0]
-    if stem in ("به", "بی", "عدم") or form.endswith("ه" + ZWNJ + "ی"):
-        return SEEN  # the weak readings: a prefix, or ezafe after ه (zwnj._heh_ezafe_reading)
+    if stem in ("به", "بی", "عدم") or form.endswith("ه" + ZWNJ + "ی") or zwnj._head_reading(word, lex) == {form}:
+        return SEEN  # the weak readings: a prefix, ezafe after ه, a compound head (zwnj._heh_ezafe_reading, _head_reading)
     if word.startswith(("می", "نمی")) or stem in lex.compounds or stem in lex.participles:
         return TAGGED
     return lex.stems.get(stem, (0,))[0]
@@ -239,7 +283,9 @@ def _split_strength(word: str, form: str, lex: Lexicon) -> int:
 def prune_compounds(compounds: dict[str, str], lex: Lexicon) -> dict[str, str]:
     """Drop entries the rules already get right without them, to keep the file small."""
     bare = Lexicon({}, lex.stems, lex.never, lex.verb_forms, lex.participles)
-    return {j: f for j, f in compounds.items() if split_word(j, bare) != f}
+    # A compound the head rule splits stays: a suffix joins only a listed compound without a
+    # ZWNJ (رضایت‌نامه -> رضایت‌نامه‌اش, سرخ‌پوش -> سرخ‌پوشان).
+    return {j: f for j, f in compounds.items() if split_word(j, bare) != f or zwnj._head_reading(j, bare) == {f}}
 
 
 NOTICE = """\
@@ -285,7 +331,8 @@ def build(data: Path) -> tuple[Lexicon, list[tuple[str, str]]]:
     src = read_sources(data)
     forms, participles = verb_tables(src.verbs)
     stems = build_stems(src)
-    compounds = build_compounds(src, Lexicon({}, stems, frozenset(NEVER), forms, participles))
+    rules = Lexicon({}, stems, frozenset(NEVER), forms, participles)
+    compounds = {**build_phrases(src, rules), **build_compounds(src, rules)}
     lex = Lexicon(compounds, stems, frozenset(NEVER), forms, participles)
     compounds = canonical(compounds, lex)
     lex = Lexicon(compounds, stems, frozenset(NEVER), forms, participles)

@@ -33,8 +33,29 @@ NAMES_AFTER_YEH = ("فرد", "فر")
 # start the same way (بیمار, بهداشت), so this reading is weak: any word hazm or Fars knows as
 # written wins.
 PREFIXES = ("به", "بی", "عدم")
+# Second elements of compounds (a noun or adjective + a verb stem or noun: جنجال‌ساز, فسخ‌نامه,
+# نتیجه‌گرایی): each ends at least 20 of hazm's ZWNJ compounds. Left out: number words (ساله,
+# نفره), name parts (الله, الدین), and the heads whose compounds the standard writes joined
+# (دار, کار, گری, گاه, زار, وار, دان, گانه: دامداری, کنسولگری, ورزشگاه, گلزار, امیدوار, دوگانه).
+HEADS = (
+    "شده", "کننده", "سازی", "ساز", "نامه", "آمیز", "پذیر", "آباد", "بندی", "گرا", "شناسی", "گیری",
+    "شناس", "گرایی", "بخش", "فروش", "آور", "زده", "دهنده", "خانه", "گیر", "نشین", "گذاری", "انگیز",
+    "رنگ", "بار", "یافته", "باز", "طلب", "ناپذیر", "فروشی", "نویسی", "بخشی", "نویس", "پذیری",
+    "کشی", "بند", "جویی", "خوار", "طلبی", "پرست", "خورده", "گویی", "زبان", "آفرین", "سرا", "پوش",
+    "زدگی", "آلود", "نشده", "نما", "پرستی", "کرده", "خوان", "زدایی", "زنی", "پرور", "خوانی",
+    "برداری", "بین", "خور", "دیده", "بینی", "بافی", "برانگیز", "پرداز", "پردازی", "کنان",
+    "گرایانه", "دوست", "کاره", "خیز", "نواز", "سوز",
+)
+# Numbers written with و: بیست‌وسوم, چهل‌وچهارمین, صد‌ویک.
+TENS = ("بیست", "سی", "چهل", "پنجاه", "شصت", "هفتاد", "هشتاد", "نود", "صد")
+UNITS = ("یک", "دو", "سه", "چهار", "پنج", "شش", "هفت", "هشت", "نه", "اول", "سوم")
+# Endings a compound takes without a ZWNJ: کشتی‌گیرانی, طلایی‌پوشان.
+HEAD_TAILS = ("", "ی", "ان", "انی")
+_HEADS_BY_LENGTH = tuple(sorted(HEADS, key=len, reverse=True))
 # Suffixes that join a repaired compound without a ZWNJ: نخست‌وزیری, دانش‌آموزان.
 ATTACHED = ("یان", "ان", "ی", "یی", "ات", "ش", "م", "ت", "شان", "مان", "تان")
+# Plural possessives: joined to most words (کشورمان), after a silent ه with a ZWNJ (خانه‌شان).
+CLITICS = ("شان", "مان", "تان")
 SUFFIXES = tuple(dict.fromkeys(PLURAL + COMPARATIVE + AFTER_HEH + PERFECT + NAMES + ATTACHED))
 # Suffixes by their last letter: a word is only tried against the few that can match it.
 _BY_LAST = {last: tuple(x for x in SUFFIXES if x[-1] == last) for last in {x[-1] for x in SUFFIXES}}
@@ -148,7 +169,7 @@ def split_word(word: str, lex: Lexicon) -> str | None:
         return None
     if word in lex.compounds:
         return lex.compounds[word]
-    winners = best_readings(word, lex)
+    winners = best_readings(word, lex) or _head_reading(word, lex)
     if len(winners) != 1:
         return None
     (form,) = winners
@@ -167,23 +188,68 @@ def best_readings(word: str, lex: Lexicon) -> set[str]:
     best = max(strength for strength, _, _ in readings)
     top = sorted(((freq, form) for strength, freq, form in readings if strength == best), reverse=True)
     forms = {form for _, form in top}
-    if len(forms) > 1 and word not in forms and top[-1][0] >= 0:
-        # Every reading changes the word and has a stem frequency: a far more frequent stem wins.
-        # When one reading keeps the word as written (سرودهای: سرود + های), nothing is changed.
+    if len(forms) > 1 and top[-1][0] >= 0:
+        # Every reading has a stem frequency: a far more frequent stem wins. A reading that
+        # keeps the word as written (سرودهای: سرود + های) loses only to a stem 10,000 times more
+        # frequent (واژهای: واژ class 0, واژه class 34, so واژه‌ای).
         runner_up = max(freq for freq, form in top if form != top[0][1])
-        if top[0][0] - runner_up >= FREQ_MARGIN:
+        margin = FREQ_MARGIN if word not in forms else 4 * FREQ_MARGIN
+        if top[0][0] - runner_up >= margin:
             return {top[0][1]}
     return forms
 
 
+def _head_reading(word: str, lex: Lexicon) -> set[str]:
+    """A word nobody knows as written, read as a compound of known words: a noun or adjective +
+    a head (``"جنجالساز"`` -> ``{"جنجال‌ساز"}``), or two words joined by و (``"نفتوگاز"`` ->
+    ``{"نفت‌وگاز"}``);
+    ``"ورزشکاران"`` (ورزشکار + ان) -> ``set()``.
+
+    The weakest readings, tried only when no other rule reads the word: a word hazm tags, Fars
+    writes, or the rules derive (a known word + ی/ان/ها) is left as it is, and hazm's other
+    joined words that one of these would split are on the never list (build_lexicon.py).
+    """
+    if len(word) < 6 or word in lex.stems or word in lex.verb_forms or word in lex.participles:
+        return set()
+    for tail in HEAD_TAILS:
+        core = word[: len(word) - len(tail)]
+        if not word.endswith(tail) or (tail and core in lex.stems):
+            continue
+        for head in _HEADS_BY_LENGTH:
+            stem = core[: -len(head)]
+            if core.endswith(head) and len(stem) >= 3 and stem[-1] not in NON_JOINING and _is_content(stem, lex):
+                return {stem + ZWNJ + head + tail}
+    return _and_reading(word, lex)
+
+
+def _and_reading(word: str, lex: Lexicon) -> set[str]:
+    """Two nouns or adjectives, or a tens number and a number, joined by و: ``"نفتوگاز"`` ->
+    ``{"نفت‌وگاز"}``, ``"بیستوسوم"`` -> ``{"بیست‌وسوم"}``, as in گفت‌وگو. Each side has three
+    letters or more (ممنونم, بکوبند are no compounds), and only one cut may work.
+    """
+    cuts = [i for i in range(3, len(word) - 3) if word[i] == "و" and word[i - 1] not in NON_JOINING
+            and _and_pair(word[:i], word[i + 1:], lex)]
+    return {word[:cuts[0]] + ZWNJ + word[cuts[0]:]} if len(cuts) == 1 else set()
+
+
+def _and_pair(first: str, second: str, lex: Lexicon) -> bool:
+    if first in TENS:
+        return second.startswith(UNITS)
+    return _is_content(first, lex) and _is_content(second, lex) and second not in lex.verb_forms
+
+
 def _prefix_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
-    """به/بی + a tagged noun: ``"بهعنوان"`` -> ``[(2, -1, "به‌عنوان")]``; a verb (بینیم) -> ``[]``."""
+    """به/بی/عدم + a tagged noun or a compound: ``"بهعنوان"`` -> ``[(2, -1, "به‌عنوان")]``; a verb (بینیم) -> ``[]``."""
     if word in lex.verb_forms:
         return []
     for prefix in PREFIXES:
         rest = word[len(prefix):]
-        if word.startswith(prefix) and len(rest) >= 3 and (_is_noun(rest, lex) or _ezafe_reading(rest, lex)):
+        if not word.startswith(prefix) or len(rest) < 3:
+            continue
+        if _is_noun(rest, lex) or _ezafe_reading(rest, lex):
             return [(SEEN, -1, prefix + ZWNJ + rest)]
+        if rest in lex.compounds:  # به + a compound: بهتیمملی -> به‌تیم‌ملی
+            return [(SEEN, -1, prefix + ZWNJ + lex.compounds[rest])]
     return []
 
 
@@ -211,6 +277,12 @@ def _heh_ezafe_reading(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
     return []
 
 
+def _silent_heh_noun(stem: str, lex: Lexicon) -> bool:
+    """A noun ending in a silent ه: ``"خانه"`` -> True, ``"گروه"`` (spoken ه) -> False."""
+    return (len(stem) >= 3 and stem[-1] == "ه" and not _SPOKEN_HEH.search(stem)
+            and not _ends_in_deh(stem, lex) and _is_noun(stem, lex))
+
+
 def _ends_in_deh(stem: str, lex: Lexicon) -> bool:
     """A noun + ده (the present stem of دادن) ends in a spoken ه: ``"فرمانده"`` -> True."""
     return stem.endswith("ده") and len(stem) >= 5 and _is_noun(stem[:-2], lex)
@@ -219,12 +291,26 @@ def _ends_in_deh(stem: str, lex: Lexicon) -> bool:
 def _verb_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
     """می + verb form: ``"نمیتوان"`` -> ``[(3, -1, "نمی‌توان")]``; ``"میدانی"`` (میدان + ی) -> ``[]``."""
     match = _VERB.match(word)
-    if not match or match.group(3) not in lex.verb_forms:
+    # A past participle after می is the past progressive of reported speech: می‌گفته, می‌دانسته.
+    if not match or (match.group(3) not in lex.verb_forms and not _participle(match.group(3), lex)):
         return []
     if any(_is_tagged(word[: -len(end)], lex) for end in NOUN_ENDINGS if word.endswith(end)):
         return []
     preverb, prefix, rest = match.groups()
     return [(TAGGED, -1, (preverb or "") + prefix + ZWNJ + rest)]
+
+
+def _participle(rest: str, lex: Lexicon) -> bool:
+    """A past participle without the negative ن (می‌نگفته is no form): ``"گفته"`` -> True."""
+    return rest in lex.participles and rest[:-1] in lex.verb_forms
+
+
+def _progressive(stem: str, lex: Lexicon) -> str | None:
+    """می + a past participle, which takes اند/ام/ایم/اید: ``"میتوانسته"`` -> ``"می‌توانسته"``."""
+    match = _VERB.match(stem)
+    if match and _participle(match.group(3), lex):
+        return (match.group(1) or "") + match.group(2) + ZWNJ + match.group(3)
+    return None
 
 
 def _suffix_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
@@ -235,9 +321,13 @@ def _suffix_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
         if len(stem) < 2 or not word.endswith(suffix):
             continue
         if suffix in ATTACHED:
-            # After a silent ه, ی is the ezafe and is written apart (_heh_ezafe_reading).
-            if stem in lex.compounds and not (suffix == "ی" and stem[-1] == "ه"):
+            # After a silent ه, ی is the ezafe and is written apart (_heh_ezafe_reading); a
+            # compound ending in ای takes nothing more (حرفه‌ای + شان is no word: حرفهایشان is
+            # حرف‌هایشان).
+            if stem in lex.compounds and not (suffix == "ی" and stem[-1] == "ه") and not lex.compounds[stem].endswith(ZWNJ + "ای"):
                 readings.append((TAGGED, -1, lex.compounds[stem] + suffix))
+            elif suffix in CLITICS and _silent_heh_noun(stem, lex) and word not in lex.stems:
+                readings.append((TAGGED, -1, stem + ZWNJ + suffix))
             continue
         base, strength, freq = _stem(stem, suffix, lex)
         if base and _fits(stem, suffix, lex, known=True):
@@ -249,6 +339,8 @@ def _stem(stem: str, suffix: str, lex: Lexicon) -> tuple[str | None, int, int]:
     """(how the stem is written, strength, frequency class or -1): ``"نخستوزیر"`` -> ``("نخست‌وزیر", 3, -1)``."""
     if suffix in PERFECT and stem in lex.participles:
         return stem, PARTICIPLE, -1
+    if suffix in PERFECT and _progressive(stem, lex):
+        return _progressive(stem, lex), PARTICIPLE, -1
     if stem in lex.compounds:
         return lex.compounds[stem], TAGGED, -1
     if stem in lex.stems:
@@ -273,12 +365,15 @@ def _fits(stem: str, suffix: str, lex: Lexicon, known: bool) -> bool:
     strength, flags, _ = lex.stems.get(stem, (0, "", -1))
     if suffix == "تر" or (suffix in ("ترین", "تری") and known):
         return strength >= TAGGED and "a" in flags
-    if suffix in PERFECT and stem in lex.participles:
+    if suffix in PERFECT and (stem in lex.participles or _progressive(stem, lex)):
         return True
     if suffix in AFTER_HEH:
         # A tagged word that is neither noun nor adjective (به, چه) takes no ای.
         tagged_other = strength >= TAGGED and not flags
         if stem[-1] == "ی":
+            if suffix == "ای":
+                # مجری‌ای, برکناری‌ای; not دریای (دریا + ی) or دنیای, whose ی is the ezafe.
+                return known and len(stem) >= 4 and stem[-2] not in "او" and stem + "ا" not in lex.stems and not tagged_other
             return known and suffix in AFTER_YEH and len(stem) >= 3 and not tagged_other
         return stem[-1] == "ه" and not tagged_other and (suffix == "ای" or known)
     if suffix in PERFECT:
@@ -294,6 +389,11 @@ def _fits(stem: str, suffix: str, lex: Lexicon, known: bool) -> bool:
 def _is_noun(stem: str, lex: Lexicon) -> bool:
     strength, flags, _ = lex.stems.get(stem, (0, "", -1))
     return strength >= TAGGED and "n" in flags
+
+
+def _is_content(stem: str, lex: Lexicon) -> bool:
+    strength, flags, _ = lex.stems.get(stem, (0, "", -1))
+    return strength >= TAGGED and ("n" in flags or "a" in flags)
 
 
 def _is_tagged(stem: str, lex: Lexicon) -> bool:
