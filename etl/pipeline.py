@@ -24,6 +24,7 @@ from .clean.text import learned_lexicon, use_learned_lexicon
 from .clean.version import cleaner_version, digest, raw_hash
 from .config import Source
 from .fetch.files import Item, iter_paths
+from .fetch.ranges import Part
 from .load.prepare import CleanBatch, Prepared, clean_batch
 from .load.runs import add_counts, finish_run, record_errors, start_run
 from .load.sources import ensure_source
@@ -41,7 +42,7 @@ Progress = Callable[[RunReport], None]
 @dataclass(frozen=True, slots=True)
 class Backfill:
     source: Source
-    paths: Sequence[Path]
+    paths: Sequence[Path | Part]  # a Part: a line range or archive member (a queued shard)
     in_config: bool
     batch_size: int = BATCH_SIZE
     workers: int | None = None  # cleaning processes; None: one per core but one; 0: clean inline

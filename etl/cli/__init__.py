@@ -22,6 +22,7 @@ from ..load.db import DatabaseURLError
 from ..load.migrate import SchemaError
 from ..errors import one_line
 from ..load.search import QueryError
+from ..fetch.ranges import SHARD_RECORDS
 from ..pipeline import BATCH_SIZE
 from .common import (EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, PROG, DatabaseUnavailable, NotFound,
                      UsageError, concurrency_arg, date_arg, first_line, non_negative, positive, setup_verbose_logging)
@@ -97,9 +98,12 @@ def _ingest_commands(sub, common) -> None:
     p.add_argument("--reclean", action="store_true",
                    help="clean every item again, also those whose input and cleaner version are unchanged")
     p.add_argument("--queue", action="store_true",
-                   help="PostgreSQL: split the input into shards (files) and defer one job per shard to "
-                        "`news-etl worker`s instead of loading here; `news-etl runs` shows their progress")
+                   help="PostgreSQL: split the input into shards (files, zip members, line ranges of a large "
+                        "JSONL/CSV) and defer one job per shard to `news-etl worker`s instead of loading here; "
+                        "`news-etl runs` shows their progress")
     p.add_argument("--files-per-shard", type=positive, default=1, metavar="N", help="files in one queued shard")
+    p.add_argument("--shard-size", type=positive, default=SHARD_RECORDS, metavar="N",
+                   help=f"with --queue: records in one line-range shard of a JSONL/CSV file (default {SHARD_RECORDS:,})")
 
     p = _add(sub, "fetch", cmd_fetch, "fetch the enabled feed sources (or the named ones) once",
              "news-etl fetch mehr isna --json", [common])

@@ -65,8 +65,8 @@ def _queue_backfill(args: argparse.Namespace, paths: list[Path]) -> int:
     engine.dispose()
     app = make_app(conninfo, None)
     with app.open():
-        count = defer_shards(app, args.source, shards_of(paths, args.files_per_shard), args.pattern,
-                             args.batch_size)
+        shards = shards_of(paths, args.files_per_shard, args.shard_size, args.pattern)
+        count = defer_shards(app, args.source, shards, args.pattern, args.batch_size)
     print(f"{PROG}: deferred {count} shard(s) of {args.source} to the queue; `{PROG} runs --source {args.source}` "
           "shows their progress")
     return EXIT_OK

@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 
 from ..config import Source
 from ..fetch.http import HttpClient
+from ..fetch.ranges import Part
 from ..load.schedule import STALLED_AFTER, claim_due, release  # a worker silent STALLED_AFTER s is dead
 from ..load.schema import sources as sources_table
 from ..models import RunReport
@@ -72,17 +73,18 @@ class QueueRuntime:
     per_host: int = 2
     queue_target: int = QUEUE_TARGET
 
-    def shard(self, source_name: str, paths: list[str], pattern: str | None, batch_size: int) -> RunReport:
+    def shard(self, source_name: str, paths: list[str | dict], pattern: str | None, batch_size: int) -> RunReport:
         """A backfill shard; a source missing from this worker's file is ad hoc, as in `news-etl backfill`."""
+        pieces = [Part.from_json(p) if isinstance(p, dict) else Path(p) for p in paths]
         source = self.sources.get(source_name)
         in_config = source is not None
         if source is None:
             agencies = next(iter(self.sources.values())).agencies if self.sources else ()
-            source = Source(name=source_name, kind="files", path=paths[0], agencies=agencies)
+            first = pieces[0].path if isinstance(pieces[0], Part) else str(pieces[0])
+            source = Source(name=source_name, kind="files", path=first, agencies=agencies)
         if pattern:
             source = replace(source, pattern=pattern)
-        return load_shard(self.engine, source, [Path(p) for p in paths], self.now, in_config=in_config,
-                          batch_size=batch_size)
+        return load_shard(self.engine, source, pieces, self.now, in_config=in_config, batch_size=batch_size)
 
     def poll(self, source_id: int) -> RunReport:
         with self.engine.connect() as conn:
@@ -134,19 +136,27 @@ def _register_poll(app: App, runtime: QueueRuntime | None):
 
 def _register_backfill(app: App, runtime: QueueRuntime | None) -> None:
     @app.task(name="load_shard", queue=BACKFILL_QUEUE)
-    def load_shard_task(source: str, paths: list[str], pattern: str | None = None, batch_size: int = 500) -> None:
+    def load_shard_task(source: str, paths: list[str | dict], pattern: str | None = None, batch_size: int = 500) -> None:
         report = runtime.shard(source, paths, pattern, batch_size)
         fields = {"source": report.source, "run": report.run_id, "seen": report.seen, "new": report.new,
                   "failed": report.failed, "error": report.error}
         log.log(logging.WARNING if report.error else logging.INFO, "shard", extra={"fields": fields})
 
 
-def defer_shards(app: App, source: str, shards: list[list[Path]], pattern: str | None, batch_size: int) -> int:
-    """One ``load_shard`` job per shard; the caller's App must be open. Returns how many."""
+def defer_shards(app: App, source: str, shards: list[list[Path | Part]], pattern: str | None,
+                 batch_size: int) -> int:
+    """One ``load_shard`` job per shard (a file is sent as its absolute path, a part of one as
+    ``Part.to_json``); the caller's App must be open. Returns how many."""
     task = app.tasks["load_shard"]
     for shard in shards:
-        task.defer(source=source, paths=[str(p.resolve()) for p in shard], pattern=pattern, batch_size=batch_size)
+        task.defer(source=source, paths=[_piece_json(p) for p in shard], pattern=pattern, batch_size=batch_size)
     return len(shards)
+
+
+def _piece_json(piece: Path | Part) -> str | dict:
+    if isinstance(piece, Part):
+        return replace(piece, path=str(Path(piece.path).resolve())).to_json()
+    return str(piece.resolve())
 
 
 def _register_dispatch(app: App, runtime: QueueRuntime | None, poll) -> None:

@@ -17,17 +17,22 @@ from ..models import ItemError, RawItem, Skipped
 from .feedfile import iter_feed
 from .limits import DEFAULT_LIMITS, Limits
 from .plaintext import iter_text
+from .ranges import Part, open_range
 from .records import iter_csv, iter_json, iter_jsonl
 from .sniff import ARCHIVES, detect_format, extension, is_article_file, is_binary, open_sniffed, text_encoding
 
 Item = RawItem | ItemError | Skipped
 
 
-def iter_paths(paths: Iterable[Path], pattern: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item]:
-    """Every article in the given files, folders (recursive) and archives, in a stable order;
-    no record larger or deeper than ``limits`` is read (it is an ItemError instead)."""
+def iter_paths(paths: Iterable[Path | Part], pattern: str | None = None,
+               limits: Limits = DEFAULT_LIMITS) -> Iterator[Item]:
+    """Every article in the given files, folders (recursive), archives and parts of files (a
+    queued backfill's shards: ``ranges.Part``), in a stable order; no record larger or deeper than
+    ``limits`` is read (it is an ItemError instead)."""
     for path in paths:
-        if path.is_dir():
+        if isinstance(path, Part):
+            yield from _iter_part(path, pattern, limits)
+        elif path.is_dir():
             yield from _iter_dir(path, pattern, limits)
         elif path.exists():
             yield from _iter_file(path, pattern, limits)
@@ -42,11 +47,11 @@ def _iter_dir(root: Path, pattern: str | None, limits: Limits) -> Iterator[Item]
             continue  # .git, .DS_Store and other hidden files are not articles
         if not is_article_file(path.name):
             yield Skipped(safe(path), "not an article file type")
-        elif _matches(path.name, pattern):
+        elif matches(path.name, pattern):
             yield from _iter_file(path, pattern, limits)
 
 
-def _matches(name: str, pattern: str | None) -> bool:
+def matches(name: str, pattern: str | None) -> bool:
     return pattern is None or extension(name) in ARCHIVES or fnmatch.fnmatch(PurePosixPath(name).name, pattern)
 
 
@@ -64,7 +69,21 @@ def _iter_file(path: Path, pattern: str | None, limits: Limits) -> Iterator[Item
         yield ItemError(safe(path), f"cannot read: {exc.strerror or exc}")
 
 
-def _iter_zip(path: Path, pattern: str | None, limits: Limits) -> Iterator[Item]:
+def _iter_part(part: Part, pattern: str | None, limits: Limits) -> Iterator[Item]:
+    path = Path(part.path)
+    try:
+        if part.member is not None:
+            yield from _iter_zip(path, pattern, limits, only=part.member)
+            return
+        reader = iter_csv if part.fmt == "csv" else iter_jsonl
+        with open_range(part) as stream:
+            yield from reader(stream, safe(path), limits=limits, number=part.line_number)
+    except OSError as exc:
+        yield ItemError(safe(path), f"cannot read: {exc.strerror or exc}")
+
+
+def _iter_zip(path: Path, pattern: str | None, limits: Limits, only: str | None = None) -> Iterator[Item]:
+    """The members of a zip archive; ``only``: just that member (a shard of a queued backfill)."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -72,17 +91,21 @@ def _iter_zip(path: Path, pattern: str | None, limits: Limits) -> Iterator[Item]
         return
     with archive:
         for info in archive.infolist():
-            if info.is_dir():
+            if info.is_dir() or (only is not None and info.filename != only):
                 continue
-            location = f"{safe(path)}!{safe(info.filename)}"
-            if (skip := _member_skip(info.filename, pattern)) is not None:
-                yield from [Skipped(location, skip)] if skip else []
-                continue
-            try:
-                with archive.open(info) as member:  # read as a stream: never whole into memory
-                    yield from parse_stream(member, location, limits)
-            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as exc:
-                yield ItemError(location, f"cannot read archive member: {exc}")
+            yield from _zip_member(archive, info, f"{safe(path)}!{safe(info.filename)}", pattern, limits)
+
+
+def _zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, location: str, pattern: str | None,
+                limits: Limits) -> Iterator[Item]:
+    if (skip := _member_skip(info.filename, pattern)) is not None:
+        yield from [Skipped(location, skip)] if skip else []
+        return
+    try:
+        with archive.open(info) as member:  # read as a stream: never whole into memory
+            yield from parse_stream(member, location, limits)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as exc:
+        yield ItemError(location, f"cannot read archive member: {exc}")
 
 
 def _iter_tar(path: Path, pattern: str | None, limits: Limits) -> Iterator[Item]:

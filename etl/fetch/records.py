@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from datetime import datetime, timezone
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 from ..models import ItemError, RawItem
 from .jsonsplit import Broken, TooDeep, split_json
@@ -32,6 +32,11 @@ _EXPORT_ONLY = {"id", "source", "key", "title_derived", "published_time_known", 
                 "cluster_id", "meta", "agency"}
 _EXTRA_MAX = 2000  # characters of an unknown field kept in meta
 EXCERPT = 300
+Numbering = Callable[[int], int]
+
+
+def _same(line_no: int) -> int:
+    return line_no
 
 
 def iter_json(stream: BinaryIO, name: str, limits: Limits = DEFAULT_LIMITS) -> Iterator[RawItem | ItemError]:
@@ -55,11 +60,12 @@ def iter_json(stream: BinaryIO, name: str, limits: Limits = DEFAULT_LIMITS) -> I
 
 
 def iter_jsonl(stream: BinaryIO, name: str, encoding: str | None = None,
-               limits: Limits = DEFAULT_LIMITS) -> Iterator[RawItem | ItemError]:
+               limits: Limits = DEFAULT_LIMITS, number: Numbering = _same) -> Iterator[RawItem | ItemError]:
     """One JSON object per line; a broken, undecodable or over-long line is an error at
-    ``name:line`` and the rest load. ``encoding`` is unused: each line is decoded on its own."""
+    ``name:line`` and the rest load. ``encoding`` is unused: each line is decoded on its own.
+    ``number`` maps the stream's line numbers to the file's (a part of a file: ``ranges.Part``)."""
     for line_no, line in bounded_lines(stream, limits):
-        location = f"{name}:{line_no}"
+        location = f"{name}:{number(line_no)}"
         if isinstance(line, Oversize):
             yield ItemError(location, too_big(line.size, limits), _excerpt(line.head))
         elif line.strip():
@@ -97,7 +103,7 @@ def _excerpt(data: bytes) -> str:
 
 
 def iter_csv(stream: BinaryIO, name: str, encoding: str | None = None,
-             limits: Limits = DEFAULT_LIMITS) -> Iterator[RawItem | ItemError]:
+             limits: Limits = DEFAULT_LIMITS, number: Numbering = _same) -> Iterator[RawItem | ItemError]:
     """CSV (or TSV) with a header row naming the fields; each record is cut, decoded and parsed
     on its own, so a bad or over-long record is an error at the line where it starts."""
     delimiter = "\t" if name.lower().endswith(".tsv") else ","
@@ -106,7 +112,7 @@ def iter_csv(stream: BinaryIO, name: str, encoding: str | None = None,
     records = csv_records(bounded_lines(stream, limits), delimiter.encode(), limits)
     header: list[str] | None = None
     for line_no, record in records:
-        location = f"{name}:{line_no}"
+        location = f"{name}:{number(line_no)}"
         if isinstance(record, Oversize):
             yield ItemError(location, too_big(record.size, limits), _excerpt(record.head))
             continue
