@@ -28,7 +28,7 @@ from .errors import FetchError
 from .pinning import PinnedAdapter, Pins, response_deadline
 from .session import LeanSession
 
-__all__ = ["FetchError", "HttpClient", "HttpSettings", "Pacer", "Response", "address_problem", "check_url",
+__all__ = ["ErrorKeeper", "FetchError", "HttpClient", "HttpSettings", "Pacer", "Response", "address_problem", "check_url",
            "http_date", "parse_retry_after", "resolves_to_loopback", "site_key"]
 
 MiB = 1024 * 1024
@@ -375,3 +375,27 @@ def _first_line(exc: BaseException) -> str:
 
 def _size(n: int) -> str:
     return f"{n // MiB} MiB" if n % MiB == 0 else f"{n} bytes"
+
+
+class ErrorKeeper:
+    """The client as ``fetch_source`` sees it, keeping the last FetchError per requested URL: a
+    RunReport's error is text, and the scheduling (service and queue alike) needs the error's
+    ``retry_after``."""
+
+    def __init__(self, client: HttpClient) -> None:
+        self._client = client
+        self.resolve = client.resolve
+        self._errors: dict[str, FetchError] = {}
+        self._lock = threading.Lock()
+
+    def get(self, url: str, **kwargs):
+        try:
+            return self._client.get(url, **kwargs)
+        except FetchError as exc:
+            with self._lock:
+                self._errors[url] = exc
+            raise
+
+    def pop_error(self, url: str | None) -> FetchError | None:
+        with self._lock:
+            return self._errors.pop(url or "", None)

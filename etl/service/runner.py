@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import ConfigError, Source, load_sources, parse_interval
 from ..crawl import CrawlJob, run_crawl, scheduled_window
-from ..fetch.http import FetchError, HttpClient
+from ..fetch.http import ErrorKeeper, HttpClient
 from ..fetch_run import fetch_source, unexpected_error
 from ..load.passes import PassWrites
 from ..load.schema import ingest_runs, sources as sources_table
@@ -52,30 +52,6 @@ class ServiceOptions:
     workers: int = DEFAULT_CONCURRENCY  # passes running at once (--concurrency)
 
 
-class _RecordingClient:
-    """The HttpClient as fetch_source sees it, keeping the last FetchError per requested URL:
-    RunReport.error is text, and the scheduler needs the error's ``retry_after``."""
-
-    def __init__(self, client: HttpClient) -> None:
-        self._client = client
-        self.resolve = client.resolve
-        self._errors: dict[str, FetchError] = {}
-        self._lock = threading.Lock()
-        self._sync_lock = threading.Lock()
-
-    def get(self, url: str, **kwargs):
-        try:
-            return self._client.get(url, **kwargs)
-        except FetchError as exc:
-            with self._lock:
-                self._errors[url] = exc
-            raise
-
-    def pop_error(self, url: str | None) -> FetchError | None:
-        with self._lock:
-            return self._errors.pop(url or "", None)
-
-
 class Service:
     def __init__(self, engine: Engine, configured: list[Source], options: ServiceOptions, client: HttpClient,
                  now: Clock, metrics: Metrics | None = None,
@@ -83,7 +59,7 @@ class Service:
         self.engine = engine
         self.options = options
         self.metrics = metrics or Metrics()
-        self._client = _RecordingClient(client)
+        self._client = ErrorKeeper(client)
         # The passes running at once commit their runs' starts and ends together (group commit).
         self._writes = PassWrites(engine)
         self._now = now

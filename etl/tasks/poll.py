@@ -8,7 +8,6 @@ the lease dropped, so any worker on any machine continues the same schedule.
 from __future__ import annotations
 
 import random
-import threading
 from datetime import timedelta
 from typing import Callable
 
@@ -16,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Source
-from ..fetch.http import FetchError, HttpClient
+from ..fetch.http import ErrorKeeper, FetchError, HttpClient
 from ..fetch_run import fetch_source
 from ..load.schedule import release
 from ..load.sources import source_row
@@ -29,38 +28,15 @@ __all__ = ["poll_source"]
 MIN_DELAY = 0.05
 
 
-class _ErrorKeeper:
-    """The client as fetch_source sees it, keeping the last FetchError per URL: the report's error
-    is text, and the timing needs the error's ``retry_after``."""
-
-    def __init__(self, client: HttpClient) -> None:
-        self._client = client
-        self.resolve = client.resolve
-        self._errors: dict[str, FetchError] = {}
-        self._lock = threading.Lock()
-
-    def get(self, url: str, **kwargs):
-        try:
-            return self._client.get(url, **kwargs)
-        except FetchError as exc:
-            with self._lock:
-                self._errors[url] = exc
-            raise
-
-    def error_of(self, url: str | None) -> FetchError | None:
-        with self._lock:
-            return self._errors.get(url or "")
-
-
 def poll_source(engine: Engine, source: Source, client: HttpClient, now: Clock,
                 uniform: Callable[[float, float], float] = random.uniform) -> RunReport:
     """One pass of ``source``; its row gets the next attempt and loses its lease, even on failure."""
-    keeper = _ErrorKeeper(client)
+    keeper = ErrorKeeper(client)
     report = fetch_source(engine, source, keeper, now)
     try:
         with engine.begin() as conn:
             row = source_row(conn, source.name)
-            delay, healthy = _delay(source, row, report, keeper.error_of(source.url))
+            delay, healthy = _delay(source, row, report, keeper.pop_error(source.url))
             at = now() + timedelta(seconds=max(MIN_DELAY, delay + jitter_of(delay, uniform)))
             release(conn, row.id, at, delay if healthy else None)
     except SQLAlchemyError:
