@@ -33,6 +33,38 @@ def start_worker(pg_url: str, log: Path) -> subprocess.Popen:
                              "--concurrency", "2"], cwd=REPO, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
+def spread_with_a_kill(pg_url: str, tmp_path: Path, part_loaded: int, timeout: float) -> int:
+    """Run the deferred shards on 2 workers; SIGKILL one once a shard has ``part_loaded`` items of
+    its run committed and start another; return how many shards ran more than once."""
+    engine = create_engine(pg_url)
+    workers = [start_worker(pg_url, tmp_path / f"w{i}.log") for i in range(2)]
+    try:
+        wait_for(lambda: scalar(engine, "SELECT count(*) FROM ingest_runs r JOIN sources s ON s.id = r.source_id "
+                                f"WHERE s.name = 'spread' AND r.status = 'running' AND r.seen >= {part_loaded}") > 0,
+                 timeout, "a shard part-loaded")
+        workers[0].kill()
+        workers[0].wait(10)
+        workers.append(start_worker(pg_url, tmp_path / "w2.log"))
+        wait_for(lambda: scalar(engine, "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'load_shard' "
+                                "AND status <> 'succeeded'") == 0, timeout, "every shard loaded")
+        return scalar(engine, "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'load_shard' AND attempts > 1")
+    finally:
+        for proc in workers:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in workers:
+            proc.wait(40)
+        engine.dispose()
+
+
+def rows_of(pg_url: str, sql: str, name: str | None = None) -> list[tuple]:
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(sql), {"name": name} if name else {})]
+    engine.dispose()
+    return rows
+
+
 def test_a_queued_backfill_survives_a_killed_worker_and_matches_one_process(pg_url, tmp_path):
     solo = run_cli("--database-url", pg_url, "--config", "/dev/null", "backfill", *map(str, INPUT),
                    "--source", "solo", "--workers", "0", "--no-progress")
@@ -41,28 +73,8 @@ def test_a_queued_backfill_survives_a_killed_worker_and_matches_one_process(pg_u
                      "--source", "spread", "--queue", "--batch-size", "25")
     assert queued.returncode == 0, queued.stderr
     assert "deferred 3 shard(s) of spread" in queued.stdout  # the 3 article files (no LICENSE, no SOURCE.md)
-    engine = create_engine(pg_url)
-    workers = [start_worker(pg_url, tmp_path / f"w{i}.log") for i in range(2)]
-    try:
-        wait_for(lambda: scalar(engine, "SELECT count(*) FROM ingest_runs r JOIN sources s ON s.id = r.source_id "
-                                "WHERE s.name = 'spread' AND r.status = 'running' AND r.seen > 0") > 0,
-                 120, "a shard part-loaded")
-        workers[0].kill()
-        workers[0].wait(10)
-        workers.append(start_worker(pg_url, tmp_path / "w2.log"))
-        wait_for(lambda: scalar(engine, "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'load_shard' "
-                                "AND status <> 'succeeded'") == 0, 180, "every shard loaded")
-        retried = scalar(engine, "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'load_shard' AND attempts > 1")
-    finally:
-        for proc in workers:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in workers:
-            proc.wait(40)
-    with engine.connect() as conn:
-        one = [tuple(r) for r in conn.execute(text(ROWS), {"name": "solo"})]
-        spread = [tuple(r) for r in conn.execute(text(ROWS), {"name": "spread"})]
-    engine.dispose()
+    retried = spread_with_a_kill(pg_url, tmp_path, 1, 180)
+    one, spread = rows_of(pg_url, ROWS, "solo"), rows_of(pg_url, ROWS, "spread")
     assert len(one) == 1100 and spread == one
     assert retried >= 1, "the killed worker's shard was not retried"
     runs = run_cli("--database-url", pg_url, "--config", "/dev/null", "runs", "--source", "spread", "--json")
@@ -80,7 +92,8 @@ def _dump(path: Path, count: int) -> Path:
         for n in range(count):
             a, b = real[n % len(real)], real[(n % len(real) + n // len(real) + 1) % len(real)]
             record = {"title": f"{a['title']} ({n // len(real) + 1})", "summary": a.get("abstract"),
-                      "body": "\n".join(a["paragraphs"] + b["paragraphs"]), "url": f"https://www.farsnews.ir/news/{14000000000000 + n}"}
+                      "body": "\n".join(a["paragraphs"] + b["paragraphs"]),
+                      "url": f"https://www.farsnews.ir/news/{14000000000000 + n}"}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return path
 
@@ -94,30 +107,10 @@ def test_a_20000_article_dump_in_line_ranges_over_2_workers_matches_one_process(
                      "--queue", "--shard-size", "2500", "--batch-size", "250")
     assert queued.returncode == 0, queued.stderr
     assert "deferred 8 shard(s) of spread" in queued.stdout
-    engine = create_engine(pg_url)
-    workers = [start_worker(pg_url, tmp_path / f"w{i}.log") for i in range(2)]
-    try:
-        # Killed once a shard has committed some batches and not all: mid-way through a line range.
-        wait_for(lambda: scalar(engine, "SELECT count(*) FROM ingest_runs r JOIN sources s ON s.id = r.source_id "
-                                "WHERE s.name = 'spread' AND r.status = 'running' AND r.seen >= 500") > 0,
-                 300, "a line range part-loaded")
-        workers[0].kill()
-        workers[0].wait(10)
-        workers.append(start_worker(pg_url, tmp_path / "w2.log"))
-        wait_for(lambda: scalar(engine, "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'load_shard' "
-                                "AND status <> 'succeeded'") == 0, 900, "every shard loaded")
-        retried = scalar(engine, "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'load_shard' AND attempts > 1")
-    finally:
-        for proc in workers:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in workers:
-            proc.wait(40)
-    with engine.connect() as conn:
-        one = [tuple(r) for r in conn.execute(text(ALL_ROWS), {"name": "solo"})]
-        spread = [tuple(r) for r in conn.execute(text(ALL_ROWS), {"name": "spread"})]
-        errors = scalar(engine, "SELECT count(*) FROM ingest_errors")
-    engine.dispose()
+    # Killed once a shard has committed some batches and not all: mid-way through a line range.
+    retried = spread_with_a_kill(pg_url, tmp_path, 500, 900)
+    one, spread = rows_of(pg_url, ALL_ROWS, "solo"), rows_of(pg_url, ALL_ROWS, "spread")
+    errors = rows_of(pg_url, "SELECT count(*) FROM ingest_errors")[0][0]
     assert len(one) == 20_000 and spread == one
     assert retried >= 1, "the killed worker's shard was not retried"
     assert errors == 0

@@ -17,10 +17,11 @@ import io
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from contextlib import contextmanager
+from typing import Any, BinaryIO, Iterator
 
 from .limits import DEFAULT_LIMITS, Limits, Oversize, bounded_lines, csv_records
-from .sniff import detect_format, extension, open_sniffed
+from .sniff import Prefixed, detect_format, extension, open_sniffed
 
 __all__ = ["SHARD_RECORDS", "Part", "open_range", "split_file"]
 
@@ -152,34 +153,22 @@ def _zip_members(path: Path) -> list[Part]:
     return [Part(str(path), member=name) for name in names]
 
 
-def open_range(part: Part) -> BinaryIO:
+@contextmanager
+def open_range(part: Part) -> Iterator[BinaryIO]:
     """The bytes of a range part: the file's header bytes, then ``start``..``stop``."""
-    raw = open(part.path, "rb")  # noqa: SIM115 (closed by the returned stream)
-    header = raw.read(part.header) if part.header else b""
-    raw.seek(part.start)
-    return io.BufferedReader(_Window(header, raw, part.stop - part.start))
+    with open(part.path, "rb") as raw:
+        header = raw.read(part.header) if part.header else b""
+        raw.seek(part.start)
+        yield io.BufferedReader(Prefixed(header, _Range(raw, part.stop - part.start)))
 
 
-class _Window(io.RawIOBase):
-    """``head`` and then at most ``size`` bytes of ``rest``; closing it closes ``rest``."""
+class _Range:
+    """At most ``size`` bytes of ``stream`` from where it stands (what ``Prefixed`` reads on with)."""
 
-    def __init__(self, head: bytes, rest: BinaryIO, size: int) -> None:
-        self._head, self._rest, self._left = memoryview(head), rest, size
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self._stream, self._left = stream, size
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._rest.read(min(len(buffer), self._left))
+    def read(self, n: int) -> bytes:
+        data = self._stream.read(min(n, self._left))
         self._left -= len(data)
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._rest.close()
-        super().close()
+        return data
