@@ -122,3 +122,5 @@ def test_a_20000_article_dump_in_line_ranges_over_2_workers_matches_one_process(
     assert sum(r["new"] for r in every) == 20_000
     assert len(done) == 8 and sum(r["new"] + r["unchanged"] for r in done) == 20_000
     assert any(r["status"] != "ok" and r["new"] > 0 for r in every), "no run was cut short by the kill"
+    table = run_cli("--database-url", pg_url, "--config", "/dev/null", "runs", "--source", "spread").stdout
+    assert table.startswith("queued backfill of spread: 8 shard(s): 8 done, 0 running, 0 waiting, 0 failed\n")

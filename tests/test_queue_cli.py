@@ -131,3 +131,18 @@ def test_metrics_of_a_worker_report_the_queue(pg_url, tmp_path):
     oldest = next(float(line.split()[1]) for line in page.splitlines()
                   if line.startswith("news_etl_queue_oldest_waiting_seconds "))
     assert 0.0 <= oldest < 120
+
+
+def test_runs_shows_a_queued_backfill_waiting_for_workers(pg_url, tmp_path):
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("".join(f'{{"title": "خبر {n}", "body": "متن خبر شماره {n}", "guid": "g{n}"}}\n'
+                            for n in range(30)), encoding="utf-8")
+    queued = run_cli("--database-url", pg_url, "--config", "/dev/null", "backfill", str(dump), "--source", "later",
+                     "--queue", "--shard-size", "10")
+    assert queued.returncode == 0, queued.stderr
+    assert "deferred 3 shard(s) of later" in queued.stdout
+    table = run_cli("--database-url", pg_url, "--config", "/dev/null", "runs", "--source", "later")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.startswith("queued backfill of later: 3 shard(s): 0 done, 0 running, 3 waiting, 0 failed\n")
+    other = run_cli("--database-url", pg_url, "--config", "/dev/null", "runs", "--source", "elsewhere").stdout
+    assert "queued backfill" not in other

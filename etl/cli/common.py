@@ -108,16 +108,20 @@ def open_db(args: argparse.Namespace) -> tuple[Engine, list[Source]]:
 
 
 def show_rows(args: argparse.Namespace, read: Callable, headers: Sequence[str], cells: Callable,
-              shrink: Sequence[int] = (), detail: bool = False) -> int:
+              shrink: Sequence[int] = (), detail: bool = False, heading: Callable | None = None) -> int:
     """Open the database, ``read(conn)`` the rows, print them as JSON (``--json``) or a table
     fitted to the terminal (``shrink``: columns that may be cut; ``detail``: the last column is
-    an error message that moves under its row rather than lose its reason)."""
+    an error message that moves under its row rather than lose its reason; ``heading(conn)``: a
+    line above the table, or None)."""
     engine, _ = open_db(args)
     with engine.connect() as conn:
         rows = read(conn)
+        above = None if args.json or heading is None else heading(conn)
     if args.json:
         print(to_json(rows))
         return EXIT_OK
+    if above:
+        print(above)
     width = terminal_width(getattr(args, "wide", False))
     print(table([cells(r) for r in rows], headers, width, shrink, detail))
     return EXIT_OK

@@ -16,6 +16,7 @@ from ..load.migrate import schema_ddl, upgrade
 from ..load.queries import run_exists, source_overview
 from ..load.runs import list_errors, list_runs, repair_runs
 from ..models import RunReport
+from ..service.health import shard_progress
 from ..pipeline import Backfill, run_backfill
 from .common import (EXIT_FAILED, EXIT_OK, PROG, NotFound, UsageError, connect, http_settings, open_db, quiet,
                      settings_of, show_rows, utcnow)
@@ -133,7 +134,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
         ["id", "kind", "source", "status", "started (Tehran)", "took", "seen", "new", "upd", "same", "fail", "error"],
         lambda r: (r["id"], r["kind"], r["source"], r["status"], fmt_time(r["started_at"]), _duration(r),
                    r["seen"], r["new"], r["updated"], r["unchanged"], r["failed"], one_line(r["error"]) or ""),
-        shrink=(2, 1, 3), detail=True)
+        shrink=(2, 1, 3), detail=True, heading=_shards_heading(args.source))
+
+
+def _shards_heading(source: str | None):
+    """With --source: how far a queued backfill of it has got across the workers (one run per shard)."""
+    def heading(conn) -> str | None:
+        progress = shard_progress(conn, source) if source else None
+        return progress.line(source) if progress else None
+    return heading
 
 
 def _duration(row: dict) -> str:

@@ -22,7 +22,8 @@ from ..load.schema import sources
 from ..pipeline import first_line
 from .timing import MAX_INTERVAL_FACTOR
 
-__all__ = ["Health", "QueueFigures", "SourceHealth", "check_health", "queue_figures"]
+__all__ = ["Health", "QueueFigures", "ShardProgress", "SourceHealth", "check_health", "queue_figures",
+           "shard_progress"]
 
 DEFAULT_FACTOR = 3.0
 DEFAULT_TOLERANCE = 3
@@ -77,6 +78,37 @@ def queue_figures(conn: Connection, now: datetime) -> QueueFigures | None:
     row = conn.execute(_QUEUE, {"now": now, "after": STALLED_AFTER}).one()
     oldest = None if row.oldest is None else max(0.0, float(row.oldest))
     return QueueFigures(row.waiting, row.running, oldest, row.stalled, row.workers)
+
+
+@dataclass(frozen=True, slots=True)
+class ShardProgress:
+    """The queued backfill shards of one source (``backfill --queue``), by job status; finished
+    jobs are kept for ``PURGE_HOURS`` (etl/executors/queue.py)."""
+
+    waiting: int
+    running: int
+    done: int
+    failed: int
+
+    def line(self, source: str) -> str:
+        total = self.waiting + self.running + self.done + self.failed
+        return (f"queued backfill of {source}: {total} shard(s): {self.done} done, {self.running} running, "
+                f"{self.waiting} waiting, {self.failed} failed")
+
+
+_SHARDS = text("SELECT status, count(*) FROM procrastinate_jobs WHERE task_name = 'load_shard' "
+               "AND args->>'source' = :source GROUP BY status")
+
+
+def shard_progress(conn: Connection, source: str) -> ShardProgress | None:
+    """None without the queue schema, or when no shard of ``source`` is in the queue."""
+    if conn.dialect.name != "postgresql" or not inspect(conn).has_table("procrastinate_jobs"):
+        return None
+    counts = dict(conn.execute(_SHARDS, {"source": source}).all())
+    if not counts:
+        return None
+    return ShardProgress(counts.get("todo", 0), counts.get("doing", 0), counts.get("succeeded", 0),
+                         sum(n for status, n in counts.items() if status not in ("todo", "doing", "succeeded")))
 
 
 @dataclass(slots=True)
