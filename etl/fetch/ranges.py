@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any, BinaryIO, Iterator
 
 from .limits import DEFAULT_LIMITS, Limits, Oversize, bounded_lines, csv_records
+from .records import csv_header, names_a_field
 from .sniff import Prefixed, detect_format, extension, open_sniffed
 
 __all__ = ["SHARD_RECORDS", "Part", "open_range", "split_file"]
@@ -132,8 +133,8 @@ def _csv_cuts(stream: BinaryIO, name: str, records: int, limits: Limits) -> _Cut
     delimiter = b"\t" if name.lower().endswith(".tsv") else b","
     rows = csv_records(bounded_lines(stream, limits), delimiter, limits)
     first = next(rows, None)
-    if first is None or isinstance(first[1], Oversize):
-        return None  # an empty file or an unreadable header: one piece, which reports it once
+    if first is None or isinstance(first[1], Oversize) or not names_a_field(csv_header(first[1], delimiter) or []):
+        return None  # an empty file or an unusable header: one piece, which reports it once
     cutter = _Cutter(records, len(first[1]))
     header_lines = 0
     for line_no, record in rows:

@@ -127,13 +127,27 @@ def iter_csv(stream: BinaryIO, name: str, encoding: str | None = None,
             continue
         if header is None:
             header = [h.strip().lower() for h in (rows[0] if rows else [])]
-            if not any(h in header for aliases in ALIASES.values() for h in aliases):
+            if not names_a_field(header):
                 yield ItemError(location, "CSV header names no known field (title, body, text, url, ...)",
                                 ",".join(header)[:EXCERPT])
                 return
             continue
         for row in rows:
             yield from _csv_row(row, header, location)
+
+
+def names_a_field(header: list[str]) -> bool:
+    """Whether a CSV header (lower-cased names) names any field an article is read from."""
+    return any(h in header for aliases in ALIASES.values() for h in aliases)
+
+
+def csv_header(record: bytes, delimiter: bytes) -> list[str] | None:
+    """A header record's lower-cased names, or None when it cannot be decoded or parsed."""
+    try:
+        rows = list(csv.reader(io.StringIO(decode_record(record), newline=""), delimiter=delimiter.decode()))
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    return [h.strip().lower() for h in (rows[0] if rows else [])]
 
 
 def _csv_row(row: list[str], header: list[str], location: str) -> Iterator[RawItem | ItemError]:
