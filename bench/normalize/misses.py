@@ -30,18 +30,16 @@ _TOKEN = re.compile(f"[{zwnj.LETTERS}]+(?:{ZWNJ}[{zwnj.LETTERS}]+)*")
 
 def words_at(text: str, marks: set[int]) -> list[str]:
     """The reference words holding each skeleton position: ("کتاب‌ها", {4}) -> ["کتاب‌ها"]."""
-    skeleton_index, spans = 0, []
-    out = []
+    spans, out = [], []
     for match in _TOKEN.finditer(text):
-        start = skeleton_index + len(text[:match.start()].replace(ZWNJ, "")) - skeleton_index
-        length = len(match.group().replace(ZWNJ, ""))
-        spans.append((start, start + length, match.group()))
+        start = len(text[:match.start()].replace(ZWNJ, ""))  # the token's first skeleton index
+        spans.append((start, start + len(match.group().replace(ZWNJ, "")), match.group()))
     for mark in sorted(marks):
         out.extend(word for start, end, word in spans if start < mark < end)
     return out
 
 
-def classify(word: str, missed: str) -> str:
+def classify(word: str) -> str:
     """Why a reference word lost its ZWNJ: the first piece boundary the output lacks decides."""
     lex = lexicon.active()
     joined = word.replace(ZWNJ, "")
@@ -80,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         if ref_skel != out_skel:
             continue  # rare; run.py aligns these, here they are skipped
         for word in words_at(ref, ref_marks - out_marks):
-            by_class[classify(word, out)][word] += 1
+            by_class[classify(word)][word] += 1
         for word in words_at(out, out_marks - ref_marks):
             added[word] += 1
     total = sum(sum(c.values()) for c in by_class.values())
