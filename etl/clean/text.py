@@ -76,7 +76,7 @@ def use_learned_lexicon(learned: Learned | None) -> str:
     global NORMALIZER_VERSION, _LEARNED
     _LEARNED = learned
     zwnj.use_lexicon(lexicon.with_learned(lexicon.load(), learned) if learned else None)
-    NORMALIZER_VERSION = RULES_VERSION + (f"+learned.{learned.version}" if learned and learned.entries else "")
+    NORMALIZER_VERSION = RULES_VERSION + (f"+learned.{learned.version}" if learned and (learned.entries or learned.pieces) else "")
     return NORMALIZER_VERSION
 
 

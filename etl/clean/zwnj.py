@@ -68,6 +68,8 @@ PARTICIPLE = TAGGED + 1
 # Of two readings, the one whose stem is this many frequency classes (quarter decades) more
 # frequent wins: سالهای is سال‌های (سال is 20000x ساله); نامهای (نام 3x نامه) stays ambiguous.
 FREQ_MARGIN = 4
+# The fewest letters the other side of a learned piece may have (_piece_reading).
+PIECE_REST = 2
 
 # Stems whose final ه is spoken, so ی joins it (راهی, گروهی, درگهی, الهی, تشبیهی, فقیهی, مشابهی,
 # فرماندهی: ه after ا or و; گه and شه for گاه and شاه; الله; the Arabic تفعیل and فعیل
@@ -171,7 +173,7 @@ def split_word(word: str, lex: Lexicon) -> str | None:
         return None
     if word in lex.compounds:
         return lex.compounds[word]
-    winners = best_readings(word, lex) or _head_reading(word, lex)
+    winners = best_readings(word, lex) or _head_reading(word, lex) or _piece_reading(word, lex)
     if len(winners) != 1:
         return None
     (form,) = winners
@@ -222,6 +224,21 @@ def _head_reading(word: str, lex: Lexicon) -> set[str]:
             if core.endswith(head) and len(stem) >= 3 and stem[-1] not in NON_JOINING and _is_content(stem, lex):
                 return {stem + ZWNJ + head + tail}
     return _and_reading(word, lex)
+
+
+def _piece_reading(word: str, lex: Lexicon) -> set[str]:
+    """A word nobody knows as written, cut at a piece learned from stored text:
+    ``"برایتونسیتی"`` -> ``{"برایتون‌سیتی"}`` when سیتی is a learned second half.
+
+    The last resort: only when no rule reads the word, the word is no known word or verb, the
+    other side has ``PIECE_REST`` letters or more, and exactly one cut works.
+    """
+    if not (lex.heads or lex.tails) or word in lex.stems or word in lex.verb_forms or word in lex.participles:
+        return set()
+    cuts = [i for i in range(2, len(word) - 1) if word[i - 1] not in NON_JOINING
+            and ((word[i:] in lex.tails and i >= PIECE_REST)
+                 or (word[:i] in lex.heads and len(word) - i >= PIECE_REST))]
+    return {word[:cuts[0]] + ZWNJ + word[cuts[0]:]} if len(cuts) == 1 else set()
 
 
 def _and_reading(word: str, lex: Lexicon) -> set[str]:
