@@ -195,6 +195,28 @@ def test_clitics_after_heh_and_yeh_get_their_zwnj_back(line, word):
     assert z(word) in normalize_text(z(line).replace(ZWNJ, ""))
 
 
+@pytest.mark.parametrize("word", [
+    # The perfect's second person after a negative participle; the past stem + ها is no noun.
+    "نکرده|ای",
+    # A relational adjective (a noun + ی) takes تر/ترین like any adjective.
+    "هجومی|تر", "هجومی|ترین",
+    # A compound adjective (بی/کم/خوش + a word) keeps its own ZWNJ and takes ترین.
+    "بی|نقص|ترین", "کم|فروغ|ترین", "خوش|قول|ترین",
+    # An agent noun (a present stem + نده) ends in a silent ه, so its ezafe takes a ZWNJ.
+    "برنده|ی",
+])
+def test_participles_comparatives_and_agent_nouns_get_their_zwnj_back(word):
+    assert normalize_text(z(word).replace(ZWNJ, "")) == z(word)
+
+
+@pytest.mark.parametrize("word", [
+    # Not comparatives: no noun before the ی (لیتر, پیتر) or a word the standard writes joined.
+    "لیتر", "پیتر", "کمتر", "بیشتر", "بیشترین", "کامپیوتر",
+])
+def test_words_that_only_look_comparative_stay_joined(word):
+    assert normalize_text(word) == word
+
+
 @pytest.mark.parametrize("text", [
     "کشورمان", "خودشان", "کارمان", "نگاهشان", "گروهمان", "دریای خزر", "دنیای فوتبال", "انتهای خیابان",
     "حرفه‌ای",

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text as sql
 
 from etl.clean import lexicon, text
-from etl.clean.learn import (LexiconError, Tally, count_spellings, learn, read_learned, stable,
+from etl.clean.learn import (LexiconError, Tally, count_spellings, learn, read_learned, settle, stable,
                              write_learned)
 from etl.clean.lexicon import Learned
 from etl.clean.text import normalize_safe, normalize_text, use_learned_lexicon
@@ -113,7 +113,7 @@ def test_entries_that_would_split_again_are_dropped():
 
 
 def test_version_follows_the_spellings_and_survives_the_file(tmp_path, learned):
-    again = Learned(dict(learned.entries))
+    again = Learned(dict(learned.entries), pieces=dict(learned.pieces))
     assert again.version == learned.version and len(learned.version) == 12
     assert Learned({"گلمحمدی": z("گل|محمدی")}).version != learned.version
     path = tmp_path / "learned.tsv"
@@ -194,3 +194,67 @@ def test_a_missing_lexicon_file_stops_the_command_with_one_line(tmp_path, sqlite
     assert result.returncode == 2
     assert str(missing) in result.stderr and "NEWS_ETL_LEXICON" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# Learned pieces: the سیتی of استوک‌سیتی, هال‌سیتی, کاردیف‌سیتی (learn.learn_pieces).
+CITY = {"استوک|سیتی": 2, "هال|سیتی": 2, "کاردیف|سیتی": 1}
+
+
+@pytest.fixture
+def pieces_in_use():
+    def install(**spellings: int) -> Learned:
+        learned = learn(_tally(**spellings), lexicon.load())
+        use_learned_lexicon(learned)
+        return learned
+    yield install
+    use_learned_lexicon(None)
+
+
+def test_a_second_half_of_several_compounds_splits_an_unseen_one(pieces_in_use):
+    learned = pieces_in_use(**CITY)
+    assert learned.pieces["سیتی"] == ZWNJ + "سیتی" and "سیتی" in learned.tails
+    assert learned.piece_counts["سیتی"] == (3, 0)  # three compounds, no joined word ends so
+    # برایتون‌سیتی was never seen: the piece splits it, and a second pass leaves it alone.
+    once = normalize_text("بازی برایتونسیتی")
+    assert once == z("بازی برایتون|سیتی") and normalize_text(once) == once
+    assert normalize_text("سیتی") == "سیتی"  # the piece alone is a word
+
+
+def test_a_piece_does_not_split_a_word_stored_joined_or_known(pieces_in_use):
+    # The stored text writes الکتریسیتی joined (3 times, never with ZWNJ): it is kept as written,
+    # and the file says so; جنسیتی is a dictionary word (hazm): no piece cuts a known word.
+    learned = pieces_in_use(**CITY, الکتریسیتی=3)
+    assert "الکتریسیتی" in learned.kept and "سیتی" in learned.tails
+    assert normalize_text("الکتریسیتی") == "الکتریسیتی"
+    assert normalize_text("جنسیتی") == "جنسیتی"
+    assert normalize_text("برایتونسیتی") == z("برایتون|سیتی")
+
+
+@pytest.mark.parametrize("spellings", [
+    {"استوک|سیتی": 5},                                   # one compound: a name, no piece
+    {"استوک|سیتی": 2, "هال|سیتی": 2, "پابلیسیتی": 1, "سنسیتی": 1, "الکتریسیتی": 1},  # often inside words
+    {"می|دهند": 3, "نمی|دهند": 3, "برمی|دهند": 3},           # a verb after می: the verb rules' business
+    {"کتاب|ها": 3, "دفتر|ها": 3},                          # a suffix the rules know
+])
+def test_a_piece_needs_strong_evidence(spellings):
+    learned = learn(_tally(**spellings), lexicon.load())
+    assert not (learned.heads | learned.tails) & {"سیتی", "دهند", "ها"}
+
+
+def test_pieces_and_kept_words_survive_the_file(tmp_path):
+    learned = learn(_tally(**CITY, الکتریسیتی=3), lexicon.load())
+    assert Learned(dict(learned.entries)).version != learned.version  # pieces are in the version
+    path = tmp_path / "learned.tsv"
+    write_learned(path, learned)
+    text_ = path.read_text(encoding="utf-8")
+    assert "سیتی\t" + ZWNJ + "سیتی\t3\t1\n" in text_ and "الکتریسیتی\tالکتریسیتی\t3\t0\n" in text_
+    read = read_learned(path, lexicon.load())
+    assert read.pieces == learned.pieces and read.version == learned.version
+
+
+def test_a_piece_that_would_cut_a_packaged_compound_is_dropped():
+    base = lexicon.load()
+    # استیشن is a piece of a packaged compound (hazm's word list): a learned first half است‌
+    # would cut it on the next pass (است‌یشن), so the piece goes; سیتی cuts none and stays.
+    assert "استیشن" in {p for f in base.compounds.values() for p in f.split(ZWNJ)}
+    assert settle({}, base, {"است": "است" + ZWNJ, "سیتی": ZWNJ + "سیتی"}) == ({}, {"سیتی": ZWNJ + "سیتی"})

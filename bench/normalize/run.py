@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         version = use_learned_lexicon(learned)
         print(f"\nwith a lexicon learned (etl.clean.learn, as `news-etl lexicon learn` does) from the"
               f" normalized fars train + varzesh3 dev texts, as if stored: {len(learned.entries)}"
-              f" spellings, normalizer {version}")
+              f" spellings + {len(learned.heads | learned.tails)} pieces, {len(learned.kept)} words kept joined;"
+              f" normalizer {version}")
         for name, texts in rows.items():
             print_row(engines[0].name, name, evaluate(engines[0], texts))
         use_learned_lexicon(None)

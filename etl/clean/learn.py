@@ -10,6 +10,11 @@ The file is tab-separated, one spelling a line, ``#`` comments::
 
     # news-etl learned lexicon
     تیمملی<TAB>تیم‌ملی<TAB>14<TAB>0
+    سیتی<TAB>‌سیتی<TAB>5<TAB>0
+
+A piece line (a ZWNJ before or after the letters) is a learned first or second half of compounds:
+``سیتی`` ended 5 different ZWNJ compounds and no joined word, so an unknown word ending in it
+(برایتونسیتی) is split there when no rule reads it otherwise.
 """
 
 from __future__ import annotations
@@ -21,13 +26,20 @@ from pathlib import Path
 from typing import Iterable
 
 from .lexicon import TAGGED, Learned, Lexicon, with_learned
-from .zwnj import LETTERS, NON_JOINING, ZWNJ, split_word
+from .zwnj import LETTERS, NON_JOINING, PREFIXES, SUFFIXES, ZWNJ, _piece_reading, split_word
 
 # Twice, not three times: learned from half of the Varzesh3 dev split (plus Fars train) and scored
 # on the other half, 2 recovers 0.9205 of the ZWNJ against 0.9173 for 3 at the same precision
 # (0.9978); one sighting (0.9234) would learn a writer's every slip.
 MIN_COUNT = 2
 RATIO = 3
+# A piece (the سیتی of استوک‌سیتی, هال‌سیتی, من‌سیتی) is learned when it ends (or opens)
+# PIECE_TYPES different ZWNJ compounds or more, each the usual spelling of its letters, and
+# PIECE_RATIO times as many compounds as joined words that end (open) with it. Chosen by
+# cross-validation on the Varzesh3 dev split (bench/normalize/pieces_cv.py).
+PIECE_TYPES = 2
+PIECE_RATIO = 2
+PIECE_MIN = 3  # letters in a piece: two-letter halves (من, ها) are too common inside words
 HEADER = "# news-etl learned lexicon"
 _TOKEN = re.compile(f"[{LETTERS}]+(?:{ZWNJ}[{LETTERS}]+)*")
 
@@ -69,8 +81,50 @@ def learn(tally: Tally, base: Lexicon, min_count: int = MIN_COUNT) -> Learned:
         others = sum(m for m, _ in seen) - n + tally.joined[joined]
         if n >= min_count and n >= RATIO * others and _learnable(joined, form, base):
             entries[joined], counts[joined] = form, (n, others)
-    entries = stable(entries, base)
-    return Learned(entries, {j: counts[j] for j in entries})
+    pieces, piece_counts = learn_pieces(tally, forms)
+    entries, pieces = settle(entries, base, pieces)
+    # A word the stored text writes joined stays joined, whatever piece it ends or opens with.
+    lex = with_learned(base, Learned(entries, pieces=pieces))
+    for word, n in tally.joined.items():
+        if n > sum(m for m, _ in forms.get(word, ())) and word not in entries and _piece_reading(word, lex):
+            pieces[word], piece_counts[word] = word, (n, 0)
+    return Learned(entries, {j: counts[j] for j in entries}, pieces, {p: piece_counts[p] for p in pieces})
+
+
+def learn_pieces(tally: Tally, forms: dict[str, list[tuple[int, str]]]) -> tuple[dict, dict]:
+    """First and second halves of many compounds, rarely inside a joined word: ``{"سیتی": "\u200cسیتی"}``."""
+    partners: dict[str, set[str]] = collections.defaultdict(set)  # "\u200cسیتی" -> {"استوک", "هال"}
+    for joined, seen in forms.items():
+        n, form = max(seen)
+        if n < RATIO * (sum(m for m, _ in seen) - n + tally.joined[joined]):
+            continue  # not this compound's usual spelling: no evidence for its pieces
+        halves = form.split(ZWNJ)
+        if any(p[-1] in NON_JOINING for p in halves[:-1]):
+            continue
+        head, tail = halves[0], halves[-1]
+        if halves[-2].endswith("می"):
+            continue  # می‌/نمی‌/برمی‌ + a verb: the verb rules' business, no compound
+        partners[ZWNJ + tail].add(form[: -len(tail)])
+        partners[head + ZWNJ].add(form[len(head):])
+    candidates = {key: len(v) for key, v in partners.items() if len(v) >= PIECE_TYPES
+                  and len(key) > PIECE_MIN and key.strip(ZWNJ) not in SUFFIXES + PREFIXES + ("می", "نمی")}
+    against: collections.Counter = collections.Counter()  # joined words that end (open) with a piece
+    for word in tally.joined:
+        for k in range(PIECE_MIN, len(word) - 1):
+            # After ا د ر ... a joined word (منچسترسیتی) looks like the compound: no evidence.
+            if ZWNJ + word[-k:] in candidates and word[-k - 1] not in NON_JOINING:
+                against[ZWNJ + word[-k:]] += 1
+            if word[:k] + ZWNJ in candidates:
+                against[word[:k] + ZWNJ] += 1
+    pieces, counts = {}, {}
+    for key, n in candidates.items():
+        if n >= PIECE_RATIO * against[key]:
+            piece = key.strip(ZWNJ)
+            if piece in pieces:  # a piece both first and second half: keep neither, too common
+                del pieces[piece]
+                continue
+            pieces[piece], counts[piece] = key, (n, against[key])
+    return pieces, counts
 
 
 def _learnable(joined: str, form: str, base: Lexicon) -> bool:
@@ -84,30 +138,52 @@ def _learnable(joined: str, form: str, base: Lexicon) -> bool:
 
 
 def stable(entries: dict[str, str], base: Lexicon) -> dict[str, str]:
-    """Entries whose output a second pass leaves alone (repair stays idempotent with them).
+    """Entries whose output a second pass leaves alone (repair stays idempotent with them)."""
+    return settle(entries, base, {})[0]
 
-    A piece of an entry's form must not split again, and a learned word must not be a piece
-    of a packaged compound (that compound's output would split on the next pass).
+
+def settle(entries: dict[str, str], base: Lexicon,
+           pieces: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Entries and pieces whose output a second pass leaves alone (repair stays idempotent).
+
+    A piece of an entry's form must not split again, a learned word must not be a piece of a
+    packaged compound (that compound's output would split on the next pass), and a learned
+    piece must not cut a piece of a packaged or learned compound.
     """
-    pieces = {p for form in base.compounds.values() for p in form.split(ZWNJ)}
-    entries = {j: f for j, f in entries.items() if j not in pieces}
+    packaged = {p for form in base.compounds.values() for p in form.split(ZWNJ)}
+    entries = {j: f for j, f in entries.items() if j not in packaged}
+    pieces = dict(pieces)
     for _ in range(5):
-        lex = with_learned(base, Learned(entries))
+        lex = with_learned(base, Learned(entries, pieces=pieces))
         kept = {j: f for j, f in entries.items()
                 if not any(split_word(p, lex) for p in f.split(ZWNJ))}
-        if kept == entries:
-            return kept
-        entries = kept
-    return {}  # never seen: entries that keep unsettling each other are all dropped
+        words = packaged | {p for f in kept.values() for p in f.split(ZWNJ)}
+        cutting = {_cut_piece(w, lex) for w in words if _piece_reading(w, lex)}
+        kept_pieces = {p: f for p, f in pieces.items() if p not in cutting}
+        if kept == entries and kept_pieces == pieces:
+            return kept, kept_pieces
+        entries, pieces = kept, kept_pieces
+    return {}, {}  # never seen: entries that keep unsettling each other are all dropped
+
+
+def _cut_piece(word: str, lex: Lexicon) -> str:
+    """The learned piece _piece_reading cut ``word`` at (its one cut)."""
+    (form,) = _piece_reading(word, lex)
+    head, tail = form.split(ZWNJ)
+    return tail if tail in lex.tails else head
 
 
 def write_learned(path: Path, learned: Learned, note: str = "") -> None:
     """The learned lexicon as a file (sorted, so the same spellings give the same bytes)."""
     lines = [HEADER, "# joined form<TAB>form with ZWNJ<TAB>times seen so<TAB>times seen otherwise",
+             "# piece<TAB>ZWNJ+piece or piece+ZWNJ<TAB>compounds<TAB>joined words; word<TAB>word: kept joined",
              f"# version {learned.version}" + (f"; {note}" if note else "")]
     for joined, form in sorted(learned.entries.items()):
         n, others = learned.counts.get(joined, (0, 0))
         lines.append(f"{joined}\t{form}\t{n}\t{others}")
+    for piece, form in sorted(learned.pieces.items()):  # pieces, then joined words kept as written
+        n, others = learned.piece_counts.get(piece, (0, 0))
+        lines.append(f"{piece}\t{form}\t{n}\t{others}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -119,13 +195,14 @@ def read_learned(path: Path, base: Lexicon) -> Learned:
         raise LexiconError(f"learned lexicon {path}: cannot read it ({exc.__class__.__name__}: {exc})") from exc
     if not text.startswith(HEADER):
         raise LexiconError(f"learned lexicon {path}: not a learned lexicon (first line must be {HEADER!r})")
-    entries, counts = {}, {}
+    entries, pieces, counts = {}, {}, {}
     for number, line in enumerate(text.splitlines(), 1):
         if line and not line.startswith("#"):
             joined, form, n, others = _entry(path, number, line)
-            entries[joined], counts[joined] = form, (n, others)
-    entries = stable(entries, base)
-    return Learned(entries, {j: counts[j] for j in entries})
+            (pieces if form.strip(ZWNJ) == joined else entries)[joined] = form  # a piece or kept word
+            counts[joined] = (n, others)
+    entries, pieces = settle(entries, base, pieces)
+    return Learned(entries, {j: counts[j] for j in entries}, pieces, {p: counts[p] for p in pieces})
 
 
 def _entry(path: Path, number: int, line: str) -> tuple[str, str, int, int]:
@@ -134,6 +211,8 @@ def _entry(path: Path, number: int, line: str) -> tuple[str, str, int, int]:
     if len(fields) != 4 or not fields[2].isdigit() or not fields[3].isdigit():
         raise LexiconError(f"{where}: expected joined<TAB>form<TAB>count<TAB>count, got {line[:60]!r}")
     joined, form = fields[0], fields[1]
+    if form in (ZWNJ + joined, joined + ZWNJ, joined) and _TOKEN.fullmatch(joined) and ZWNJ not in joined:
+        return joined, form, int(fields[2]), int(fields[3])  # a piece (‌سیتی, من‌) or a word kept joined
     if ZWNJ not in form or form.replace(ZWNJ, "") != joined or not _TOKEN.fullmatch(form):
         raise LexiconError(f"{where}: {form!r} is not {joined!r} with ZWNJ between letters")
     return joined, form, int(fields[2]), int(fields[3])

@@ -33,6 +33,10 @@ class Lexicon:
     never: frozenset[str]              # joined forms that are words as written: میدان, بیشتر
     verb_forms: frozenset[str]         # what may follow می/نمی: دهند, رفتم, توان
     participles: frozenset[str]        # past stem + ه: کرده, رفته (take اند/ایم/ام with ZWNJ)
+    # Pieces learned from stored text (learn.py): a first half (من in من‌سیتی) and a second half
+    # (سیتی) of many ZWNJ compounds; an unseen word ending or starting so may be split there.
+    heads: frozenset[str] = frozenset()
+    tails: frozenset[str] = frozenset()
 
 
 def verb_tables(pairs: list[tuple[str, str]]) -> tuple[frozenset[str], frozenset[str]]:
@@ -73,22 +77,43 @@ class Learned:
     entries: dict[str, str]
     # joined form -> (times written as the entry, times written otherwise): the evidence.
     counts: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+    # Learned pieces, as written in the file: "سیتی" -> "\u200cسیتی" (a second half), "من" ->
+    # "من\u200c" (a first half), and the joined words stored text writes so that a piece would
+    # cut ("الکتریسیتی" -> itself: left as written). Counts: (compounds with the piece, joined
+    # words ending or opening with it), or for a joined word (times seen joined, 0).
+    pieces: dict[str, str] = field(default_factory=dict)
+    piece_counts: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
 
     @property
     def version(self) -> str:
-        """12 hex digits of SHA-256 over the sorted entries: same spellings, same version."""
+        """12 hex digits of SHA-256 over the sorted entries and pieces: same spellings, same version."""
         digest = hashlib.sha256()
         for joined, form in sorted(self.entries.items()):
             digest.update(f"{joined}\t{form}\n".encode("utf-8"))
+        for piece, form in sorted(self.pieces.items()):  # none: the version of a file without pieces
+            digest.update(f"piece\t{form}\n".encode("utf-8"))
         return digest.hexdigest()[:12]
+
+    @property
+    def heads(self) -> frozenset[str]:
+        return frozenset(p for p, f in self.pieces.items() if f.endswith("\u200c"))
+
+    @property
+    def tails(self) -> frozenset[str]:
+        return frozenset(p for p, f in self.pieces.items() if f.startswith("\u200c"))
+
+    @property
+    def kept(self) -> frozenset[str]:
+        return frozenset(p for p, f in self.pieces.items() if f == p)
 
 
 def with_learned(base: Lexicon, learned: Learned | None) -> Lexicon:
     """``base`` with the learned spellings added; an entry never overrides the never list."""
-    if not learned or not learned.entries:
+    if not learned or not (learned.entries or learned.pieces):
         return base
     extra = {j: f for j, f in learned.entries.items() if j not in base.never}
-    return replace(base, compounds={**base.compounds, **extra})
+    return replace(base, compounds={**base.compounds, **extra}, never=base.never | learned.kept,
+                   heads=base.heads | learned.heads, tails=base.tails | learned.tails)
 
 
 _ACTIVE: dict[str, Lexicon] = {}

@@ -33,6 +33,8 @@ NAMES_AFTER_YEH = ("فرد", "فر")
 # start the same way (بیمار, بهداشت), so this reading is weak: any word hazm or Fars knows as
 # written wins.
 PREFIXES = ("به", "بی", "عدم")
+# First elements that make a compound an adjective, which then takes تر/ترین: بی‌نقص‌ترین.
+ADJECTIVE_PREFIXES = ("بی", "کم", "خوش", "پر", "بد")
 # Second elements of compounds (a noun or adjective + a verb stem or noun: جنجال‌ساز, فسخ‌نامه,
 # نتیجه‌گرایی): each ends at least 20 of hazm's ZWNJ compounds. Left out: number words (ساله,
 # نفره), name parts (الله, الدین), and the heads whose compounds the standard writes joined
@@ -66,6 +68,8 @@ PARTICIPLE = TAGGED + 1
 # Of two readings, the one whose stem is this many frequency classes (quarter decades) more
 # frequent wins: سالهای is سال‌های (سال is 20000x ساله); نامهای (نام 3x نامه) stays ambiguous.
 FREQ_MARGIN = 4
+# The fewest letters the other side of a learned piece may have (_piece_reading).
+PIECE_REST = 2
 
 # Stems whose final ه is spoken, so ی joins it (راهی, گروهی, درگهی, الهی, تشبیهی, فقیهی, مشابهی,
 # فرماندهی: ه after ا or و; گه and شه for گاه and شاه; الله; the Arabic تفعیل and فعیل
@@ -169,7 +173,7 @@ def split_word(word: str, lex: Lexicon) -> str | None:
         return None
     if word in lex.compounds:
         return lex.compounds[word]
-    winners = best_readings(word, lex) or _head_reading(word, lex)
+    winners = best_readings(word, lex) or _head_reading(word, lex) or _piece_reading(word, lex)
     if len(winners) != 1:
         return None
     (form,) = winners
@@ -220,6 +224,21 @@ def _head_reading(word: str, lex: Lexicon) -> set[str]:
             if core.endswith(head) and len(stem) >= 3 and stem[-1] not in NON_JOINING and _is_content(stem, lex):
                 return {stem + ZWNJ + head + tail}
     return _and_reading(word, lex)
+
+
+def _piece_reading(word: str, lex: Lexicon) -> set[str]:
+    """A word nobody knows as written, cut at a piece learned from stored text:
+    ``"برایتونسیتی"`` -> ``{"برایتون‌سیتی"}`` when سیتی is a learned second half.
+
+    The last resort: only when no rule reads the word, the word is no known word or verb, the
+    other side has ``PIECE_REST`` letters or more, and exactly one cut works.
+    """
+    if not (lex.heads or lex.tails) or word in lex.stems or word in lex.verb_forms or word in lex.participles:
+        return set()
+    cuts = [i for i in range(2, len(word) - 1) if word[i - 1] not in NON_JOINING
+            and ((word[i:] in lex.tails and i >= PIECE_REST)
+                 or (word[:i] in lex.heads and len(word) - i >= PIECE_REST))]
+    return {word[:cuts[0]] + ZWNJ + word[cuts[0]:]} if len(cuts) == 1 else set()
 
 
 def _and_reading(word: str, lex: Lexicon) -> set[str]:
@@ -284,8 +303,16 @@ def _silent_heh_noun(stem: str, lex: Lexicon) -> bool:
 
 
 def _ends_in_deh(stem: str, lex: Lexicon) -> bool:
-    """A noun + ده (the present stem of دادن) ends in a spoken ه: ``"فرمانده"`` -> True."""
-    return stem.endswith("ده") and len(stem) >= 5 and _is_noun(stem[:-2], lex)
+    """A noun + ده (the present stem of دادن) ends in a spoken ه: ``"فرمانده"`` -> True.
+
+    Not an agent noun, a present stem + نده, whose ه is silent, when the noun is far rarer than
+    the word: برنده (بر + نده; برن, Bern, class 6 against 25) takes برنده‌ی like کننده‌ی, while
+    فرمانده (فرمان 25, فرمانده 24) keeps its spoken ه.
+    """
+    if not (stem.endswith("ده") and len(stem) >= 5 and _is_noun(stem[:-2], lex)):
+        return False
+    agent = stem.endswith("نده") and stem[:-1] in lex.verb_forms
+    return not agent or lex.stems[stem[:-2]][2] + FREQ_MARGIN > lex.stems.get(stem, (0, "", -1))[2]
 
 
 def _verb_readings(word: str, lex: Lexicon) -> list[tuple[int, int, str]]:
@@ -339,6 +366,12 @@ def _stem(stem: str, suffix: str, lex: Lexicon) -> tuple[str | None, int, int]:
     """(how the stem is written, strength, frequency class or -1): ``"نخستوزیر"`` -> ``("نخست‌وزیر", 3, -1)``."""
     if suffix in PERFECT and stem in lex.participles:
         return stem, PARTICIPLE, -1
+    if suffix == "ای" and stem in lex.participles and not _is_noun(stem[:-1], lex):
+        # The perfect's second person (نکرده‌ای) beats a plural of a past stem that is no noun
+        # (نکرد + های); after کرد (a Kurd) or مرد (a man) both readings live.
+        return stem, PARTICIPLE, -1
+    if suffix in COMPARATIVE and stem not in lex.stems and _adjective_compound(stem, lex):
+        return _adjective_compound(stem, lex), TAGGED, -1
     if suffix in PERFECT and _progressive(stem, lex):
         return _progressive(stem, lex), PARTICIPLE, -1
     if stem in lex.compounds:
@@ -364,7 +397,8 @@ def _fits(stem: str, suffix: str, lex: Lexicon, known: bool) -> bool:
     """
     strength, flags, _ = lex.stems.get(stem, (0, "", -1))
     if suffix == "تر" or (suffix in ("ترین", "تری") and known):
-        return strength >= TAGGED and "a" in flags
+        return (strength >= TAGGED and "a" in flags) or (known and _relational(stem, lex)) or (
+            known and strength == 0 and _adjective_compound(stem, lex) is not None)
     if suffix in PERFECT and (stem in lex.participles or _progressive(stem, lex)):
         return True
     if suffix in AFTER_HEH:
@@ -384,6 +418,23 @@ def _fits(stem: str, suffix: str, lex: Lexicon, known: bool) -> bool:
         return known and stem[-1] not in NON_JOINING
     # A broken plural (مطالب, سهام) takes no second plural.
     return "p" not in flags
+
+
+def _relational(stem: str, lex: Lexicon) -> bool:
+    """A relational adjective, a known noun + ی, takes تر like any adjective: ``"هجومی"`` -> True."""
+    return len(stem) >= 5 and stem[-1] == "ی" and _is_content(stem[:-1], lex)
+
+
+def _adjective_compound(stem: str, lex: Lexicon) -> str | None:
+    """A compound adjective as the rules write it, which takes تر/ترین: ``"بینقص"`` -> ``"بی‌نقص"``.
+
+    Only compounds that open with a prefix making adjectives (بی‌نقص, کم‌فروغ, خوش‌قول); a
+    compound noun (نخست‌وزیر) takes no تر.
+    """
+    if len(stem) < 4 or not stem.startswith(ADJECTIVE_PREFIXES):
+        return None
+    form = lex.compounds.get(stem) or split_word(stem, lex)
+    return form if form and form.split(ZWNJ, 1)[0] in ADJECTIVE_PREFIXES else None
 
 
 def _is_noun(stem: str, lex: Lexicon) -> bool:

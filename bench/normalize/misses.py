@@ -1,0 +1,95 @@
+"""ZWNJ misses and false additions on a tuning split, by class. Prints; asserts nothing.
+
+    .venv/bin/python bench/normalize/misses.py [--split "varzesh3 dev"] [--learned] [--show 40]
+
+Only the tuning splits ("fars train", "varzesh3 dev") are accepted: the held-out splits are for
+reporting (run.py), and looking at their misses would tune the rules on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent.parent))
+
+import corpus  # noqa: E402
+import run  # noqa: E402
+from etl.clean import lexicon, zwnj  # noqa: E402
+from etl.clean.text import normalize_text, use_learned_lexicon  # noqa: E402
+
+ZWNJ = "\u200c"
+TUNING = ("fars train", "varzesh3 dev")
+_TOKEN = re.compile(f"[{zwnj.LETTERS}]+(?:{ZWNJ}[{zwnj.LETTERS}]+)*")
+
+
+def words_at(text: str, marks: set[int]) -> list[str]:
+    """The reference words holding each skeleton position: ("کتاب‌ها", {4}) -> ["کتاب‌ها"]."""
+    spans, out = [], []
+    for match in _TOKEN.finditer(text):
+        start = len(text[:match.start()].replace(ZWNJ, ""))  # the token's first skeleton index
+        spans.append((start, start + len(match.group().replace(ZWNJ, "")), match.group()))
+    for mark in sorted(marks):
+        out.extend(word for start, end, word in spans if start < mark < end)
+    return out
+
+
+def classify(word: str) -> str:
+    """Why a reference word lost its ZWNJ: the first piece boundary the output lacks decides."""
+    lex = lexicon.active()
+    joined = word.replace(ZWNJ, "")
+    pieces = word.split(ZWNJ)
+    if any(p[-1] in zwnj.NON_JOINING for p in pieces[:-1]):
+        return "after non-joining letter"
+    last = pieces[-1]
+    if last in zwnj.CLITICS or last in ("یشان", "یمان", "یتان"):
+        return "شان/مان clitic"
+    if len(zwnj.best_readings(joined, lex)) > 1:
+        return "ambiguous (two readings)"
+    known = [p for p in pieces if p in lex.stems or p in lex.verb_forms or p in zwnj.SUFFIXES]
+    if len(known) < len(pieces):
+        return "unknown piece (names, foreign words)"
+    return "known pieces, no rule"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=corpus.DEFAULT_DATA)
+    parser.add_argument("--split", default="varzesh3 dev", choices=TUNING)
+    parser.add_argument("--learned", action="store_true", help="with the lexicon run.py learns")
+    parser.add_argument("--show", type=int, default=30, help="most frequent words shown per class")
+    args = parser.parse_args(argv)
+    splits = corpus.split_texts(args.data)
+    texts = [t for t in run.evaluation_sets(args.data, splits)[args.split]]
+    if args.learned:
+        use_learned_lexicon(run.learned_from_dev(args.data, splits))
+    by_class: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    added: collections.Counter = collections.Counter()
+    for original in texts:
+        ref = normalize_text(original)
+        out = normalize_text(ref.replace(ZWNJ, ""))
+        ref_skel, ref_marks = run.positions(ref)
+        out_skel, out_marks = run.positions(out)
+        if ref_skel != out_skel:
+            continue  # rare; run.py aligns these, here they are skipped
+        for word in words_at(ref, ref_marks - out_marks):
+            by_class[classify(word)][word] += 1
+        for word in words_at(out, out_marks - ref_marks):
+            added[word] += 1
+    total = sum(sum(c.values()) for c in by_class.values())
+    print(f"{args.split}: {len(texts)} texts, {total} missed ZWNJ, {sum(added.values())} added wrongly")
+    for name, counter in sorted(by_class.items(), key=lambda kv: -sum(kv[1].values())):
+        print(f"\n{name}: {sum(counter.values())}")
+        print("  " + "  ".join(f"{w} {n}" for w, n in counter.most_common(args.show)))
+    print(f"\nadded wrongly: {sum(added.values())}")
+    print("  " + "  ".join(f"{w} {n}" for w, n in added.most_common(args.show)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

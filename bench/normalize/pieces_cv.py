@@ -1,0 +1,81 @@
+"""Cross-validate the learned-piece thresholds (etl/clean/learn.py) on the Varzesh3 dev split only.
+
+    .venv/bin/python bench/normalize/pieces_cv.py [--data /work/shared/data]
+
+The dev documents are cut in two halves (alternate documents). For each fold the lexicon is
+learned from the Fars train texts plus one half, as `news-etl lexicon learn` would, and scored on
+the other half's ZWNJ texts; the two folds are summed. The held-out split is never read.
+Prints P/R per setting; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent.parent))
+
+import corpus  # noqa: E402
+import run  # noqa: E402
+from etl.clean import learn, lexicon, zwnj  # noqa: E402
+from etl.clean.text import normalize_text, use_learned_lexicon  # noqa: E402
+
+ZWNJ = "\u200c"
+
+
+def dev_halves(data: Path) -> list[list[str]]:
+    """The Varzesh3 dev documents (even indices) in two halves, by alternate document."""
+    halves: list[list[str]] = [[], []]
+    dev = [d for i, d in enumerate(corpus.documents(data, "varzesh3")) if i % 2 == 0]
+    for k, doc in enumerate(dev):
+        halves[k % 2].extend(corpus.texts(doc))
+    return halves
+
+
+def score(learned: lexicon.Learned | None, texts: list[str]) -> run.Counts:
+    use_learned_lexicon(learned)
+    total = run.Counts()
+    for text in texts:
+        ref = normalize_text(text)
+        total.add(run.compare(ref, normalize_text(ref.replace(ZWNJ, ""))))
+    use_learned_lexicon(None)
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=corpus.DEFAULT_DATA)
+    args = parser.parse_args(argv)
+    base = lexicon.load()
+    fars = corpus.split_texts(args.data)["train"]
+    halves = dev_halves(args.data)
+    folds = []
+    for k in (0, 1):
+        tally = learn.count_spellings(map(normalize_text, fars + halves[k]))
+        folds.append((tally, [t for t in halves[1 - k] if ZWNJ in t]))
+    settings = [(None, None, None, None)] + list(itertools.product((2, 3), (1, 2, 3), (3,), (2, 3)))
+    print(f"{'types':>5} {'ratio':>5} {'min':>3} {'rest':>4} {'pieces':>6}  P      R")
+    for types, ratio, least, rest in settings:
+        total, n_pieces = run.Counts(), 0
+        for tally, texts in folds:
+            if types is None:
+                saved = learn.learn_pieces
+                learn.learn_pieces = lambda *a, **k: ({}, {})  # entries only: the lexicon before pieces
+                learned = learn.learn(tally, base)
+                learn.learn_pieces = saved
+            else:
+                learn.PIECE_TYPES, learn.PIECE_RATIO, learn.PIECE_MIN, zwnj.PIECE_REST = types, ratio, least, rest
+                learned = learn.learn(tally, base)
+            n_pieces += len(learned.pieces)
+            total.add(score(learned, texts))
+        label = "no pieces" if types is None else f"{types:>5} {ratio:>5} {least:>3} {rest:>4}"
+        print(f"{label:<20} {n_pieces // 2:>6}  {total.precision:.4f} {total.recall:.4f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
