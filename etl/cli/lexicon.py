@@ -28,7 +28,9 @@ def cmd_lexicon_learn(args: argparse.Namespace) -> int:
     learned = learn(tally, lexicon.load(), args.min_count)
     note = f"{tally.texts} texts" + (f" of source {args.source}" if args.source else "")
     write_learned(args.output, learned, note)
-    print(f"{len(learned.entries)} spellings learned from {note} -> {args.output} (version {learned.version})")
+    pieces = sum(1 for piece, form in learned.pieces.items() if piece != form)  # form == piece: a word kept joined
+    print(f"{len(learned.entries)} spellings learned from {note}, with {pieces} compound pieces and "
+          f"{len(learned.pieces) - pieces} words kept joined -> {args.output} (version {learned.version})")
     print(f"use it for later cleaning: {ENV}={args.output} {PROG} backfill ...")
     return 0
 
