@@ -3,7 +3,7 @@
 A ``Part`` is either a byte range of whole records of a JSONL or CSV file (a CSV part also reads
 the file's header row first) or one member of a zip archive. ``split_file`` finds the pieces with
 the same readers the backfill uses (``bounded_lines``, ``csv_records``), so a cut never falls
-inside a record, not even inside a quoted CSV field that holds newlines; ``iter_part`` reads one
+inside a record, not even inside a quoted CSV field that holds newlines; ``etl.fetch.files`` reads one
 piece with the file's own line numbers in every location, so errors and ``errors --run`` name the
 same ``dump.jsonl:12001`` that a one-process backfill names.
 
@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import io
 import zipfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from contextlib import contextmanager
 from typing import Any, BinaryIO, Iterator
 
 from .limits import DEFAULT_LIMITS, Limits, Oversize, bounded_lines, csv_records
-from .records import csv_header, names_a_field
-from .sniff import Prefixed, detect_format, extension, open_sniffed
+from .records import csv_delimiter, csv_header, names_a_field
+from .sniff import Prefixed, detect_format, extension, extension_format, open_sniffed
 
 __all__ = ["SHARD_RECORDS", "Part", "open_range", "split_file"]
 
@@ -69,8 +69,8 @@ def split_file(path: Path, records: int, limits: Limits = DEFAULT_LIMITS) -> lis
     CSV or zip, or not more than ``records`` records: one piece is the file itself)."""
     if extension(path.name) == ".zip":
         return _zip_members(path)
-    if extension(path.name) not in (".jsonl", ".ndjson", ".json", ".csv", ".tsv"):
-        return []
+    if extension_format(path.name) not in ("json", *SPLIT_FORMATS):
+        return []  # by name first: deferring a folder of text files opens none of them
     with path.open("rb") as stream:
         head, stream, _ = open_sniffed(stream)
         fmt = detect_format(path.name, head)
@@ -79,15 +79,15 @@ def split_file(path: Path, records: int, limits: Limits = DEFAULT_LIMITS) -> lis
         cuts = _csv_cuts(stream, path.name, records, limits) if fmt == "csv" else _jsonl_cuts(stream, records, limits)
     if cuts is None or len(cuts.ranges) < 2:
         return []
-    return [Part(str(path), fmt, start, stop, line, cuts.header, cuts.header_lines)
-            for start, stop, line in cuts.ranges]
+    # A CSV header ends on the line before the first range starts (a JSONL file has none).
+    header_lines = cuts.ranges[0][2] - 1 if cuts.header else 0
+    return [Part(str(path), fmt, start, stop, line, cuts.header, header_lines) for start, stop, line in cuts.ranges]
 
 
 @dataclass
 class _Cuts:
     ranges: list[tuple[int, int, int]]  # (start byte, stop byte, first line number)
     header: int = 0
-    header_lines: int = 0
 
 
 class _Cutter:
@@ -130,17 +130,15 @@ def _jsonl_cuts(stream: BinaryIO, records: int, limits: Limits) -> _Cuts:
 
 
 def _csv_cuts(stream: BinaryIO, name: str, records: int, limits: Limits) -> _Cuts | None:
-    delimiter = b"\t" if name.lower().endswith(".tsv") else b","
+    delimiter = csv_delimiter(name).encode()
     rows = csv_records(bounded_lines(stream, limits), delimiter, limits)
     first = next(rows, None)
     if first is None or isinstance(first[1], Oversize) or not names_a_field(csv_header(first[1], delimiter) or []):
         return None  # an empty file or an unusable header: one piece, which reports it once
     cutter = _Cutter(records, len(first[1]))
-    header_lines = 0
     for line_no, record in rows:
-        header_lines = header_lines or line_no - 1
         cutter.add(_size(record), True, line_no)
-    return _Cuts(cutter.close(), len(first[1]), header_lines)
+    return _Cuts(cutter.close(), len(first[1]))
 
 
 def _zip_members(path: Path) -> list[Part]:

@@ -106,7 +106,7 @@ def iter_csv(stream: BinaryIO, name: str, encoding: str | None = None,
              limits: Limits = DEFAULT_LIMITS, number: Numbering = _same) -> Iterator[RawItem | ItemError]:
     """CSV (or TSV) with a header row naming the fields; each record is cut, decoded and parsed
     on its own, so a bad or over-long record is an error at the line where it starts."""
-    delimiter = "\t" if name.lower().endswith(".tsv") else ","
+    delimiter = csv_delimiter(name)
     # The csv module's own field limit (128 KiB) would fail records the cap allows.
     csv.field_size_limit(max(csv.field_size_limit(), limits.record_bytes))
     records = csv_records(bounded_lines(stream, limits), delimiter.encode(), limits)
@@ -134,6 +134,11 @@ def iter_csv(stream: BinaryIO, name: str, encoding: str | None = None,
             continue
         for row in rows:
             yield from _csv_row(row, header, location)
+
+
+def csv_delimiter(name: str) -> str:
+    """Tab for a ``.tsv`` file, else a comma."""
+    return "\t" if name.lower().endswith(".tsv") else ","
 
 
 def names_a_field(header: list[str]) -> bool:

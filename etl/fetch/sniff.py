@@ -80,9 +80,14 @@ def decode_record(data: bytes, fallback: str | None = "cp1256") -> str:
     return data.decode(fallback)
 
 
+def extension_format(name: str) -> str | None:
+    """The format a file's extension names, if any: ``"dump.ndjson"`` -> ``"jsonl"``."""
+    return _EXTENSIONS.get(extension(name))
+
+
 def detect_format(name: str, head: bytes) -> str:
     """One of text, json, jsonl, csv, feed; by extension first, then by content."""
-    by_ext = _EXTENSIONS.get(extension(name))
+    by_ext = extension_format(name)
     start = head.lstrip(_BOM).lstrip()
     if by_ext == "json" and start.startswith(b"{") and _looks_like_jsonl(start):
         return "jsonl"
