@@ -71,9 +71,14 @@ SELECT (SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo') AS waitin
 """)
 
 
+def _has_queue(conn: Connection) -> bool:
+    """Whether this database holds procrastinate's tables (PostgreSQL with the queue installed)."""
+    return conn.dialect.name == "postgresql" and inspect(conn).has_table("procrastinate_jobs")
+
+
 def queue_figures(conn: Connection, now: datetime) -> QueueFigures | None:
     """None on SQLite or before the queue schema is installed (the local executor)."""
-    if conn.dialect.name != "postgresql" or not inspect(conn).has_table("procrastinate_jobs"):
+    if not _has_queue(conn):
         return None
     row = conn.execute(_QUEUE, {"now": now, "after": STALLED_AFTER}).one()
     oldest = None if row.oldest is None else max(0.0, float(row.oldest))
@@ -102,7 +107,7 @@ _SHARDS = text("SELECT status, count(*) FROM procrastinate_jobs WHERE task_name 
 
 def shard_progress(conn: Connection, source: str) -> ShardProgress | None:
     """None without the queue schema, or when no shard of ``source`` is in the queue."""
-    if conn.dialect.name != "postgresql" or not inspect(conn).has_table("procrastinate_jobs"):
+    if not _has_queue(conn):
         return None
     counts = dict(conn.execute(_SHARDS, {"source": source}).all())
     if not counts:
