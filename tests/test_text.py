@@ -210,8 +210,18 @@ def test_participles_comparatives_and_agent_nouns_get_their_zwnj_back(word):
 
 
 @pytest.mark.parametrize("word", [
+    # A reading whose stem is a compound itself repairs both: a team's or a city's supporters.
+    "قائم|شهری|ها", "ذوب|آهنی|ها", "دیواره|سازی|های", "اسلام|ستیزی|های", "خوش|مزه|شان",
+])
+def test_a_compound_inside_a_suffixed_word_is_repaired_too(word):
+    assert normalize_text(z(word).replace(ZWNJ, "")) == z(word)
+
+
+@pytest.mark.parametrize("word", [
     # Not comparatives: no noun before the ی (لیتر, پیتر) or a word the standard writes joined.
     "لیتر", "پیتر", "کمتر", "بیشتر", "بیشترین", "کامپیوتر",
+    # A noun in -تر + ی: شوشتری (of Shushtar), کلانتری (a police station), not شوش‌تری.
+    "شوشتری", "کلانتری", "دکتری",
 ])
 def test_words_that_only_look_comparative_stay_joined(word):
     assert normalize_text(word) == word

@@ -90,8 +90,9 @@ def test_words_right_as_written_are_not_learned():
 
 
 @pytest.mark.parametrize("spellings, learned", [
-    ({"گل|محمدی": 1}, False),                    # seen once: below MIN_COUNT (2)
-    ({"گل|محمدی": 2}, True),
+    ({"گل|محمدی": 1}, True),                     # seen once, no other spelling: MIN_COUNT is 1
+    ({"گل|محمدی": 1, "گلمحمدی": 1}, False),        # once each way: no clear evidence
+    ({"گل|های": 3, "گلهای": 2}, True),            # گل‌های or گله‌ای: the joined letters are no rival
     ({"گل|محمدی": 5, "گلمحمدی": 2}, False),        # not 3x more often than the joined spelling
     ({"گل|محمدی": 6, "گلمحمدی": 2}, True),
     ({"گل|محمدی": 6, "گ|لمحمدی": 3}, False),       # another ZWNJ spelling competes

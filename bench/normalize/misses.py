@@ -1,6 +1,6 @@
 """ZWNJ misses and false additions on a tuning split, by class. Prints; asserts nothing.
 
-    .venv/bin/python bench/normalize/misses.py [--split "varzesh3 dev"] [--learned] [--show 40]
+    .venv/bin/python bench/normalize/misses.py [--split "varzesh3 dev"] [--learned | --cv] [--show 40]
 
 Only the tuning splits ("fars train", "varzesh3 dev") are accepted: the held-out splits are for
 reporting (run.py), and looking at their misses would tune the rules on them.
@@ -19,8 +19,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent.parent))
 
 import corpus  # noqa: E402
+import pieces_cv  # noqa: E402
 import run  # noqa: E402
-from etl.clean import lexicon, zwnj  # noqa: E402
+from etl.clean import learn, lexicon, zwnj  # noqa: E402
 from etl.clean.text import normalize_text, use_learned_lexicon  # noqa: E402
 
 ZWNJ = "\u200c"
@@ -62,14 +63,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=corpus.DEFAULT_DATA)
     parser.add_argument("--split", default="varzesh3 dev", choices=TUNING)
     parser.add_argument("--learned", action="store_true", help="with the lexicon run.py learns")
+    parser.add_argument("--cv", action="store_true", help="varzesh3 dev, each half with a lexicon "
+                        "learned from Fars train and the other half (as pieces_cv.py scores it)")
     parser.add_argument("--show", type=int, default=30, help="most frequent words shown per class")
     args = parser.parse_args(argv)
     splits = corpus.split_texts(args.data)
-    texts = [t for t in run.evaluation_sets(args.data, splits)[args.split]]
-    if args.learned:
-        use_learned_lexicon(run.learned_from_dev(args.data, splits))
+    if args.cv:
+        folds, args.split = cv_folds(args.data, splits["train"]), "varzesh3 dev, cross-validated"
+    else:
+        learned = run.learned_from_dev(args.data, splits) if args.learned else None
+        folds = [(learned, run.evaluation_sets(args.data, splits)[args.split])]
     by_class: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     added: collections.Counter = collections.Counter()
+    for learned, texts in folds:
+        use_learned_lexicon(learned)
+        tally_misses(texts, by_class, added)
+    use_learned_lexicon(None)
+    total = sum(sum(c.values()) for c in by_class.values())
+    n_texts = sum(len(texts) for _, texts in folds)
+    print(f"{args.split}: {n_texts} texts, {total} missed ZWNJ, {sum(added.values())} added wrongly")
+    for name, counter in sorted(by_class.items(), key=lambda kv: -sum(kv[1].values())):
+        print(f"\n{name}: {sum(counter.values())}")
+        print("  " + "  ".join(f"{w} {n}" for w, n in counter.most_common(args.show)))
+    print(f"\nadded wrongly: {sum(added.values())}")
+    print("  " + "  ".join(f"{w} {n}" for w, n in added.most_common(args.show)))
+    return 0
+
+
+def tally_misses(texts: list[str], by_class: dict, added: collections.Counter) -> None:
+    """Count each reference ZWNJ the repair misses (by class) and each it adds wrongly."""
     for original in texts:
         ref = normalize_text(original)
         out = normalize_text(ref.replace(ZWNJ, ""))
@@ -81,14 +103,16 @@ def main(argv: list[str] | None = None) -> int:
             by_class[classify(word)][word] += 1
         for word in words_at(out, out_marks - ref_marks):
             added[word] += 1
-    total = sum(sum(c.values()) for c in by_class.values())
-    print(f"{args.split}: {len(texts)} texts, {total} missed ZWNJ, {sum(added.values())} added wrongly")
-    for name, counter in sorted(by_class.items(), key=lambda kv: -sum(kv[1].values())):
-        print(f"\n{name}: {sum(counter.values())}")
-        print("  " + "  ".join(f"{w} {n}" for w, n in counter.most_common(args.show)))
-    print(f"\nadded wrongly: {sum(added.values())}")
-    print("  " + "  ".join(f"{w} {n}" for w, n in added.most_common(args.show)))
-    return 0
+
+
+def cv_folds(data: Path, fars_train: list[str]) -> list[tuple[lexicon.Learned, list[str]]]:
+    """(lexicon learned from Fars train + one Varzesh3 dev half, the other half's ZWNJ texts), twice."""
+    halves = pieces_cv.dev_halves(data)
+    folds = []
+    for k in (0, 1):
+        tally = learn.count_spellings(map(normalize_text, fars_train + halves[k]))
+        folds.append((learn.learn(tally, lexicon.load()), [t for t in halves[1 - k] if ZWNJ in t]))
+    return folds
 
 
 if __name__ == "__main__":

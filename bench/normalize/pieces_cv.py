@@ -1,6 +1,6 @@
 """Cross-validate the learned-piece thresholds (etl/clean/learn.py) on the Varzesh3 dev split only.
 
-    .venv/bin/python bench/normalize/pieces_cv.py [--data /work/shared/data]
+    .venv/bin/python bench/normalize/pieces_cv.py [--data /work/shared/data] [--min-counts 1,2,3]
 
 The dev documents are cut in two halves (alternate documents). For each fold the lexicon is
 learned from the Fars train texts plus one half, as `news-etl lexicon learn` would, and scored on
@@ -49,6 +49,7 @@ def score(learned: lexicon.Learned | None, texts: list[str]) -> run.Counts:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=corpus.DEFAULT_DATA)
+    parser.add_argument("--min-counts", help="score these sightings thresholds (e.g. 1,2,3) instead of the piece grid")
     args = parser.parse_args(argv)
     base = lexicon.load()
     fars = corpus.split_texts(args.data)["train"]
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     for k in (0, 1):
         tally = learn.count_spellings(map(normalize_text, fars + halves[k]))
         folds.append((tally, [t for t in halves[1 - k] if ZWNJ in t]))
+    if args.min_counts:
+        return score_min_counts(folds, base, [int(n) for n in args.min_counts.split(",")])
     settings = [(None, None, None, None)] + list(itertools.product((2, 3), (1, 2, 3), (3,), (2, 3)))
     print(f"{'types':>5} {'ratio':>5} {'min':>3} {'rest':>4} {'pieces':>6}  P      R")
     for types, ratio, least, rest in settings:
@@ -74,6 +77,19 @@ def main(argv: list[str] | None = None) -> int:
             total.add(score(learned, texts))
         label = "no pieces" if types is None else f"{types:>5} {ratio:>5} {least:>3} {rest:>4}"
         print(f"{label:<20} {n_pieces // 2:>6}  {total.precision:.4f} {total.recall:.4f}", flush=True)
+    return 0
+
+
+def score_min_counts(folds: list, base: lexicon.Lexicon, counts: list[int]) -> int:
+    """P/R per ``--min-count``, the piece settings as shipped."""
+    print(f"{'min-count':>9} {'entries':>7}  P      R")
+    for least in counts:
+        total, entries = run.Counts(), 0
+        for tally, texts in folds:
+            learned = learn.learn(tally, base, min_count=least)
+            entries += len(learned.entries)
+            total.add(score(learned, texts))
+        print(f"{least:>9} {entries // 2:>7}  {total.precision:.4f} {total.recall:.4f}", flush=True)
     return 0
 
 

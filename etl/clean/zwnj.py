@@ -177,7 +177,11 @@ def split_word(word: str, lex: Lexicon) -> str | None:
     if len(winners) != 1:
         return None
     (form,) = winners
-    if form == word or any(split_word(piece, lex) for piece in form.split(ZWNJ)):
+    if form == word:
+        return None
+    # A piece that is a compound itself is repaired too: قائمشهری + ها -> قائم‌شهری‌ها.
+    form = ZWNJ.join(split_word(piece, lex) or piece for piece in form.split(ZWNJ))
+    if any(split_word(piece, lex) for piece in form.split(ZWNJ)):
         # A piece that would split again breaks idempotence: no repair beats a wrong one.
         return None
     return form
@@ -396,6 +400,8 @@ def _fits(stem: str, suffix: str, lex: Lexicon, known: bool) -> bool:
     ``known`` is False for a suffix written apart, whose stem need not be in the lexicon.
     """
     strength, flags, _ = lex.stems.get(stem, (0, "", -1))
+    if suffix == "تری" and _is_noun(stem + "تر", lex):
+        return False  # a noun in -تر + ی, no comparative: شوشتری, کلانتری (not شوش‌تری)
     if suffix == "تر" or (suffix in ("ترین", "تری") and known):
         return (strength >= TAGGED and "a" in flags) or (known and _relational(stem, lex)) or (
             known and strength == 0 and _adjective_compound(stem, lex) is not None)
