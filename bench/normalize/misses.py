@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     splits = corpus.split_texts(args.data)
     if args.cv:
-        folds, args.split = cv_folds(args.data, splits["train"]), "varzesh3 dev, cross-validated"
+        folds, args.split = cv_folds(args.data), "varzesh3 dev, cross-validated"
     else:
         learned = run.learned_from_dev(args.data, splits) if args.learned else None
         folds = [(learned, run.evaluation_sets(args.data, splits)[args.split])]
@@ -105,14 +105,9 @@ def tally_misses(texts: list[str], by_class: dict, added: collections.Counter) -
             added[word] += 1
 
 
-def cv_folds(data: Path, fars_train: list[str]) -> list[tuple[lexicon.Learned, list[str]]]:
+def cv_folds(data: Path) -> list[tuple[lexicon.Learned, list[str]]]:
     """(lexicon learned from Fars train + one Varzesh3 dev half, the other half's ZWNJ texts), twice."""
-    halves = pieces_cv.dev_halves(data)
-    folds = []
-    for k in (0, 1):
-        tally = learn.count_spellings(map(normalize_text, fars_train + halves[k]))
-        folds.append((learn.learn(tally, lexicon.load()), [t for t in halves[1 - k] if ZWNJ in t]))
-    return folds
+    return [(learn.learn(tally, lexicon.load()), texts) for tally, texts in pieces_cv.dev_folds(data)]
 
 
 if __name__ == "__main__":

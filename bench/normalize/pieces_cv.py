@@ -36,6 +36,17 @@ def dev_halves(data: Path) -> list[list[str]]:
     return halves
 
 
+def dev_folds(data: Path) -> list[tuple[learn.Tally, list[str]]]:
+    """(spellings of Fars train + one dev half, the other half's ZWNJ texts), for each half."""
+    fars = corpus.split_texts(data)["train"]
+    halves = dev_halves(data)
+    folds = []
+    for k in (0, 1):
+        tally = learn.count_spellings(map(normalize_text, fars + halves[k]))
+        folds.append((tally, [t for t in halves[1 - k] if ZWNJ in t]))
+    return folds
+
+
 def score(learned: lexicon.Learned | None, texts: list[str]) -> run.Counts:
     use_learned_lexicon(learned)
     total = run.Counts()
@@ -52,12 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-counts", help="score these sightings thresholds (e.g. 1,2,3) instead of the piece grid")
     args = parser.parse_args(argv)
     base = lexicon.load()
-    fars = corpus.split_texts(args.data)["train"]
-    halves = dev_halves(args.data)
-    folds = []
-    for k in (0, 1):
-        tally = learn.count_spellings(map(normalize_text, fars + halves[k]))
-        folds.append((tally, [t for t in halves[1 - k] if ZWNJ in t]))
+    folds = dev_folds(args.data)
     if args.min_counts:
         return score_min_counts(folds, base, [int(n) for n in args.min_counts.split(",")])
     settings = [(None, None, None, None)] + list(itertools.product((2, 3), (1, 2, 3), (3,), (2, 3)))
