@@ -180,11 +180,13 @@ def split_word(word: str, lex: Lexicon) -> str | None:
     if form == word:
         return None
     # A piece that is a compound itself is repaired too: قائمشهری + ها -> قائم‌شهری‌ها.
-    form = ZWNJ.join(split_word(piece, lex) or piece for piece in form.split(ZWNJ))
-    if any(split_word(piece, lex) for piece in form.split(ZWNJ)):
-        # A piece that would split again breaks idempotence: no repair beats a wrong one.
+    pieces = form.split(ZWNJ)
+    repaired = [split_word(piece, lex) for piece in pieces]
+    if any(split_word(sub, lex) for done in repaired if done for sub in done.split(ZWNJ)):
+        # A piece that would split again breaks idempotence: no repair beats a wrong one. (A
+        # piece left as it is was just found not to split.)
         return None
-    return form
+    return ZWNJ.join(done or piece for done, piece in zip(repaired, pieces))
 
 
 def best_readings(word: str, lex: Lexicon) -> set[str]:
