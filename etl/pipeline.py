@@ -27,6 +27,7 @@ from .fetch.files import Item, iter_paths
 from .fetch.ranges import Part
 from .load.prepare import CleanBatch, Prepared, clean_batch
 from .load.runs import add_counts, finish_run, record_errors, start_run
+from .load.index import settle
 from .load.sources import ensure_source
 from .load.upsert import known_raw_hashes, write_articles
 from .models import Article, ItemError, RawItem, RunReport, Skipped
@@ -127,6 +128,7 @@ def load_batch(engine: Engine, source_id: int, report: RunReport, articles: Sequ
                  "updated": counts.updated, "unchanged": counts.unchanged + known_unchanged,
                  "failed": len(errors)}
         add_counts(conn, report.run_id, delta)
+    settle(engine, counts.new)
     for name, value in delta.items():
         setattr(report, name, getattr(report, name) + value)
     report.errors.extend(errors[: max(0, REPORT_ERRORS - len(report.errors))])

@@ -311,3 +311,24 @@ def test_an_article_the_database_refuses_fails_alone_and_the_run_goes_on(pg_engi
     with pg_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM articles")).scalar() == 599
         assert conn.execute(text("SELECT seen, new, failed, status FROM ingest_runs")).one() == (600, 599, 1, "partial")
+
+
+def test_bulk_batches_leave_the_lookup_tables_settled(pg_engine, tmp_path):
+    """Each bulk batch vacuums article_lsh, so the next batch's bucket lookups are index-only
+    scans (a heap visit per probe made them cost four times as much), and analyzes articles when
+    it has doubled, so the raw-hash lookups of a rerun have statistics to plan with."""
+    report = run_backfill(pg_engine, job(fars_dump(tmp_path), workers=0, batch_size=200), now)
+    assert report.new == 600
+    with pg_engine.connect() as conn:
+        # What the last VACUUM found (relallvisible is only ever set by VACUUM and ANALYZE).
+        pages, visible = conn.execute(text(
+            "SELECT relpages, relallvisible FROM pg_class WHERE relname = 'article_lsh'")).one()
+        probe = conn.execute(text(
+            "EXPLAIN SELECT article_id FROM article_lsh WHERE band = 3 AND bucket = 5 ORDER BY article_id DESC LIMIT 20"
+        )).scalars().all()
+        counted = conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'articles'")).scalar()
+    assert pages > 0 and visible == pages
+    assert any("Index Only Scan" in line for line in probe)
+    # Analyzed at least once (a table never analyzed has reltuples -1). When exactly depends on
+    # how soon the server publishes its row counts, which it does at most once a second.
+    assert counted >= 200
