@@ -9,7 +9,10 @@ Steps, all in one run so the ratios compare like with like:
   2. the normalizer alone, in this one process: ``normalize_text`` over every title, summary and
      body of the dump, no database (the cleaning floor);
   3. `news-etl backfill` of N/10, then of N articles (subprocesses: wall time, and the peak memory
-     of the whole process tree, workers included, sampled from /proc);
+     of the whole process tree, workers included, sampled from /proc). For the N articles also
+     the CPU seconds of the main process, of the workers (with their forkserver) and, when the
+     server runs on this machine, of PostgreSQL: their sum per article says how fast this design
+     could go with every core busy, beside what the 0.8 target allows;
   4. the same backfill again (every item unchanged: the no-op path), with a fingerprint of every
      row's xmin before and after, so "0 rows written" is read off the database, not assumed;
   5. COPY of the final article rows into an identical empty table with the same indexes (the
@@ -73,13 +76,15 @@ def normalize_rate(dump: Path) -> tuple[float, int]:
 
 
 class TreeMemory:
-    """Peak of the summed PSS (and RSS) of a process and all its descendants, sampled every 20 ms.
+    """Peak of the summed PSS (and RSS) of a process and all its descendants, sampled every 20 ms,
+    and the CPU seconds of each (the last value seen before it exited).
 
     PSS counts a page shared by n processes as 1/n in each, so the sum is the tree's real memory;
     the RSS sum counts shared pages (the workers' copy of the interpreter) once per process."""
 
     def __init__(self, pid: int):
         self.pid, self.peak_pss, self.peak_rss, self.peak_procs = pid, 0, 0, 0
+        self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -93,6 +98,7 @@ class TreeMemory:
             pids = _descendants(self.pid)
             pss = rss = 0
             for pid in pids:
+                self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu_seconds(pid, children=False))
                 fields = _rollup(pid)
                 pss += fields.get("Pss", 0)
                 rss += fields.get("Rss", 0)
@@ -119,6 +125,51 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
+def cpu_seconds(pid: int, children: bool) -> float:
+    """utime + stime of a process (and, with ``children``, of its exited children it reaped)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class ServerCpu:
+    """CPU seconds of the whole PostgreSQL server between two readings, when it runs on this
+    machine (its postmaster is the parent of our backend): every backend, live or exited, and
+    its background processes. None when the server is elsewhere."""
+
+    def __init__(self, dsn: str):
+        with psycopg.connect(dsn) as conn:
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        try:
+            stat = Path(f"/proc/{backend}/stat").read_text()
+            self.postmaster = int(stat.rsplit(")", 1)[1].split()[1])
+        except OSError:
+            self.postmaster = None
+        self.start = self.read()
+
+    def read(self) -> float | None:
+        if self.postmaster is None:
+            return None
+        return cpu_seconds(self.postmaster, children=True) + sum(
+            cpu_seconds(pid, children=False) for pid in _descendants(self.postmaster) if pid != self.postmaster)
+
+    def spent(self) -> float | None:
+        end = self.read()
+        return None if end is None or self.start is None else end - self.start
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / tick, total / tick
+
+
 def _rollup(pid: int) -> dict[str, int]:
     try:
         lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
@@ -132,19 +183,28 @@ def _rollup(pid: int) -> dict[str, int]:
     return fields
 
 
-def run_backfill(url: str, dump: Path, source: str, workers: int | None) -> tuple[float, TreeMemory, str]:
-    """Wall seconds, the process tree's memory, and the report line of one `news-etl backfill`."""
+def run_backfill(url: str, dump: Path, source: str, workers: int | None,
+                 dsn: str | None = None) -> tuple[float, TreeMemory, str, dict]:
+    """Wall seconds, the process tree's memory, the report line of one `news-etl backfill`, and
+    where its CPU went (with ``dsn``: the server's too)."""
     command = [sys.executable, "-m", "etl", "--database-url", url, "backfill", str(dump), "--source", source,
                "--no-progress", *(["--workers", str(workers)] if workers else [])]
+    server = ServerCpu(dsn) if dsn else None
+    busy_before = machine_busy()
     start = time.perf_counter()
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     memory = TreeMemory(proc.pid)
     out, err = proc.communicate()
     elapsed = time.perf_counter() - start
     memory.stop()
+    busy_after = machine_busy()
     if proc.returncode != 0:
         raise SystemExit(f"backfill failed: {err.strip()}")
-    return elapsed, memory, out.strip()
+    cpu = {"main": memory.cpu.get(proc.pid, 0.0),
+           "workers": sum(v for pid, v in memory.cpu.items() if pid != proc.pid),
+           "server": server.spent() if server else None,
+           "busy": (busy_after[0] - busy_before[0]) / max(1e-9, busy_after[1] - busy_before[1])}
+    return elapsed, memory, out.strip(), cpu
 
 
 def fingerprint(dsn: str) -> str:
@@ -197,10 +257,10 @@ def main() -> None:
             make_dump(small, tenth)
             size = make_dump(big, n)
             norm_rate, _ = normalize_rate(big)
-            small_secs, small_mem, _ = run_backfill(url, small, "bench-small", args.workers)
-            secs, mem, line = run_backfill(url, big, "bench", args.workers)
+            small_secs, small_mem, _, _ = run_backfill(url, small, "bench-small", args.workers)
+            secs, mem, line, cpu = run_backfill(url, big, "bench", args.workers, dsn)
             before = fingerprint(dsn)
-            again_secs, again_mem, again_line = run_backfill(url, big, "bench", args.workers)
+            again_secs, again_mem, again_line, _ = run_backfill(url, big, "bench", args.workers)
             after = fingerprint(dsn)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("DELETE FROM articles WHERE source_id = (SELECT id FROM sources WHERE name = 'bench-small')")
@@ -218,6 +278,15 @@ def main() -> None:
     print(f"COPY of the same {rows} rows: {copy:8.0f} rows/s      ({copy_secs:.2f} s, same indexes)")
     print(f"backfill / slower floor:      {rate / floor:8.2f}   (target >= 0.8; floor = "
           f"{'normalize' if norm_rate < copy else 'COPY'} {floor:.0f}/s)")
+    cores = len(os.sched_getaffinity(0))
+    per = {name: 1000 * seconds / n for name, seconds in cpu.items() if name != "busy" and seconds is not None}
+    print("CPU per new article:          " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in per.items())
+          + f"; machine {100 * cpu['busy']:.0f}% busy")
+    if cpu["server"] is not None:
+        total = sum(per.values())
+        print(f"  with all {cores} cores busy:     {1000 * cores / total:8.0f} articles/s at most "
+              f"= {1000 * cores / total / floor:.2f} of the floor; 0.8 allows {1000 * cores / (0.8 * floor):.2f} ms "
+              f"of CPU per article, of which normalizing takes {1000 / norm_rate:.2f}")
     print(f"backfill again (no-op):       {again_rate:8.0f} articles/s  ({again_secs:.2f} s)   {again_line}")
     print(f"no-op / new-row rate:         {again_rate / rate:8.1f}x  (target >= 10x); rows written by the "
           f"rerun: {'0 (xmin of every row unchanged)' if before == after else 'SOME (xmin changed)'}")
