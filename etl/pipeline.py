@@ -128,10 +128,11 @@ def load_batch(engine: Engine, source_id: int, report: RunReport, articles: Sequ
                  "updated": counts.updated, "unchanged": counts.unchanged + known_unchanged,
                  "failed": len(errors)}
         add_counts(conn, report.run_id, delta)
-    settle(engine, counts.new)
     for name, value in delta.items():
         setattr(report, name, getattr(report, name) + value)
     report.errors.extend(errors[: max(0, REPORT_ERRORS - len(report.errors))])
+    # After the report counts the committed batch: a database lost here stops the run, not the count.
+    settle(engine, counts.new)
 
 
 def _load_isolating(engine: Engine, source_id: int, report: RunReport, articles: list[Prepared],
