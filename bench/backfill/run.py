@@ -107,16 +107,19 @@ class TreeMemory:
             time.sleep(0.02)
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state, ppid, ...); None once gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def _descendants(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
+        if entry.isdigit() and (fields := _stat(entry)) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry))
     out, todo = [], [root]
     while todo:
         pid = todo.pop()
@@ -127,9 +130,8 @@ def _descendants(root: int) -> list[int]:
 
 def cpu_seconds(pid: int, children: bool) -> float:
     """utime + stime of a process (and, with ``children``, of its exited children it reaped)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = _stat(pid)
+    if fields is None:
         return 0.0
     ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
     return ticks / os.sysconf("SC_CLK_TCK")
@@ -143,11 +145,8 @@ class ServerCpu:
     def __init__(self, dsn: str):
         with psycopg.connect(dsn) as conn:
             backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-        try:
-            stat = Path(f"/proc/{backend}/stat").read_text()
-            self.postmaster = int(stat.rsplit(")", 1)[1].split()[1])
-        except OSError:
-            self.postmaster = None
+        fields = _stat(backend)
+        self.postmaster = int(fields[1]) if fields is not None else None
         self.start = self.read()
 
     def read(self) -> float | None:
