@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from .defaults import CONCURRENCY
+
 DEFAULT_DATABASE_URL = "sqlite:///news.db"
 DEFAULT_CONFIG_PATH = "config/sources.toml"
 DEFAULT_INTERVAL = 900
@@ -21,7 +23,7 @@ _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # Sources polled at once by `fetch` and `run` (threads: most of their time is spent waiting on
 # per-host politeness or the network). Sized by bench/poll: see the README.
-DEFAULT_CONCURRENCY = 64
+DEFAULT_CONCURRENCY = CONCURRENCY
 
 
 class ConfigError(ValueError):

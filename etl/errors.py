@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["one_line"]
+__all__ = ["first_line", "one_line"]
 
 
 def one_line(text: str | None) -> str | None:
@@ -15,3 +15,10 @@ def one_line(text: str | None) -> str | None:
         return None
     lines = [line.strip() for line in text.splitlines()]
     return " ".join(line for line in lines if line)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (a database driver's own message when SQLAlchemy
+    wraps one): ``OperationalError('connection refused\\nIs the server running?') -> "connection refused"``."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

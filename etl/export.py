@@ -8,9 +8,10 @@ import json
 from datetime import datetime
 from typing import IO, Any, Iterable
 
+from .defaults import EXPORT_FORMATS
 from .load.search import EXPORT_COLUMNS
 
-FORMATS = ("jsonl", "csv", "parquet")
+FORMATS = EXPORT_FORMATS
 ROW_GROUP = 5000
 
 

@@ -23,6 +23,8 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from .clean.text import learned_lexicon, use_learned_lexicon
 from .clean.version import cleaner_version, digest, raw_hash
 from .config import Source
+from .defaults import BATCH_SIZE
+from .errors import first_line
 from .fetch.files import Item, iter_paths
 from .fetch.ranges import Part
 from .load.prepare import CleanBatch, Prepared, clean_batch
@@ -33,7 +35,6 @@ from .load.upsert import known_raw_hashes, write_articles
 from .models import Article, ItemError, RawItem, RunReport, Skipped
 from .workers import default_workers, ordered_map
 
-BATCH_SIZE = 500
 REPORT_ERRORS = 20  # failures kept on the report object; all are in ingest_errors
 
 Clock = Callable[[], datetime]
@@ -170,7 +171,3 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
     while chunk := list(islice(iterator, size)):
         yield chunk
 
-
-def first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

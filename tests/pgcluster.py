@@ -14,12 +14,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from conftest import free_port
 
 __all__ = ["PgCluster", "pg_cluster"]
 
@@ -32,11 +33,6 @@ def _bindir() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 class PgCluster:
     def __init__(self, root: Path, bindir: Path) -> None:
@@ -45,7 +41,7 @@ class PgCluster:
         self.data = root / "data"
         self.sockets = root / "sockets"
         self.log = root / "server.log"
-        self.port = _free_port()
+        self.port = free_port()
         self._as_postgres = os.geteuid() == 0
 
     @property

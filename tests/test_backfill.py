@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from conftest import DATA, REPO, run_cli
+from conftest import DATA, REPO, invoke
 from etl.clean.urls import canonical_url
 from etl.load.db import make_engine
 
@@ -35,7 +35,7 @@ def query(url: str, sql: str, **params):
 
 
 def backfill(url: str, *args: str, **kw):
-    return run_cli("--database-url", url, "backfill", *args, **kw)
+    return invoke("--database-url", url, "backfill", *args, **kw)
 
 
 def test_seed_loads_with_tehran_date_and_body_intact(pg_url):
@@ -104,7 +104,7 @@ def test_broken_folder_loads_the_rest_exits_1_and_records_failures(pg_url, tmp_p
     assert errors[1][2].startswith('{"title"')  # the broken line itself, for inspection
     assert "fars_with_broken_line.jsonl:2: invalid JSON" in result.stderr
     assert query(pg_url, "SELECT status, failed FROM ingest_runs") == [("partial", 3)]
-    listed = run_cli("--database-url", pg_url, "errors", "--json")
+    listed = invoke("--database-url", pg_url, "errors", "--json")
     assert len(json.loads(listed.stdout)) == 3
 
 
@@ -188,14 +188,12 @@ def test_archives_through_the_cli(pg_url, tmp_path):
 
 def test_sqlite_is_the_embedded_default_and_says_so(tmp_path):
     # Outside the clone the sources file must be named; NEWS_ETL_CONFIG=/dev/null is an empty one.
-    env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"}, "NEWS_ETL_CONFIG": "/dev/null"}
-    result = subprocess.run([sys.executable, "-m", "etl", "backfill", str(SEED_DIR), "--source", "seed"],
-                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    env = {"DATABASE_URL": "", "NEWS_ETL_CONFIG": "/dev/null"}
+    result = invoke("backfill", str(SEED_DIR), "--source", "seed", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "news.db").exists()
     assert result.stderr.count("embedded SQLite database") == 1
     assert result.stdout.strip() == "seen 1, new 1, updated 0, unchanged 0, failed 0"
-    listed = subprocess.run([sys.executable, "-m", "etl", "articles", "--json"], capture_output=True, text=True,
-                            cwd=tmp_path, env=env, timeout=60)
+    listed = invoke("articles", "--json", cwd=tmp_path, env=env)
     [row] = json.loads(listed.stdout)
     assert row["source"] == "seed" and row["published_at"] == "2025-08-21T20:30:00+00:00"

@@ -18,9 +18,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from conftest import PG_ADMIN_URL, REPO, run_cli
+from conftest import PG_ADMIN_URL, REPO, invoke
 from crawlsite import CrawlSite
-from httpserver import http_server  # noqa: F401  (fixture)
 from etl.clean.dates import parse_date
 from etl.config import Source
 from etl.crawl import CrawlJob, Window, run_crawl
@@ -127,7 +126,7 @@ def test_crawl_of_three_months_stores_that_range_once_and_resumes_after_kill_9(
         site.release.set()
     before_kill = list(site.page_log)
     assert len(before_kill) == 199
-    resumed = run_cli(*args, "--resume", "--json")
+    resumed = invoke(*args, "--resume", "--json")
     assert resumed.returncode in (0, 1), resumed.stderr
     assert Counter(site.page_log).most_common(1)[0][1] == 1, "a page fetched before the kill was fetched again"
     assert sorted(site.page_log) == sorted(p.path for p in site.expected(parse_date(SINCE), parse_date(UNTIL)).values())

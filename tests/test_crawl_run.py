@@ -11,7 +11,7 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from conftest import NOW, run_cli
+from conftest import NOW, invoke
 from etl.clean.article import to_article
 from etl.cli.crawl import ProgressBar
 from etl.config import ConfigError, parse_sources
@@ -148,11 +148,11 @@ def test_cli_refuses_unknown_sources_and_resume_without_a_crawl(tmp_path):
     config.write_text('[[sources]]\nname = "files"\nkind = "files"\npath = "x"\n'
                       '[[sources]]\nname = "site"\nkind = "site"\nurl = "https://news.example/"\n', encoding="utf-8")
     base = ["--config", str(config), "--database-url", f"sqlite:///{tmp_path / 'n.db'}", "crawl"]
-    result = run_cli(*base, "files", "--since", "2024-01-01")
+    result = invoke(*base, "files", "--since", "2024-01-01")
     assert result.returncode == 2 and "no feed or site source named 'files'" in result.stderr
-    result = run_cli(*base, "site", "--resume")
+    result = invoke(*base, "site", "--resume")
     assert result.returncode == 2 and "has no earlier crawl" in result.stderr
-    result = run_cli(*base, "site", "--since", "1403/05/01", "--until", "1403/04/01")
+    result = invoke(*base, "site", "--since", "1403/05/01", "--until", "1403/04/01")
     assert result.returncode == 2 and "must be after --since" in result.stderr
 
 

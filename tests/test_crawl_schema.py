@@ -58,8 +58,8 @@ def version_1(engine) -> None:
             conn.execute(text(SOURCE), {"name": "early", "kind": "site"})
 
 
-def test_steps_2_and_3_add_raw_hashes_the_frontier_and_the_site_kind(db_url):
-    engine = make_engine(db_url)
+def test_steps_2_and_3_add_raw_hashes_the_frontier_and_the_site_kind(empty_db_url):
+    engine = make_engine(empty_db_url)
     version_1(engine)
     result = upgrade(engine, NOW)
     assert (result.from_version, result.to_version) == (1, SCHEMA_VERSION)
@@ -76,8 +76,8 @@ def test_steps_2_and_3_add_raw_hashes_the_frontier_and_the_site_kind(db_url):
     engine.dispose()
 
 
-def test_step_6_drops_the_bucket_foreign_key_keeps_the_rows_and_deletes_cascade_by_trigger(db_url):
-    engine = make_engine(db_url)
+def test_step_6_drops_the_bucket_foreign_key_keeps_the_rows_and_deletes_cascade_by_trigger(empty_db_url):
+    engine = make_engine(empty_db_url)
     version_1(engine)
     with engine.begin() as conn:
         conn.execute(text(ARTICLE.format(id=1)))

@@ -16,7 +16,6 @@ from etl.load.migrate import upgrade
 from etl.load.schema import articles, ingest_runs
 from etl.service.health import check_health
 from etl.service.runner import Service, ServiceOptions
-from httpserver import http_server  # noqa: F401  (fixture)
 
 PAGE = ('<html><head><meta property="og:title" content="خبر {n}"></head><body><article><h1>خبر {n}</h1>'
         '<p>متن خبر شماره {n} که امروز منتشر می‌شود و در سرویس خزیده می‌شود.</p>'

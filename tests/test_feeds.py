@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from httpserver import LocalServer, endless_body, hang, http_server, second_server  # noqa: F401
+from httpserver import LocalServer, endless_body, hang
 
 from etl.clean import html_to_text, parse_date
 from etl.config import Source

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from conftest import DATA
 from etl.cli import main
 from etl.load.db import make_engine
-from httpserver import Recorded, http_server  # noqa: F401  (fixture)
+from httpserver import Recorded
 
 FEEDS = DATA / "feeds"
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}

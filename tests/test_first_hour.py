@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from conftest import DATA, REPO, run_cli
+from conftest import DATA, REPO, free_port, invoke, run_cli
 from etl.display import table, text_width
 from etl.load.db import make_engine
 
@@ -27,7 +27,7 @@ CLEAN_ENV = {"DATABASE_URL": "", "NEWS_ETL_CONFIG": ""}
 
 
 def cli(*args: str, **kw):
-    return run_cli(*args, env={**CLEAN_ENV, **kw.pop("env", {})}, **kw)
+    return invoke(*args, env={**CLEAN_ENV, **kw.pop("env", {})}, **kw)
 
 
 def rows(db_url: str, sql: str, **params):
@@ -124,22 +124,22 @@ def test_an_explicitly_empty_configuration_is_allowed(tmp_path):
 
 # --- 3. status tells the truth ----------------------------------------------------------------
 
-def _closed_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed again when the block ends: connections are refused
+
+@pytest.fixture
+def no_backoff(monkeypatch):
+    """`fetch` of a refused feed retries after 1, 2 and 4 s; what these tests check comes after."""
+    monkeypatch.setattr("etl.fetch.http.backoff", lambda settings, attempt: 0.0)
 
 
 def _failing_config(tmp_path) -> Path:
     config = tmp_path / "sources.toml"
     config.write_text(
-        f'[[sources]]\nname = "down"\nkind = "feed"\nurl = "http://127.0.0.1:{_closed_port()}/rss"\n\n'
+        f'[[sources]]\nname = "down"\nkind = "feed"\nurl = "http://127.0.0.1:{free_port()}/rss"\n\n'
         f'[[sources]]\nname = "seed"\nkind = "files"\npath = "{DATA / "seed"}"\n', encoding="utf-8")
     return config
 
 
-def test_status_counts_a_source_whose_every_attempt_failed_as_unhealthy(pg_url, tmp_path):
+def test_status_counts_a_source_whose_every_attempt_failed_as_unhealthy(pg_url, tmp_path, no_backoff):
     config = _failing_config(tmp_path)
     fetched = cli("--database-url", pg_url, "--config", str(config), "fetch", "down")
     assert fetched.returncode == 1 and "connection" in fetched.stdout
@@ -172,7 +172,7 @@ def test_status_tolerates_a_few_failures_after_a_success(pg_url, tmp_path):
 
 
 def test_status_with_an_unreachable_database_is_exit_3(tmp_path):
-    url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/none"
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/none"
     result = cli("--database-url", url, "--config", "/dev/null", "status", "--json")
     report = json.loads(result.stdout)
     assert result.returncode == 3 and report["database_ok"] is False and "refused" in report["database_problem"]
@@ -189,7 +189,7 @@ def test_display_width_counts_zwnj_as_zero_and_keeps_it():
     assert max(widths) == len("id  ") + text_width(word)  # aligned by display width, not len()
 
 
-def test_sources_and_runs_fit_80_columns_and_keep_the_reason(pg_url, tmp_path):
+def test_sources_and_runs_fit_80_columns_and_keep_the_reason(pg_url, tmp_path, no_backoff):
     config = _failing_config(tmp_path)
     assert cli("--database-url", pg_url, "--config", str(config), "fetch", "down").returncode == 1
     for command in ("sources", "runs", "errors"):
@@ -319,7 +319,7 @@ def test_fetch_of_a_files_source_says_how_to_load_it(tmp_path):
 # --- 9. exit codes -----------------------------------------------------------------------------
 
 def test_unreachable_database_exit_3_differs_from_a_partial_load_exit_1(tmp_path):
-    down = cli("--database-url", f"postgresql://postgres@127.0.0.1:{_closed_port()}/x", "--config", "/dev/null",
+    down = cli("--database-url", f"postgresql://postgres@127.0.0.1:{free_port()}/x", "--config", "/dev/null",
                "backfill", str(DATA / "seed"), "--source", "s")
     [line] = down.stderr.splitlines()
     assert down.returncode == 3 and line.startswith("news-etl: error: database unavailable: ") and "refused" in line

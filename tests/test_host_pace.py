@@ -15,11 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import text
 
-from conftest import REPO
-from httpserver import http_server  # noqa: F401  (fixture)
+from conftest import REPO, scalar, wait_for
 from etl.fetch.http import FetchError, HttpClient, HttpSettings
 from etl.load.pace import SharedPace, hold_off, reserve
-from test_queue_e2e import rss, scalar, wait_for
+from test_queue_e2e import rss
 
 DELAY = 0.4
 

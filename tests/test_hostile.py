@@ -25,10 +25,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from httpserver import http_server  # noqa: F401
 from sqlalchemy import select, text
 
-from conftest import DATA, NOW, run_cli
+from conftest import DATA, NOW, invoke
 from etl.clean.article import to_article
 from etl.clean.controls import clean_controls, safe
 from etl.clean.dedup import MAX_SHINGLES, SHINGLE, _PERM_A, _PERM_B, _shingle_hashes, signature
@@ -268,10 +267,10 @@ def test_cli_never_prints_raw_escapes_from_the_database(pg_engine, pg_url):
     _store_raw(pg_engine, "عنوان\x1b]0;pwned\x07 خبر")
     env = {"DATABASE_URL": pg_url}
     for args in (["articles"], ["search", "خبر"], ["show", "1"], ["errors"], ["runs"], ["articles", "--json"]):
-        result = run_cli(*args, env=env)
+        result = invoke(*args, env=env)
         assert result.returncode == 0, result.stderr
         assert "\x1b" not in result.stdout and "\x07" not in result.stdout, args
-    assert "\\x1b]0;pwned\\x07" in run_cli("articles", env=env).stdout
+    assert "\\x1b]0;pwned\\x07" in invoke("articles", env=env).stdout
 
 
 def test_safe_escapes_c1_and_surrogates():
@@ -393,7 +392,7 @@ def test_runs_repair_marks_killed_and_unowned_runs_aborted(engine, db_url):
         old = conn.execute(ingest_runs.insert().values(kind="backfill", source_id=source_id, status="running",
                                                        started_at=NOW, detail={})
                            .returning(ingest_runs.c.id)).scalar_one()  # written before runs had owners
-    result = run_cli("runs", "--repair", env={"DATABASE_URL": db_url})
+    result = invoke("runs", "--repair", env={"DATABASE_URL": db_url})
     assert result.returncode == 0, result.stderr
     assert f"marked 2 run(s) aborted: {dead}, {old}" in result.stderr
     with engine.connect() as conn:

@@ -11,7 +11,7 @@ import pytest
 from etl.cli import main
 from etl.config import DEFAULT_CONCURRENCY, ConfigError, Source, build_settings
 from etl.fetch_run import spread_by_host
-from httpserver import LocalServer, Recorded, http_server, second_server  # noqa: F401  (fixtures)
+from httpserver import Recorded
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 EMPTY = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'

@@ -20,7 +20,6 @@ import requests
 from etl.fetch.http import FetchError, HttpClient, HttpSettings, address_problem, check_url
 from etl.fetch.addresses import embedded_ipv4
 from etl.fetch.pinning import PinnedAdapter, Pins
-from httpserver import http_server  # noqa: F401  (fixture)
 
 import ipaddress
 

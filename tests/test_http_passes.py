@@ -17,7 +17,6 @@ from etl.fetch.http import HttpClient, HttpSettings
 from etl.fetch_run import run_fetch, unexpected_error
 from etl.load.schema import ingest_runs, sources
 from etl.load.sources import sync_sources
-from httpserver import http_server  # noqa: F401  (fixture)
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 FEED = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'

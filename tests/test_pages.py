@@ -19,7 +19,6 @@ from etl.clean.article import to_article
 from etl.fetch.layout import PageParts, assemble, page_parts, text_key
 from etl.fetch.pages import page_to_item
 from etl.models import RawItem
-from httpserver import http_server  # noqa: F401  (fixture)
 from test_fetch_cli import RSS, feed_table, write_config
 
 PAGES = DATA / "pages"

@@ -25,7 +25,7 @@ from etl.load.groupcommit import GroupCommit
 from etl.load.migrate import upgrade
 from etl.load.schema import articles, ingest_runs, sources
 from etl.load.sources import sync_sources
-from httpserver import Recorded, http_server  # noqa: F401  (fixture)
+from httpserver import Recorded
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 

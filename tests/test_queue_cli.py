@@ -11,16 +11,15 @@ import sys
 
 from sqlalchemy import create_engine, text
 
-from conftest import REPO, run_cli
-from httpserver import http_server  # noqa: F401  (fixture)
-from test_queue_e2e import rss, scalar, wait_for
+from conftest import REPO, invoke, scalar, wait_for
+from test_queue_e2e import rss
 
 
 def test_db_upgrade_installs_the_queue_schema_once(pg_url, tmp_path):
-    first = run_cli("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade")
+    first = invoke("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade")
     assert first.returncode == 0, first.stderr
     assert "procrastinate queue schema installed" in first.stdout
-    again = run_cli("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade")
+    again = invoke("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade")
     assert again.returncode == 0 and "procrastinate" not in again.stdout
     engine = create_engine(pg_url)
     with engine.connect() as conn:
@@ -34,7 +33,7 @@ def test_run_with_the_procrastinate_executor_polls_in_one_process(pg_url, tmp_pa
     config = tmp_path / "sources.toml"
     config.write_text("".join(f'[[sources]]\nname = "f{i}"\nkind = "feed"\nurl = "{http_server.url(f"/f{i}.xml")}"\n'
                               for i in range(3)), encoding="utf-8")
-    assert run_cli("--database-url", pg_url, "--config", str(config), "db", "upgrade").returncode == 0
+    assert invoke("--database-url", pg_url, "--config", str(config), "db", "upgrade").returncode == 0
     log = tmp_path / "run.log"
     proc = subprocess.Popen([sys.executable, "-m", "etl", "--database-url", pg_url, "--config", str(config), "run",
                              "--executor", "procrastinate", "--per-host-delay", "0"],
@@ -51,16 +50,16 @@ def test_run_with_the_procrastinate_executor_polls_in_one_process(pg_url, tmp_pa
 
 
 def test_sqlite_keeps_the_local_executor(sqlite_url):
-    result = run_cli("--database-url", sqlite_url, "--config", "/dev/null", "worker")
+    result = invoke("--database-url", sqlite_url, "--config", "/dev/null", "worker")
     assert result.returncode == 2
     assert "needs PostgreSQL, not sqlite" in result.stderr and "news-etl run" in result.stderr
-    result = run_cli("--database-url", sqlite_url, "--config", "/dev/null", "run", "--executor", "procrastinate")
+    result = invoke("--database-url", sqlite_url, "--config", "/dev/null", "run", "--executor", "procrastinate")
     assert result.returncode == 2 and "needs PostgreSQL" in result.stderr
 
 
 def test_status_reports_queue_depth_ages_stalled_jobs_and_workers(pg_url):
     from etl.executors.queue import conninfo_of, make_app
-    assert run_cli("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
+    assert invoke("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
     app = make_app(conninfo_of(pg_url), None)
     with app.open():
         for source_id in (1, 2):
@@ -75,19 +74,19 @@ def test_status_reports_queue_depth_ages_stalled_jobs_and_workers(pg_url):
         conn.execute(text("UPDATE procrastinate_jobs SET status = 'doing', worker_id = :w "
                           "WHERE id = (SELECT min(id) FROM procrastinate_jobs)"), {"w": dead})
     engine.dispose()
-    result = run_cli("--database-url", pg_url, "--config", "/dev/null", "status", "--json")
+    result = invoke("--database-url", pg_url, "--config", "/dev/null", "status", "--json")
     assert result.returncode == 0, result.stderr
     queue = json.loads(result.stdout)["queue"]
     assert {k: queue[k] for k in ("waiting", "running", "stalled", "workers")} == \
         {"waiting": 1, "running": 1, "stalled": 1, "workers": 1}
     assert 0 <= queue["oldest_waiting_seconds"] < 600
-    text_out = run_cli("--database-url", pg_url, "--config", "/dev/null", "status").stdout
+    text_out = invoke("--database-url", pg_url, "--config", "/dev/null", "status").stdout
     assert "queue: 1 waiting (oldest " in text_out and "1 running, 1 stalled, 1 worker(s)" in text_out
 
 
 def test_status_on_sqlite_has_no_queue(sqlite_url):
-    assert run_cli("--database-url", sqlite_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
-    result = run_cli("--database-url", sqlite_url, "--config", "/dev/null", "status", "--json")
+    assert invoke("--database-url", sqlite_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
+    result = invoke("--database-url", sqlite_url, "--config", "/dev/null", "status", "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["queue"] is None
 
 
@@ -95,7 +94,7 @@ def test_metrics_of_a_worker_report_the_queue(pg_url, tmp_path):
     import urllib.request
     from etl.executors.queue import conninfo_of, make_app
     from test_service import free_port
-    assert run_cli("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
+    assert invoke("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
     app = make_app(conninfo_of(pg_url), None)
     with app.open():
         for source_id in (1, 2, 3):  # no worker takes polls here: they stay waiting
@@ -137,12 +136,12 @@ def test_runs_shows_a_queued_backfill_waiting_for_workers(pg_url, tmp_path):
     dump = tmp_path / "dump.jsonl"
     dump.write_text("".join(f'{{"title": "خبر {n}", "body": "متن خبر شماره {n}", "guid": "g{n}"}}\n'
                             for n in range(30)), encoding="utf-8")
-    queued = run_cli("--database-url", pg_url, "--config", "/dev/null", "backfill", str(dump), "--source", "later",
+    queued = invoke("--database-url", pg_url, "--config", "/dev/null", "backfill", str(dump), "--source", "later",
                      "--queue", "--shard-size", "10")
     assert queued.returncode == 0, queued.stderr
     assert "deferred 3 shard(s) of later" in queued.stdout
-    table = run_cli("--database-url", pg_url, "--config", "/dev/null", "runs", "--source", "later")
+    table = invoke("--database-url", pg_url, "--config", "/dev/null", "runs", "--source", "later")
     assert table.returncode == 0, table.stderr
     assert table.stdout.startswith("queued backfill of later: 3 shard(s): 0 done, 0 running, 3 waiting, 0 failed\n")
-    other = run_cli("--database-url", pg_url, "--config", "/dev/null", "runs", "--source", "elsewhere").stdout
+    other = invoke("--database-url", pg_url, "--config", "/dev/null", "runs", "--source", "elsewhere").stdout
     assert "queued backfill" not in other

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import REPO
+from conftest import REPO, scalar, wait_for
 from etl.executors.queue import STALL_BOUND
 
 HOSTS = [f"127.0.0.{i}" for i in range(2, 12)]
@@ -138,18 +138,6 @@ def pid_of_client_port(port: int, pids: list[int]) -> int | None:
     return None
 
 
-def scalar(engine, sql: str):
-    with engine.connect() as conn:
-        return conn.execute(text(sql)).scalar()
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture

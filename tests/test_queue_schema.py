@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, text
 
-from conftest import run_cli
+from conftest import invoke
 from etl.executors.queue_schema import _raw, ensure_queue_schema, migration_files, pending_migrations
 
 OLDER = "02.00.00"  # migrations named before this are the older database's
@@ -49,10 +49,10 @@ def older_database(url: str) -> list[str]:
 def test_an_older_procrastinate_schema_is_upgraded_to_the_fresh_one(pg_url, pg_admin):
     pending = older_database(pg_url)
     assert pending and all(name >= OLDER for name in pending) and pending == sorted(pending)
-    result = run_cli("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade")
+    result = invoke("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade")
     assert result.returncode == 0, result.stderr
     assert f"procrastinate migrations applied: {', '.join(pending)}" in result.stdout
-    again = run_cli("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade")
+    again = invoke("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade")
     assert again.returncode == 0 and "procrastinate" not in again.stdout  # nothing left to apply
 
     fresh_url = pg_url + "_fresh"

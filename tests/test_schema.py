@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
 from conftest import DATA, NOW, REPO
 from etl.config import Source
@@ -14,7 +13,7 @@ from etl.pipeline import Backfill, run_backfill
 from etl.load import migrate
 from etl.load.db import make_engine
 from etl.load.migrate import SchemaError, current_version, schema_ddl, upgrade
-from etl.load.schema import SCHEMA_VERSION, metadata
+from etl.load.schema import SCHEMA_VERSION
 
 
 def test_committed_schema_sql_is_generated_from_the_code():
@@ -51,6 +50,17 @@ def _catalog(engine):
             "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'articles'::regclass "
             "AND attnum > 0 AND attcompression <> '' ORDER BY 1")).all()
     return columns, indexes, compression
+
+
+def test_an_empty_database_gets_the_current_schema_in_one_go(empty_db_url):
+    """The path every new installation takes (the tests' template database takes it too)."""
+    engine = make_engine(empty_db_url)
+    result = upgrade(engine, NOW)
+    assert (result.from_version, result.to_version) == (None, SCHEMA_VERSION)
+    with engine.connect() as conn:
+        assert current_version(conn) == SCHEMA_VERSION
+    assert upgrade(engine, NOW).from_version == SCHEMA_VERSION  # a second upgrade is a no-op
+    engine.dispose()
 
 
 def test_large_text_columns_use_lz4(pg_engine):
@@ -94,8 +104,8 @@ def test_newer_database_is_refused(engine):
         upgrade(engine, NOW)
 
 
-def test_tables_without_version_are_not_guessed(db_url):
-    engine = make_engine(db_url)
+def test_tables_without_version_are_not_guessed(empty_db_url):
+    engine = make_engine(empty_db_url)
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE articles (id integer)"))
     with pytest.raises(SchemaError, match="no schema_migrations"):

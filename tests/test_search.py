@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import text
 
-from conftest import DATA, NOW, run_cli
+from conftest import DATA, NOW, invoke
 from etl.clean.article import to_article
 from etl.config import Source
 from etl.load.search import Filters, QueryError, get_article, search
@@ -152,17 +152,17 @@ def test_same_story_from_three_outlets_is_one_cluster_different_stories_are_not(
 
 
 def test_export_round_trips_through_backfill(db_url, tmp_path):
-    assert run_cli("--database-url", db_url, "backfill", str(DATA / "seed"), str(DATA / "files" / "formats" / "fars_saved.rss"),
+    assert invoke("--database-url", db_url, "backfill", str(DATA / "seed"), str(DATA / "files" / "formats" / "fars_saved.rss"),
                    "--source", "orig").returncode == 0
-    assert run_cli("--database-url", db_url, "backfill", str(DATA / "fars-news" / "fars-news-2.json"), "--source", "orig").returncode == 0
+    assert invoke("--database-url", db_url, "backfill", str(DATA / "fars-news" / "fars-news-2.json"), "--source", "orig").returncode == 0
     for fmt in ("jsonl", "csv", "parquet"):
         out = tmp_path / f"export.{fmt}"
-        result = run_cli("--database-url", db_url, "export", "--format", fmt, "--output", str(out), "--source", "orig")
+        result = invoke("--database-url", db_url, "export", "--format", fmt, "--output", str(out), "--source", "orig")
         assert result.returncode == 0, result.stderr
         assert "exported 304 article(s)" in result.stderr
         if fmt == "parquet":
             continue  # backfill does not read Parquet; its content is checked below
-        back = run_cli("--database-url", db_url, "backfill", str(out), "--source", f"copy-{fmt}", "--json")
+        back = invoke("--database-url", db_url, "backfill", str(out), "--source", f"copy-{fmt}", "--json")
         assert back.returncode == 0, back.stderr
         assert json.loads(back.stdout)["new"] == 304
     snapshot = ("SELECT a.key, a.title, a.title_derived, a.summary, a.body, a.url, a.published_at, a.meta "
@@ -180,21 +180,21 @@ def test_export_round_trips_through_backfill(db_url, tmp_path):
 
 
 def test_search_show_cli(sqlite_url):
-    assert run_cli("--database-url", sqlite_url, "backfill", str(DATA / "seed"), "--source", "mehr").returncode == 0
-    result = run_cli("--database-url", sqlite_url, "search", "نخستوزیر", "--json")
+    assert invoke("--database-url", sqlite_url, "backfill", str(DATA / "seed"), "--source", "mehr").returncode == 0
+    result = invoke("--database-url", sqlite_url, "search", "نخستوزیر", "--json")
     [hit] = json.loads(result.stdout)
     assert hit["published_at"] == "2025-08-21T20:30:00+00:00" and hit["published_tehran"] == "2025-08-22T00:00:00+03:30"
     assert "[نخست‌وزیر]" in hit["snippet"]
-    shown = run_cli("--database-url", sqlite_url, "show", str(hit["id"]))
+    shown = invoke("--database-url", sqlite_url, "show", str(hit["id"]))
     assert shown.returncode == 0 and "revisions: 0" in shown.stdout and "نخست‌وزیر" in shown.stdout
-    missing = run_cli("--database-url", sqlite_url, "show", "999")
+    missing = invoke("--database-url", sqlite_url, "show", "999")
     assert missing.returncode == 1 and missing.stderr.strip() == "news-etl: error: no article with id 999"
 
 
 def test_csv_export_is_readable_by_csv_module(sqlite_url, tmp_path):
-    assert run_cli("--database-url", sqlite_url, "backfill", str(DATA / "seed"), "--source", "mehr").returncode == 0
+    assert invoke("--database-url", sqlite_url, "backfill", str(DATA / "seed"), "--source", "mehr").returncode == 0
     out = tmp_path / "a.csv"
-    assert run_cli("--database-url", sqlite_url, "export", "--format", "csv", "--output", str(out)).returncode == 0
+    assert invoke("--database-url", sqlite_url, "export", "--format", "csv", "--output", str(out)).returncode == 0
     [row] = list(csv.DictReader(out.open(encoding="utf-8")))
     assert row["title_derived"] == "True" and json.loads(row["meta"])["agency"] == "مهر"
 
@@ -211,8 +211,8 @@ def test_a_thousand_word_query_is_a_one_line_error_on_both_databases(corpus):
 
 
 def test_cli_long_query_on_sqlite_is_not_database_unavailable(sqlite_url):
-    assert run_cli("--database-url", sqlite_url, "backfill", str(DATA / "seed"), "--source", "mehr").returncode == 0
-    result = run_cli("--database-url", sqlite_url, "search", " ".join(f"واژه{i}" for i in range(1000)))
+    assert invoke("--database-url", sqlite_url, "backfill", str(DATA / "seed"), "--source", "mehr").returncode == 0
+    result = invoke("--database-url", sqlite_url, "search", " ".join(f"واژه{i}" for i in range(1000)))
     assert result.returncode == 2 and "database unavailable" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         "news-etl: error: query of 1000 words is too long: at most 64 words are searched")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,14 +21,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from conftest import NOW, REPO, run_cli
+from conftest import NOW, REPO, free_port, invoke, wait_for
 from etl.config import Source
 from etl.load.db import make_engine
 from etl.load.migrate import upgrade
 from etl.load.schema import source_files
 from etl.service import Outcome, bounds_of, check_health, next_delay, watch_pass
-from httpserver import LocalServer, Recorded, http_server  # noqa: F401  (fixture)
-from pgcluster import pg_cluster  # noqa: F401  (fixture)
+from httpserver import LocalServer, Recorded
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 
@@ -131,11 +129,6 @@ def slow_route(server: LocalServer) -> threading.Event:
     return entered
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def query(db_url: str, sql: str):
     engine = make_engine(db_url)
@@ -146,18 +139,6 @@ def query(db_url: str, sql: str):
     finally:
         engine.dispose()
 
-
-def wait_for(condition, timeout: float, what: str, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = condition()
-        except Exception:  # the database may be down or not created yet; keep waiting until the deadline
-            result = None
-        if result:
-            return result
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def stored_keys(db_url: str, source: str | None = None) -> list[str]:
@@ -317,15 +298,15 @@ def test_status_exit_code_follows_health(pg_url, tmp_path, http_server, service_
         return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     wait_for(lambda: 'news_etl_articles_stored_total{source="a"} 1.0' in scraped(), 20, "the pass's metrics")
     assert 'news_etl_fetches_total{outcome="ok",source="a"}' in scraped()
-    healthy = run_cli("--database-url", pg_url, "status", timeout=60)
+    healthy = invoke("--database-url", pg_url, "status")
     assert healthy.returncode == 0 and "healthy" in healthy.stdout
     assert run.terminate() == 0
     a.status = 404
     query(pg_url, "UPDATE sources SET last_success_at = now() - interval '1 hour', "
                   "last_error = 'HTTP 404 (permanent)', consecutive_failures = 7")
-    late = run_cli("--database-url", pg_url, "status", timeout=60)
+    late = invoke("--database-url", pg_url, "status")
     assert late.returncode == 1 and "a: no successful run for 1h00m" in late.stdout and "HTTP 404" in late.stdout
-    gone = run_cli("--database-url", "postgresql+psycopg://postgres@127.0.0.1:1/none", "status", timeout=60)
+    gone = invoke("--database-url", "postgresql+psycopg://postgres@127.0.0.1:1/none", "status")
     assert gone.returncode == 3 and "database unreachable" in gone.stdout
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,8 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
-from conftest import REPO, run_cli
-from httpserver import http_server  # noqa: F401
+from conftest import REPO, free_port, invoke
 from test_web_data import EDIT_MARK, SCRIPT_TITLE, WEB_NOW, corpus, load_corpus  # noqa: F401
 from etl.load.db import make_engine
 from etl.web import check_bind, create_app, is_loopback
@@ -189,20 +187,15 @@ def test_token_gate(corpus):
 
 
 def test_serve_refuses_a_public_bind_without_token(sqlite_url):
-    result = run_cli("--database-url", sqlite_url, "serve", "--host", "0.0.0.0", env={"NEWS_ETL_WEB_TOKEN": ""})
+    result = invoke("--database-url", sqlite_url, "serve", "--host", "0.0.0.0", env={"NEWS_ETL_WEB_TOKEN": ""})
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "not a loopback address" in result.stderr
 
 
 def test_serve_refuses_a_database_without_schema(sqlite_url):
-    result = run_cli("--database-url", sqlite_url, "serve", "--port", "0")
+    result = invoke("--database-url", sqlite_url, "serve", "--port", "0")
     assert result.returncode == 1 and "news-etl db upgrade" in result.stderr
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 READ_ONLY_ROLE = """
@@ -227,7 +220,7 @@ def test_serve_runs_under_a_read_only_role(pg_url, pg_admin, tmp_path):
             conn.execute(text(statement))
     engine.dispose()
     url = make_url(pg_url).set(username=role).render_as_string(hide_password=False)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "etl", "--database-url", url, "serve", "--port", str(port)],
                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

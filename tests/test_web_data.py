@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import Engine
 
 from conftest import DATA
-from httpserver import http_server  # noqa: F401
 from etl.config import Source
 from etl.fetch.http import HttpClient, HttpSettings
 from etl.fetch_run import fetch_source

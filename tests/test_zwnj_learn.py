@@ -17,7 +17,7 @@ from etl.clean.learn import (LexiconError, Tally, count_spellings, learn, read_l
                              write_learned)
 from etl.clean.lexicon import Learned
 from etl.clean.text import normalize_safe, normalize_text, use_learned_lexicon
-from tests.conftest import run_cli
+from conftest import invoke
 
 DATA = Path(__file__).parent / "data"
 VARZESH3 = DATA / "varzesh3" / "varzesh3-1.json"
@@ -170,9 +170,9 @@ def _stored_body(db_url: str, source: str) -> str:
 
 def test_lexicon_learn_then_clean_with_it(tmp_path, db_url):
     db = ["--database-url", db_url]
-    assert run_cli("backfill", str(VARZESH3), "--source", "varzesh3", "--no-progress", *db).returncode == 0
+    assert invoke("backfill", str(VARZESH3), "--source", "varzesh3", "--no-progress", *db).returncode == 0
     out = tmp_path / "learned.tsv"
-    learned = run_cli("lexicon", "learn", "--output", str(out), "--source", "varzesh3", *db)
+    learned = invoke("lexicon", "learn", "--output", str(out), "--source", "varzesh3", *db)
     assert learned.returncode == 0, learned.stderr
     assert "spellings learned from 1500 texts" in learned.stdout and " compound pieces and " in learned.stdout
     assert z("گلمحمدی\tگل|محمدی\t") in out.read_text(encoding="utf-8")
@@ -183,15 +183,15 @@ def test_lexicon_learn_then_clean_with_it(tmp_path, db_url):
                                  "paragraphs": ["گلمحمدی به اردو رفت."]}], ensure_ascii=False),
                     encoding="utf-8")
     env = {"NEWS_ETL_LEXICON": str(out)}
-    assert run_cli("backfill", str(dump), "--source", "with", "--no-progress", *db, env=env).returncode == 0
-    assert run_cli("backfill", str(dump), "--source", "without", "--no-progress", *db).returncode == 0
+    assert invoke("backfill", str(dump), "--source", "with", "--no-progress", *db, env=env).returncode == 0
+    assert invoke("backfill", str(dump), "--source", "without", "--no-progress", *db).returncode == 0
     assert _stored_body(db_url, "with") == z("گل|محمدی به اردو رفت.")
     assert _stored_body(db_url, "without") == "گلمحمدی به اردو رفت."
 
 
 def test_a_missing_lexicon_file_stops_the_command_with_one_line(tmp_path, sqlite_url):
     missing = tmp_path / "nope.tsv"
-    result = run_cli("articles", "--database-url", sqlite_url, env={"NEWS_ETL_LEXICON": str(missing)})
+    result = invoke("articles", "--database-url", sqlite_url, env={"NEWS_ETL_LEXICON": str(missing)})
     assert result.returncode == 2
     assert str(missing) in result.stderr and "NEWS_ETL_LEXICON" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from ..defaults import LEXICON_MIN_COUNT
 from .lexicon import TAGGED, Learned, Lexicon, with_learned
 from .zwnj import LETTERS, NON_JOINING, PREFIXES, SUFFIXES, ZWNJ, _piece_reading, best_readings, split_word
 
@@ -33,7 +34,7 @@ from .zwnj import LETTERS, NON_JOINING, PREFIXES, SUFFIXES, ZWNJ, _piece_reading
 # dev split and scored on the other half, 1 recovers 0.9380 of the ZWNJ against 0.9367 for 2 and
 # 0.9347 for 3, precision 0.9979 for all (bench/normalize/pieces_cv.py); applied to the 3,500
 # ZWNJ-free texts of those splits, the 300 extra entries change 3 words, all rightly (یگان‌های).
-MIN_COUNT = 1
+MIN_COUNT = LEXICON_MIN_COUNT
 RATIO = 3
 # A piece (the سیتی of استوک‌سیتی, هال‌سیتی, من‌سیتی) is learned when it ends (or opens)
 # PIECE_TYPES different ZWNJ compounds or more, each the usual spelling of its letters, and

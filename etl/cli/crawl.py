@@ -15,29 +15,10 @@ from ..crawl.frontier import last_range
 from ..display import to_json
 from ..fetch.http import HttpClient
 from ..load.sources import source_row
-from .common import PROG, UsageError, date_arg, http_settings, open_db, utcnow
+from .common import PROG, UsageError, http_settings, utcnow
+from .db import open_db
 
-__all__ = ["add_crawl_command", "cmd_crawl"]
-
-EXAMPLE = "news-etl crawl tasnim --since 1403/03/01 --until 1403/06/01"
-
-
-def add_crawl_command(sub, common: argparse.ArgumentParser) -> None:
-    help_ = ("crawl a site's sitemaps for the articles of a date range (resumable: the same command "
-             "again goes on where it stopped)")
-    p = sub.add_parser("crawl", help=help_, description=help_, parents=[common], epilog=f"Example:\n  {EXAMPLE}",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.set_defaults(handler=cmd_crawl)
-    p.add_argument("source", metavar="SOURCE", help="a feed or site source from the sources file")
-    p.add_argument("--since", type=date_arg, metavar="DATE", help="published at or after (ISO or Jalali)")
-    p.add_argument("--until", type=date_arg, metavar="DATE", help="published before (ISO or Jalali; default: now)")
-    p.add_argument("--resume", action="store_true", help="go on with the source's last crawl (its range by default)")
-    p.add_argument("--dry-run", action="store_true", help="walk the sitemaps and count the pages; fetch no page")
-    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
-    p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
-                   help="minimum pause between requests to the site (default 1; robots.txt Crawl-delay may ask more)")
-
+__all__ = ["ProgressBar", "cmd_crawl"]
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     engine, configured = open_db(args)

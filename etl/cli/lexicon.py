@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from ..clean import lexicon
-from ..clean.learn import MIN_COUNT, LexiconError, count_spellings, learn, read_learned, write_learned
+from ..clean.learn import LexiconError, count_spellings, learn, read_learned, write_learned
 from ..clean.text import use_learned_lexicon
 from ..load.search import Filters, export_rows
-from .common import PROG, UsageError, open_db, positive
+from .common import PROG, UsageError
+from .db import open_db
 
 ENV = "NEWS_ETL_LEXICON"
 
@@ -40,11 +40,6 @@ def _texts(rows: Iterable[Mapping]) -> Iterator[str]:
         yield from (row[name] for name in ("title", "summary", "body") if row[name])
 
 
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
-
-
 def use_env_lexicon(env: Mapping[str, str] | None = None) -> str | None:
     """Install the learned lexicon ``$NEWS_ETL_LEXICON`` names, if any; its normalizer version."""
     path = (os.environ if env is None else env).get(ENV)
@@ -54,18 +49,3 @@ def use_env_lexicon(env: Mapping[str, str] | None = None) -> str | None:
         return use_learned_lexicon(read_learned(Path(path), lexicon.load()))
     except LexiconError as exc:
         raise UsageError(f"{exc} (from ${ENV})") from exc
-
-
-def lexicon_commands(sub, common, add) -> None:
-    """Register ``lexicon learn``; ``add`` is the parser helper of ``etl.cli``."""
-    group = add(sub, "lexicon", lambda a: _usage(group), "ZWNJ spellings learned from stored articles: learn",
-                "news-etl lexicon learn --output learned.tsv", [common])
-    lex_sub = group.add_subparsers(dest="lexicon_command", metavar="COMMAND")
-    p = add(lex_sub, "learn", cmd_lexicon_learn,
-            f"write a learned lexicon from the stored articles; later cleaning uses it when ${ENV} names it",
-            f"news-etl lexicon learn --output learned.tsv && {ENV}=learned.tsv news-etl backfill old.json --source old",
-            [common])
-    p.add_argument("--output", type=Path, required=True, metavar="FILE", help="the lexicon file to write")
-    p.add_argument("--source", metavar="NAME", help="only articles of this source")
-    p.add_argument("--min-count", type=positive, default=MIN_COUNT,
-                   help=f"times a spelling must be seen (and 3x more often than any other; default {MIN_COUNT})")

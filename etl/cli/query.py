@@ -12,7 +12,8 @@ from ..display import fmt_time, safe, terminal_width, to_json, truncate
 from ..export import write_csv, write_jsonl, write_parquet
 from ..load.queries import latest_articles
 from ..load.search import Filters, export_rows, get_article, search
-from .common import NotFound, UsageError, note, open_db, show_rows
+from .common import NotFound, UsageError, note
+from .db import open_db, show_rows
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 

@@ -1,4 +1,4 @@
-"""``news-etl run`` (the long-running service) and ``news-etl status`` (its health, for a supervisor).
+"""``news-etl run``: the long-running service (``status.py`` checks its health).
 
 Signals: SIGTERM/SIGINT stop taking new work and let running passes commit (up to --grace
 seconds); a second one exits at once, which is safe because each batch is one transaction.
@@ -16,15 +16,13 @@ from dataclasses import replace
 
 from sqlalchemy.exc import OperationalError
 
+from ..errors import first_line
 from ..fetch.http import HttpClient
-from ..load.db import describe, make_engine
-from ..pipeline import first_line
-from ..display import terminal_width, text_width, to_json, truncate
-from ..service import Metrics, Service, ServiceOptions, check_health, setup_logging
-from ..service.health import LAST_ERROR
+from ..service.observe import Metrics, setup_logging
+from ..service.runner import Service, ServiceOptions
+from .common import DatabaseUnavailable, UsageError, http_settings, quiet, utcnow, verbose
+from .db import configured, engine_of, settings_of
 from .worker import WorkerChoice, run_queue_worker
-from .common import (EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, PROG, DatabaseUnavailable, UsageError, configured,
-                     engine_of, http_settings, quiet, settings_of, utcnow, verbose)
 
 log = logging.getLogger("etl.service")
 STARTUP_RETRY_CAP = 30.0
@@ -108,49 +106,3 @@ class _Signals:
 
 def _line(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, DatabaseUnavailable) else first_line(exc)
-
-
-def _print_problems(health, width: int | None) -> None:
-    """One line per problem; on a narrow terminal the last error goes under its source, cut in the middle."""
-    for problem in health.problems:
-        line = f"{PROG}: unhealthy: {problem}"
-        if width is None or text_width(line) <= width:
-            print(line)
-            continue
-        head, _, error = line.partition("; " + LAST_ERROR)
-        print(truncate(head, width))
-        if error:
-            print(f"    {LAST_ERROR}{truncate(error, max(width - 4 - len(LAST_ERROR), 8), middle=True)}")
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    """Exit 0 healthy, 1 a source is failing or late, 3 the database cannot be reached."""
-    settings = settings_of(args)
-    configured(settings)  # a missing sources file is an error here too (exit 2), not "0 sources, healthy"
-    engine = make_engine(settings.database_url)
-    try:
-        health = check_health(engine, utcnow(), args.factor, args.max_failures)
-    finally:
-        engine.dispose()
-    code = EXIT_UNAVAILABLE if health.database_problem else EXIT_OK if health.ok else EXIT_FAILED
-    if args.json:
-        print(to_json({**health.as_dict(), "database": describe(engine), "exit_code": code}))
-        return code
-    width = terminal_width(args.wide)
-    _print_problems(health, width)
-    summary = _summary(health, describe(engine))
-    if summary:
-        # The counts come first and the database last: cut at the end, so the counts stay whole.
-        print(summary if width is None else truncate(summary, width))
-    if health.queue is not None:
-        print(f"{PROG}: {health.queue.line()}")
-    return code
-
-
-def _summary(health, database: str) -> str | None:
-    if health.ok:
-        return f"{PROG}: healthy: {database}, {health.checked} enabled source(s) on time"
-    if health.database_problem:
-        return None  # its problem line says it all
-    bad = sum(not s.ok for s in health.sources)
-    return f"{PROG}: unhealthy: {bad} of {health.checked} enabled source(s) failing or late ({database})"

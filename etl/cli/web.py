@@ -11,22 +11,8 @@ import os
 import sys
 
 from ..load.db import describe, make_engine
-from .common import PROG, UsageError, settings_of
-
-EXAMPLE = "news-etl serve --port 8080   (then open http://127.0.0.1:8080/)"
-
-
-def register(sub, common: argparse.ArgumentParser) -> None:
-    help_ = "serve the read-only web page (search, articles, sources) and its JSON API"
-    p = sub.add_parser("serve", help=help_, description=help_, parents=[common], epilog=f"Example:\n  {EXAMPLE}",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.set_defaults(handler=cmd_serve)
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1; any other needs a token)")
-    p.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
-    p.add_argument("--token", default=None,
-                   help="require this token (Authorization: Bearer, or ?token= once); default $NEWS_ETL_WEB_TOKEN")
-
+from .common import PROG, UsageError
+from .db import settings_of
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn  # imported here: the other commands do not need the web stack loaded
@@ -53,10 +39,3 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-def _port(value: str) -> int:
-    number = int(value)
-    if not 0 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"not a port: {value}")
-    return number

@@ -17,41 +17,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..config import Settings
 from ..fetch.http import HttpClient
 from ..load.sources import sync_sources
-from ..service import Metrics, setup_logging
 from ..service.health import queue_figures
-from .common import UsageError, configured, engine_of, http_settings, quiet, settings_of, utcnow, verbose
+from ..service.observe import Metrics, setup_logging
+from .common import UsageError, http_settings, quiet, utcnow, verbose
+from .db import configured, engine_of, settings_of
 
-EXAMPLE = "news-etl worker --database-url postgresql+psycopg://etl@db/news --concurrency 16"
 log = logging.getLogger("etl.queue")
 QUEUES = {"all": None, "polls": ["polls"], "schedule": ["schedule"], "backfill": ["backfill"]}  # etl.executors.queue's
-
-
-def register(sub, common: argparse.ArgumentParser) -> None:
-    help_ = "run a procrastinate worker: poll due sources from the shared PostgreSQL schedule (scale-out)"
-    p = sub.add_parser("worker", help=help_, description=help_, parents=[common], epilog=f"Example:\n  {EXAMPLE}",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.set_defaults(handler=cmd_worker)
-    add_worker_options(p)
-
-
-def add_worker_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="tasks run at once (default 8)")
-    p.add_argument("--queues", choices=sorted(QUEUES), default="all",
-                   help="'polls' (fetching only), 'schedule' (dispatch and maintenance only), 'backfill' (queued "
-                        "backfill shards only) or 'all' (default)")
-    p.add_argument("--no-listen-notify", action="store_true",
-                   help="poll the queue instead of holding a LISTEN connection (needed behind pgbouncer "
-                        "transaction pooling)")
-    p.add_argument("--per-host", type=int, default=2, metavar="N",
-                   help="polls of one host at once across all workers (default 2)")
-    p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
-                   help="minimum pause between requests to one host, across all workers (kept in the "
-                        "database, table host_pace; default 1.0)")
-    p.add_argument("--log-json", action="store_true", help="log JSON lines instead of key=value text")
-    p.add_argument("--metrics-port", type=int, metavar="PORT",
-                   help="serve Prometheus metrics (the queue's depth, oldest job, stalled jobs, workers) on this port")
-    p.add_argument("--metrics-addr", default="127.0.0.1", metavar="ADDR",
-                   help="address for the metrics server (default 127.0.0.1; 0.0.0.0 in a container)")
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -22,14 +22,12 @@ from typing import Any, BinaryIO, Iterator
 
 from .limits import DEFAULT_LIMITS, Limits, Oversize, bounded_lines, csv_records
 from .records import csv_delimiter, csv_header, names_a_field
+from ..defaults import SHARD_RECORDS
 from .sniff import Prefixed, detect_format, extension, extension_format, open_sniffed
 
 __all__ = ["SHARD_RECORDS", "Part", "open_range", "split_file"]
 
 SPLIT_FORMATS = ("jsonl", "csv")
-# Records in one line-range shard: about 15 s of one worker's time at a few hundred articles/s,
-# so a killed worker's shard costs little to redo, and a million-article dump is 200 jobs.
-SHARD_RECORDS = 5000
 
 
 @dataclass(frozen=True, slots=True)

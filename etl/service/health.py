@@ -16,17 +16,18 @@ from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import DEFAULT_INTERVAL, parse_interval
+from ..defaults import HEALTH_FACTOR, HEALTH_TOLERANCE
 from ..errors import one_line
 from ..load.schedule import STALLED_AFTER
 from ..load.schema import sources
-from ..pipeline import first_line
+from ..errors import first_line
 from .timing import MAX_INTERVAL_FACTOR
 
 __all__ = ["Health", "QueueFigures", "ShardProgress", "SourceHealth", "check_health", "queue_figures",
            "shard_progress"]
 
-DEFAULT_FACTOR = 3.0
-DEFAULT_TOLERANCE = 3
+DEFAULT_FACTOR = HEALTH_FACTOR
+DEFAULT_TOLERANCE = HEALTH_TOLERANCE
 LAST_ERROR = "last error: "
 
 

@@ -26,7 +26,7 @@ from ..load.queries import source_names
 from ..load.runs import list_runs
 from ..load.schema import SCHEMA_VERSION
 from ..load.search import QueryError
-from ..pipeline import first_line
+from ..errors import first_line
 from . import api, present
 from .auth import TokenGate
 from .data import article_view, search_page, sources_page
