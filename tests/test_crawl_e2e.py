@@ -140,6 +140,7 @@ def test_crawl_of_three_months_stores_that_range_once_and_resumes_after_kill_9(
         other.dispose()
 
 
+@pytest.mark.slow
 def test_crawl_on_sqlite_one_month_then_nothing_to_fetch(sqlite_url, http_server, site):
     engine = make_engine(sqlite_url)
     upgrade(engine, utcnow())

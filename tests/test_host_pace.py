@@ -109,6 +109,7 @@ class OneHost:
 FEEDS = 9
 
 
+@pytest.mark.slow
 def test_three_workers_space_their_requests_to_one_host_by_the_delay(pg_url, tmp_path):
     host = OneHost()
     config = tmp_path / "sources.toml"

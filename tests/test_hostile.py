@@ -73,6 +73,7 @@ def peak_mb(fn) -> tuple[object, float]:
 
 # --- F2: HTML nested 100,000 deep -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_html_nested_100000_deep_in_one_description_is_read_in_one_pass():
     deep = "&lt;div&gt;" * 100_000 + "متن&nbsp;خبر" + "&lt;/div&gt;" * 100_000
     feed = (b'<rss version="2.0"><channel><title>t</title><item><title>x</title><link>https://e.ir/1</link>'
@@ -349,6 +350,7 @@ def _create_source(url: str, gate, name: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_many_processes_creating_the_same_new_sources_all_succeed(pg_engine, pg_url):
     ctx = multiprocessing.get_context("spawn")
     gate = ctx.Event()

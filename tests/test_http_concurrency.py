@@ -64,6 +64,7 @@ def meeting_point(together: threading.Event, active: list[int], lock: threading.
     return reply
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("concurrency, overlapped", [("1", False), ("2", True)])
 def test_fetch_polls_as_many_sources_at_once_as_the_setting_says(sqlite_url, tmp_path, http_server, second_server,
                                                                  monkeypatch, capsys, concurrency, overlapped):

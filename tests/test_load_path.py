@@ -97,6 +97,7 @@ def test_rerun_of_unchanged_input_cleans_nothing_and_writes_nothing(pg_engine, t
     assert xmins(pg_engine) == before  # not one row rewritten
 
 
+@pytest.mark.slow
 def test_a_new_cleaner_version_reprocesses_every_item_without_rewriting_content(engine, tmp_path, monkeypatch):
     dump = fars_dump(tmp_path)
     run_backfill(engine, job(dump, workers=0), now)
@@ -114,6 +115,7 @@ def test_a_new_cleaner_version_reprocesses_every_item_without_rewriting_content(
     assert cleaner.calls == 0
 
 
+@pytest.mark.slow
 def test_reclean_cleans_every_item_again(engine, tmp_path, monkeypatch):
     dump = fars_dump(tmp_path)
     run_backfill(engine, job(dump, workers=0), now)
@@ -160,6 +162,7 @@ def test_an_edited_body_replaces_its_buckets_exactly(engine, tmp_path):
     assert after == before
 
 
+@pytest.mark.slow
 def test_worker_processes_store_exactly_the_rows_of_one_process(db_url, tmp_path):
     dump = fars_dump(tmp_path, copies=2)  # the second copy clusters with the first
     results = []
@@ -176,6 +179,7 @@ def test_worker_processes_store_exactly_the_rows_of_one_process(db_url, tmp_path
     assert len(clusters) <= 610  # each copy joined its original's cluster
 
 
+@pytest.mark.slow
 def test_postgresql_and_sqlite_store_the_same_rows(pg_engine, sqlite_url, tmp_path):
     dump = fars_dump(tmp_path, copies=2)
     lite = make_engine(sqlite_url)
@@ -227,6 +231,7 @@ def test_concurrent_writer_of_the_same_new_key_keeps_clusters_pointing_at_real_r
     second.dispose()
 
 
+@pytest.mark.slow
 def test_a_version_1_database_upgrades_and_fills_raw_hashes_on_reload(pg_engine, tmp_path, monkeypatch):
     dump = fars_dump(tmp_path)
     run_backfill(pg_engine, job(dump, workers=0), now)
@@ -290,6 +295,7 @@ def _drop_siblings():
         admin.dispose()
 
 
+@pytest.mark.slow
 def test_an_article_the_database_refuses_fails_alone_and_the_run_goes_on(pg_engine, tmp_path, monkeypatch):
     """PostgreSQL refuses a NUL in text. The cleaner removes it; should any value still be refused,
     that article is one failed item and the rest of its batch, and the later batches, load."""

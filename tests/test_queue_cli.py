@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import REPO, invoke, scalar, wait_for
@@ -27,6 +28,7 @@ def test_db_upgrade_installs_the_queue_schema_once(pg_url, tmp_path):
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_run_with_the_procrastinate_executor_polls_in_one_process(pg_url, tmp_path, http_server):  # noqa: F811
     for i in range(3):
         http_server.route(f"/f{i}.xml", 200, {"Content-Type": "application/rss+xml"}, rss("one", f"/f{i}.xml"))

@@ -151,6 +151,7 @@ def test_same_story_from_three_outlets_is_one_cluster_different_stories_are_not(
     assert len(set(fars_clusters)) == 2 and not set(fars_clusters) & set(clusters.values())
 
 
+@pytest.mark.slow
 def test_export_round_trips_through_backfill(db_url, tmp_path):
     assert invoke("--database-url", db_url, "backfill", str(DATA / "seed"), str(DATA / "files" / "formats" / "fars_saved.rss"),
                    "--source", "orig").returncode == 0
