@@ -333,7 +333,7 @@ def test_unreachable_database_exit_3_differs_from_a_partial_load_exit_1(tmp_path
 
 def test_log_lines_say_utc_and_tables_say_tehran():
     import logging
-    from etl.service.observe import JsonFormatter, KeyValueFormatter
+    from etl.observe import JsonFormatter, KeyValueFormatter
     record = logging.LogRecord("etl.service", logging.INFO, __file__, 1, "fetch", None, None)
     record.created = 1768046400.0  # 2026-01-10T12:00:00Z
     assert KeyValueFormatter().format(record).startswith("2026-01-10T12:00:00.000Z INFO fetch")

@@ -10,7 +10,7 @@ import pytest
 
 from etl.cli import main
 from etl.config import DEFAULT_CONCURRENCY, ConfigError, Source, build_settings
-from etl.fetch_run import spread_by_host
+from etl.executors.once import spread_by_host
 from httpserver import Recorded
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}

@@ -65,7 +65,7 @@ def test_status_reports_queue_depth_ages_stalled_jobs_and_workers(pg_url):
     app = make_app(conninfo_of(pg_url), None)
     with app.open():
         for source_id in (1, 2):
-            app.tasks["poll_source"].configure(queueing_lock=f"source:{source_id}").defer(source_id=source_id)
+            app.tasks["run_pass"].configure(queueing_lock=f"source:{source_id}").defer(source_id=source_id)
     engine = create_engine(pg_url)
     with engine.begin() as conn:
         dead = conn.execute(text("INSERT INTO procrastinate_workers (last_heartbeat) "
@@ -100,7 +100,7 @@ def test_metrics_of_a_worker_report_the_queue(pg_url, tmp_path):
     app = make_app(conninfo_of(pg_url), None)
     with app.open():
         for source_id in (1, 2, 3):  # no worker takes polls here: they stay waiting
-            app.tasks["poll_source"].configure(queueing_lock=f"source:{source_id}").defer(source_id=source_id)
+            app.tasks["run_pass"].configure(queueing_lock=f"source:{source_id}").defer(source_id=source_id)
     port = free_port()
     log = tmp_path / "worker.log"
     proc = subprocess.Popen([sys.executable, "-m", "etl", "--database-url", pg_url, "--config", "/dev/null", "worker",

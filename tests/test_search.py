@@ -271,9 +271,10 @@ def test_upgrade_rebuilds_search_documents_stored_before_version_4(engine):
         else:
             conn.execute(text("UPDATE articles_fts SET doc = :d"), {"d": old})
         conn.execute(text("DROP INDEX sources_due"))  # and what step 5 adds (source leases)
-        for column in ("lease_until", "lease_owner", "last_delay"):
-            conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))
+        for column in ("lease_until", "lease_owner", "last_delay", "database_failures", "crawl_next_at"):
+            conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))  # steps 5 and 8
         conn.execute(text("DROP TABLE host_pace"))  # and step 7's table
+        conn.execute(text("DROP TABLE sync_state"))  # and step 8's
         conn.execute(text("DELETE FROM schema_migrations WHERE version >= 4"))
     assert ids(engine, "ساختوسازهای") == []
     upgrade(engine, NOW)
