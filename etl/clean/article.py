@@ -15,6 +15,7 @@ from .agency import AgencyTable, agency_table, find_attribution
 from .controls import clean_item
 from .dates import is_future, parse_date_info
 from .html import html_to_text
+from .jsonsafe import NotJSON, storable
 from .text import normalize_text
 from .urls import canonical_url, identity_url
 
@@ -77,7 +78,10 @@ def to_article(item: RawItem, now: datetime, agencies: AgencyTable | None = None
     if title_derived:
         title = derive_title(body)
     url = canonical_url(item.url)
-    meta = dict(item.extra)
+    try:
+        meta = storable(dict(item.extra))  # 1e999999, NaN: kept as text, so every database stores valid JSON
+    except NotJSON as exc:
+        return ItemError(item.location, str(exc), _excerpt(item))
     if item.url and not url:
         meta["url_raw"] = item.url
     published_at, time_known = _published(item.published, now, meta)

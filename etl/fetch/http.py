@@ -91,7 +91,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isdecimal():  # not isdigit: "²" is a digit that float() refuses
         return float(value)
     when = http_date(value)
     return None if when is None else max(0.0, when - now)

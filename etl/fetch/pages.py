@@ -22,6 +22,7 @@ from tld import get_fld
 from ..config import Source
 from ..models import ItemError, RawItem
 from .addresses import site_key
+from . import jsonnum
 from .decode import DecodeError, decode_html
 from .http import FetchError, HttpClient, resolves_to_loopback
 from .layout import assemble, page_parts
@@ -197,9 +198,9 @@ def _meta_date(soup: BeautifulSoup) -> str | None:
 def _jsonld_date(soup: BeautifulSoup) -> str | None:
     for script in soup.find_all("script", type="application/ld+json"):
         try:
-            data = json.loads(script.string or "")
-        except json.JSONDecodeError:
-            continue  # a broken JSON-LD block is common and says nothing about the others
+            data = jsonnum.loads(script.string or "")
+        except (json.JSONDecodeError, RecursionError):
+            continue  # a broken (or absurdly deep) JSON-LD block is common and says nothing about the others
         for node in _walk(data):
             value = node.get("datePublished")
             if isinstance(value, str) and value.strip():
