@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Sequence
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .clean.agency import agency_table
@@ -23,13 +23,12 @@ from .fetch.feeds import FeedResult, fetch_feed
 from .fetch.addresses import url_host
 from .fetch.http import FetchError, HttpClient
 from .fetch.pages import fetch_full_text, site_hosts
-from .load.queries import keys_by_url
+from .load.queries import feed_hashes, keys_by_url
 from .load.passes import PassWrites
 from .load.upsert import stored_hashes
-from .load.schema import articles
 from .load.sources import FetchRecord
 from .models import Article, ItemError, RawItem, RunReport
-from .pipeline import Clock, first_line, load_batch
+from .pipeline import Clock, first_line, load_isolating
 
 log = logging.getLogger("etl.fetch")
 WORKERS = DEFAULT_CONCURRENCY  # the older name, for callers that still import it
@@ -77,6 +76,8 @@ def fetch_source(engine: Engine, source: Source, client: HttpClient, now: Clock,
         record = _fetch_and_load(engine, source, row, client, now, report)
     except SQLAlchemyError as exc:
         report.error = f"database error: {first_line(exc)}"
+        if source_id is not None:  # a refused statement fails the source too, not just its run
+            record = FetchRecord(source_id, now(), status=None, ok=False, error=report.error)
     except Exception as exc:  # a bug, or input nobody foresaw: this source fails, the others go on
         log.error("unexpected error in the pass of %s", source.name, exc_info=True)
         report.error = unexpected_error(exc)
@@ -132,8 +133,9 @@ def _load(engine, source: Source, source_id: int, feed: FeedResult, client: Http
     if feed.not_modified:
         return []  # a 304 has nothing to load: no transaction for it
     articles, errors, unchanged = _clean(engine, source, source_id, feed, client, fetched_at)
-    load_batch(engine, source_id, report, articles, errors, fetched_at, known_unchanged=unchanged)
-    return errors
+    # One article the database refuses fails alone; the rest of the feed loads.
+    failed = load_isolating(engine, source_id, report, articles, errors, fetched_at, unchanged)
+    return failed
 
 
 def _clean(engine, source: Source, source_id: int, feed: FeedResult, client: HttpClient, fetched_at):
@@ -181,9 +183,5 @@ def _with_full_text(client, raw: RawItem, source: Source, hosts, feed_hash: str,
 
 
 def _stored_feed_hashes(engine: Engine, source_id: int, keys: list[str]) -> dict[str, str]:
-    if not keys:
-        return {}
-    query = select(articles.c.key, articles.c.meta["feed_hash"].as_string()).where(
-        articles.c.source_id == source_id, articles.c.key.in_(keys))
     with engine.connect() as conn:
-        return {key: value for key, value in conn.execute(query) if value}
+        return feed_hashes(conn, source_id, keys)

@@ -65,7 +65,7 @@ def run_backfill(engine: Engine, job: Backfill, now: Clock, on_progress: Progres
             report.skipped_files.extend(chunk.skipped_files[:room])
             articles = [p for p in chunk.done if isinstance(p, Prepared)]
             errors = [e for e in chunk.done if isinstance(e, ItemError)]
-            _load_isolating(engine, source_id, report, articles, errors, chunk.fetched_at, chunk.unchanged)
+            load_isolating(engine, source_id, report, articles, errors, chunk.fetched_at, chunk.unchanged)
             if on_progress:
                 on_progress(report)
     except SQLAlchemyError as exc:
@@ -136,14 +136,14 @@ def load_batch(engine: Engine, source_id: int, report: RunReport, articles: Sequ
     settle(engine, counts.new)
 
 
-def _load_isolating(engine: Engine, source_id: int, report: RunReport, articles: list[Prepared],
-                    errors: list[ItemError], fetched_at: datetime, unchanged: int) -> None:
+def load_isolating(engine: Engine, source_id: int, report: RunReport, articles: Sequence[Article | Prepared],
+                   errors: list[ItemError], fetched_at: datetime, unchanged: int = 0) -> list[ItemError]:
     """``load_batch``; when the database refuses the batch's data (not a lost connection, which
     stops the run), each article is loaded in a transaction of its own and the ones it refuses are
     recorded as failed items, so one bad value costs one item, not the run."""
     try:
         load_batch(engine, source_id, report, articles, errors, fetched_at, unchanged)
-        return
+        return errors
     except (DataError, IntegrityError):
         pass  # the transaction rolled back whole; find the articles it refuses
     refused = list(errors)
@@ -155,6 +155,7 @@ def _load_isolating(engine: Engine, source_id: int, report: RunReport, articles:
             refused.append(ItemError(article.location, f"database refused the article: {first_line(exc)}",
                                      article.title[:300]))
     load_batch(engine, source_id, report, [], refused, fetched_at, unchanged)
+    return refused
 
 
 def finish(engine: Engine, report: RunReport, now: Clock) -> None:

@@ -152,3 +152,291 @@ def test_an_extra_field_with_no_json_form_fails_its_item_alone():
     good = to_article(RawItem("f.jsonl:2", title="t", extra={"x": float("inf"), "y": 2**70}), NOW)
     assert isinstance(bad, ItemError) and bad.location == "f.jsonl:1" and "5,000 digits" in bad.reason
     assert isinstance(good, Article) and good.meta == {"x": "inf", "y": str(2**70)}
+
+
+# --- 2. large but legal input and PostgreSQL's limits -------------------------------------------
+
+def test_lookups_over_more_values_than_one_statement_binds_are_cut(engine, http_server, tmp_path, monkeypatch):
+    monkeypatch.setattr("etl.load.chunks.BOUND_VALUES", 7)  # 50 items: 8 statements per lookup
+    report, _ = poll(engine, http_server, rss(*(item(n) for n in range(50))))
+    assert report.error is None and report.new == 50
+    edited = rss(*(item(n) for n in range(49)), item(49).replace("متن خبر 49", "متن تازه"))
+    report, row = poll(engine, http_server, edited)
+    assert (report.unchanged, report.updated, row.consecutive_failures) == (49, 1, 0)
+    path = tmp_path / "dump.jsonl"
+    path.write_text("".join(json.dumps({"title": f"خبر {i}", "body": "متن"}, ensure_ascii=False) + "\n"
+                            for i in range(50)), encoding="utf-8")
+    job = Backfill(Source("files", "files"), [path], in_config=False, workers=0)
+    assert run_backfill(engine, job, lambda: NOW).new == 50
+    assert run_backfill(engine, job, lambda: NOW).unchanged == 50  # the raw-hash lookup, cut in 8
+
+
+@pytest.mark.slow
+def test_feed_of_70000_items_loads_on_postgresql(pg_engine, http_server):
+    report, row = poll(pg_engine, http_server, rss(*(item(n) for n in range(70_000))))
+    assert report.error is None and report.new == 70_000 and row.consecutive_failures == 0
+
+
+@pytest.mark.slow
+def test_crawl_with_70000_urls_in_range_plans_on_postgresql(pg_engine):
+    import responses as mock
+
+    from etl.crawl import CrawlJob, Window, run_crawl
+    from datetime import datetime, timezone
+    site = "https://news.example/"
+    window = Window(datetime(2024, 7, 1, tzinfo=timezone.utc), datetime(2024, 9, 1, tzinfo=timezone.utc))
+    with mock.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(site + "robots.txt", body=f"User-agent: *\nSitemap: {site}a.txt\nSitemap: {site}b.txt\n")
+        for name, start in (("a", 0), ("b", 35_000)):
+            rsps.get(site + f"{name}.txt", body="".join(f"{site}fa/news/1403/05/12/{n}/x\n"
+                                                      for n in range(start, start + 35_000)))
+        public = lambda *args, **kwargs: [(2, 1, 6, "", ("93.184.215.14", 0))]  # noqa: E731
+        with HttpClient(HttpSettings(per_host_delay=0, retries=0), resolve=public) as client:
+            report = run_crawl(pg_engine, CrawlJob(Source("news", "site", url=site), window, dry_run=True),
+                               client, lambda: NOW)
+    assert report.error is None and report.pages_total == 70_000
+
+
+def test_an_article_of_250000_distinct_words_is_stored_whole_and_searchable(engine, http_server, db_url):
+    words = " ".join(f"w{n:x}" for n in range(250_000))
+    report, row = poll(engine, http_server, rss(item(1), f"<item><title>بزرگ</title><guid>big</guid>"
+                                                         f"<description>{words} پایان</description></item>"))
+    assert report.error is None and report.new == 2 and row.consecutive_failures == 0
+    with engine.connect() as conn:
+        body = conn.execute(select(articles.c.body).where(articles.c.key == "guid:big")).scalar_one()
+    assert body.endswith("w3d08f پایان")  # the stored body is intact
+    found = invoke("--database-url", db_url, "--config", "/dev/null", "search", "w10", "--json")
+    assert [hit["title"] for hit in json.loads(found.stdout)] == ["بزرگ"]  # indexed from what fits
+    late = invoke("--database-url", db_url, "--config", "/dev/null", "search", "w3d08f", "--json")
+    assert json.loads(late.stdout) == []  # past the 256 KiB the index keeps
+
+
+def test_search_document_is_cut_at_its_cap_and_ordinary_ones_are_not():
+    from etl.clean.fold import DOCUMENT_BYTES, document, fold_document
+    words = [f"w{n:x}" for n in range(250_000)]
+    capped = document(words, ["joinedcompound"])
+    assert len(capped.encode()) <= DOCUMENT_BYTES and capped.startswith("w0 w1 w2") and capped.endswith(" joinedcompound")
+    assert fold_document("حرف‌هایشان را گفتند") == "حرف هایشان را گفتند حرفهایشان"
+
+
+def test_a_pass_the_database_refuses_shows_on_its_source(engine, http_server):
+    with engine.begin() as conn:  # the database breaks under the pass, for every article
+        conn.exec_driver_sql("ALTER TABLE article_minhash RENAME TO article_minhash_gone")
+    long = " ".join(f"واژه{n}" for n in range(60))  # long enough for a near-duplicate signature
+    report, row = poll(engine, http_server, rss(item(1).replace("متن خبر 1", long)))
+    assert report.error.startswith("database error:")
+    assert row.consecutive_failures == 1 and row.last_error.startswith("database error:")
+    with engine.connect() as conn:
+        assert conn.execute(select(ingest_runs.c.status)).scalar_one() == "failed"
+
+
+# --- 6. robots.txt as a weapon --------------------------------------------------------------------
+
+@pytest.mark.parametrize("written, read", [("1e308", 60.0), ("100000", 60.0), ("nan", 0.0),
+                                           ("-5", 0.0), ("2.5", 2.5), ("soon", 0.0)])
+def test_crawl_delay_is_capped_at_60_s_and_nonsense_is_none(written, read):
+    from protego import Protego
+
+    from etl.crawl.discover import Robots
+    assert Robots(Protego.parse(f"User-agent: *\nCrawl-delay: {written}\n")).crawl_delay == read
+
+
+SITE = "https://news.example/"
+PAGE = ('<html><head><meta property="article:published_time" content="2024-08-0{n}T10:00:00+03:30"></head>'
+        "<body><article><h1>تیتر {n}</h1><p>متن خبر شماره {n} که در بایگانی نگه‌داری می‌شود.</p></article></body></html>")
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now, self.sleeps = 100.0, []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def public(*args, **kwargs):
+    return [(2, 1, 6, "", ("93.184.215.14", 0))]
+
+
+def fake_crawl(engine, robots: str, pages: int = 2, dry_run: bool = False, bodies: dict | None = None):
+    """A crawl of news.example (recorded responses, fake time) whose robots.txt is ``robots``;
+    ``bodies`` replaces the page of some numbers."""
+    import responses as mock
+
+    from etl.crawl import CrawlJob, Window, run_crawl
+    from datetime import datetime, timezone
+    window = Window(datetime(2024, 7, 31, tzinfo=timezone.utc), datetime(2024, 8, 31, tzinfo=timezone.utc))
+    clock = FakeTime()
+    with mock.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(SITE + "robots.txt", body=f"Sitemap: {SITE}sitemap.txt\n" + robots)
+        rsps.get(SITE + "sitemap.txt", body="".join(f"{SITE}fa/news/1403/05/1{n}/{n}/x\n" for n in range(1, pages + 1)))
+        for n in range(1, pages + 1):
+            rsps.get(f"{SITE}fa/news/1403/05/1{n}/{n}/x", body=(bodies or {}).get(n, PAGE.format(n=n).encode()),
+                     content_type="text/html; charset=utf-8")
+        with HttpClient(HttpSettings(per_host_delay=0, retries=0), resolve=public, sleep=clock.sleep,
+                        monotonic=clock.monotonic) as client:
+            report = run_crawl(engine, CrawlJob(Source("news", "site", url=SITE), window, dry_run=dry_run), client,
+                               lambda: NOW, sleep=clock.sleep, monotonic=clock.monotonic)
+    return report, clock
+
+
+def test_crawl_delay_1e308_slows_the_crawl_to_the_cap_and_the_run_finishes(engine):
+    report, clock = fake_crawl(engine, "User-agent: *\nCrawl-delay: 1e308")
+    assert report.error is None and report.pages_fetched == 2
+    assert clock.sleeps and max(clock.sleeps) <= 60.0
+    with engine.connect() as conn:
+        assert conn.execute(select(ingest_runs.c.status)).scalar_one() == "ok"
+
+
+def test_robots_txt_is_read_to_500_kib_the_rest_ignored(engine):
+    rules = "".join(f"Disallow: /private/section-{n}/*\n" for n in range(480_000))  # 12 MB
+    robots = "User-agent: *\nDisallow: /fa/news/1403/05/11/\n" + rules + "Disallow: /fa/news/1403/05/12/\n"
+    report, _ = fake_crawl(engine, robots)
+    # The rule before the cut holds, the one after it (12 MB in) is never read.
+    assert report.error is None and (report.pages_disallowed, report.pages_fetched) == (1, 1)
+
+
+def test_robots_txt_cut_keeps_its_first_500_kib():
+    import responses as mock
+
+    from etl.crawl.discover import ROBOTS_MAX_BYTES, read_robots
+    body = "User-agent: *\n" + "".join(f"Disallow: /p{n}/\n" for n in range(200_000))
+    with mock.RequestsMock() as rsps, HttpClient(HttpSettings(per_host_delay=0, retries=0), resolve=public) as client:
+        rsps.get(SITE + "robots.txt", body=body)
+        got = []
+        robots = read_robots(lambda url, **options: got.append(client.get(url, **options)) or got[-1], SITE)
+    assert len(got[0].body) == ROBOTS_MAX_BYTES
+    assert not robots.allows(SITE + "p100/x") and robots.allows(SITE + "p199999/x")
+
+
+# --- 7. a legal sitemap, 44 MB -------------------------------------------------------------------
+
+def _sitemap(urls: int, pad: int) -> bytes:
+    image = f"<image:image><image:loc>https://cdn.example/{'p' * pad}.jpg</image:loc></image:image>"
+    return ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            'xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">'
+            + "".join(f"<url><loc>{SITE}fa/news/1403/05/12/{n}/x</loc>{image}</url>" for n in range(urls))
+            + "</urlset>").encode()
+
+
+def test_a_44_mb_sitemap_served_gzipped_is_read_streaming_in_bounded_memory(http_server):
+    import gzip
+    import tempfile
+    import tracemalloc
+
+    from etl.crawl.sitemap import read_sitemap
+    from etl.crawl.walk import SITEMAP_MAX_BYTES
+    xml = _sitemap(50_000, 740)
+    assert len(xml) > 44_000_000
+    http_server.route("/sitemap.xml", 200, {"Content-Type": "application/xml", "Content-Encoding": "gzip"},
+                      gzip.compress(xml, 1))
+    del xml
+    with HttpClient(HttpSettings(per_host_delay=0)) as client:
+        with pytest.raises(Exception, match="body over 15 MiB"):  # the page cap would refuse it
+            client.get(http_server.url("/sitemap.xml"), allow_loopback=True)
+        tracemalloc.start()
+        try:
+            with tempfile.TemporaryFile() as spool:
+                client.get(http_server.url("/sitemap.xml"), allow_loopback=True, max_bytes=SITEMAP_MAX_BYTES,
+                           into=spool)
+                spool.seek(0)
+                sitemap = read_sitemap(spool, "sitemap.xml")
+                count = sum(1 for _ in sitemap.entries)
+            peak = tracemalloc.get_traced_memory()[1] / 1e6
+        finally:
+            tracemalloc.stop()
+    assert (sitemap.kind, count) == ("urlset", 50_000)
+    assert peak < 20  # not the 44 MB document, nor 50,000 entries at once
+
+
+def test_a_crawl_reads_a_sitemap_over_the_page_cap(engine, http_server):
+    import gzip
+
+    from etl.crawl import CrawlJob, Window, run_crawl
+    from datetime import datetime, timezone
+    http_server.route("/robots.txt", 200, {"Content-Type": "text/plain"}, b"User-agent: *\n")
+    http_server.route("/sitemap.xml", 200, {"Content-Type": "application/xml", "Content-Encoding": "gzip"},
+                      gzip.compress(_sitemap(6_000, 2_800), 1))  # 17.5 MB inflated, found as a well-known path
+    window = Window(datetime(2024, 7, 31, tzinfo=timezone.utc), datetime(2024, 8, 31, tzinfo=timezone.utc))
+    source = Source("local", "site", url=http_server.url("/"))
+    with HttpClient(HttpSettings(per_host_delay=0, retries=0)) as client:
+        report = run_crawl(engine, CrawlJob(source, window, dry_run=True), client, lambda: NOW)
+    assert report.error is None and (report.sitemaps_fetched, report.sitemaps_failed) == (1, 0)
+    assert report.pages_total == 6_000
+
+
+def test_a_sitemap_that_inflates_past_its_limit_fails_and_records_nothing():
+    import gzip
+
+    from etl.crawl.sitemap import SitemapError
+    body = gzip.compress(_sitemap(100, 100))
+    with pytest.raises(SitemapError, match="over 0 MiB uncompressed"):
+        parse_sitemap(body, "s.xml.gz", max_bytes=4096)
+    assert len(parse_sitemap(body, "s.xml.gz").entries) == 100
+
+
+# --- 12a. a page's extraction budget --------------------------------------------------------------
+
+def nested_page(depth: int) -> bytes:
+    return ("<html><body><h1>عنوان</h1>" + "<div>" * depth + "<p>متن خبر می‌رسد</p>" + "</div>" * depth
+            + "</body></html>").encode()
+
+
+def test_a_page_of_200000_nested_divs_fails_before_any_tree_is_built():
+    import tracemalloc
+
+    from etl.fetch.pages import page_to_item
+    from etl.models import ItemError, RawItem
+    page = nested_page(200_000)
+    tracemalloc.start()
+    try:
+        found = page_to_item(RawItem("feed#3", title="t", url="https://e.ir/1"), page, "text/html", "https://e.ir/1")
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+    assert isinstance(found, ItemError) and found.location == "feed#3"
+    assert found.reason == "full text: page nested over 256 levels deep (the extraction budget)"
+    assert peak < 5  # BeautifulSoup alone took 160 MB for this page
+
+
+@pytest.mark.parametrize("page, reason", [
+    (b"<html><body>" + b"<span>x</span>" * 30_001, "page has over 30,000 elements (the extraction budget)"),
+    (b"<html><body><p>" + b"x" * (5 * 1024 * 1024) + b"</p>", "page of 5.2 MB is over the 5 MiB extraction budget"),
+])
+def test_a_page_over_its_element_or_size_budget_fails_naming_it(page, reason):
+    from etl.fetch.budget import page_over_budget
+    assert page_over_budget(page) == reason
+
+
+def test_ordinary_pages_are_within_the_budget():
+    from conftest import DATA
+    from etl.fetch.budget import page_over_budget
+    pages = sorted((DATA / "pages").glob("*.html"))
+    assert pages and all(page_over_budget(p.read_bytes()) is None for p in pages)
+    sloppy = b"<html><body>" + b"<p>para <br>" * 3_000 + b"<ul>" + b"<li>item" * 3_000 + b"</ul>"
+    assert page_over_budget(sloppy) is None  # unclosed <p> and <li> do not nest
+    assert page_over_budget(nested_page(250)) is None
+    script = b"<html><body><script>" + b"<div>" * 100_000 + b"</script><p>x</p>"
+    assert page_over_budget(script) is None  # markup inside a script is text
+
+
+def test_a_crawled_page_over_budget_is_a_located_failure_and_the_crawl_goes_on(engine):
+    report, _ = fake_crawl(engine, "User-agent: *", pages=3, bodies={3: nested_page(100_000)})
+    assert report.error is None and (report.new, report.failed) == (2, 1)
+    with engine.connect() as conn:
+        from etl.load.schema import ingest_errors
+        location, reason = conn.execute(select(ingest_errors.c.location, ingest_errors.c.reason)).one()
+    assert location == f"{SITE}fa/news/1403/05/13/3/x" and "nested over 256 levels" in reason
+
+
+def test_a_14_mb_feed_item_fails_alone_at_the_record_cap(engine, http_server):
+    unit = "&lt;p&gt;متن خبر می‌رسد و ادامه دارد&lt;/p&gt;"
+    huge = unit * (14_000_000 // len(unit.encode()))
+    report, row = poll(engine, http_server, rss(item(1), f"<item><title>بزرگ</title><guid>big</guid>"
+                                                         f"<description>{huge}</description></item>"))
+    assert report.error is None and (report.new, report.failed) == (1, 1) and row.consecutive_failures == 0
+    assert report.errors[0].reason == "record of 11.6 MB exceeds the 8 MiB cap"  # as text, once unescaped

@@ -22,7 +22,9 @@ from .urls import canonical_url, identity_url
 # What the cleaner makes of an item changes with this number: it is part of each stored raw hash
 # (etl/clean/version.py), so a bump makes the next backfill clean everything again.
 # 2: agencies canonical (meta.agency, agency_centre, attribution; etl/clean/agency.py).
-CLEANER_VERSION = 2
+# 3: a date outside 1900-2199 (or past what datetime holds) is unknown; non-finite and huge
+#    numbers in extra fields are kept as text (etl/clean/jsonsafe.py).
+CLEANER_VERSION = 3
 TITLE_MAX = 150
 EXCERPT = 300
 # "به گزارش خبرگزاری مهر، " opens most agency copy; a derived title reads better without it.

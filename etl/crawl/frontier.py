@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..load.chunks import chunks
 from ..load.queries import keys_by_url
 from ..load.schema import crawl_pages, crawl_sitemaps, ingest_runs
 from .select import Window
@@ -61,7 +62,7 @@ def children(conn: Connection, source_id: int, parent_id: int | None, urls: Sequ
     """The sitemaps ``parent_id`` lists, in index order (for discovery roots: ``urls``, in order)."""
     query = select(crawl_sitemaps).where(crawl_sitemaps.c.source_id == source_id)
     if urls is not None:
-        rows = {r.url: r for r in conn.execute(query.where(crawl_sitemaps.c.url.in_(list(urls))))}
+        rows = {r.url: r for part in chunks(urls) for r in conn.execute(query.where(crawl_sitemaps.c.url.in_(part)))}
         return [rows[u] for u in urls if u in rows]
     return list(conn.execute(query.where(crawl_sitemaps.c.parent_id == parent_id)
                              .order_by(crawl_sitemaps.c.position)))

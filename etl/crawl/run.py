@@ -22,7 +22,7 @@ from ..fetch.pages import site_hosts
 from ..load.runs import add_counts, record_errors, start_run
 from ..load.sources import ensure_source, record_fetch
 from ..models import Article, ItemError, RunReport
-from ..pipeline import Clock, finish, first_line, load_batch
+from ..pipeline import Clock, finish, first_line, load_isolating
 from . import frontier
 from .discover import Robots, discover, site_root
 from .page import page_article, sitemap_date
@@ -109,9 +109,10 @@ class _Crawl:
         self.robots = Robots()
         self.known_keys: dict[str, str] = {}  # url -> key of an article already stored (by the feed)
 
-    def get(self, url: str) -> Response:
+    def get(self, url: str, **options) -> Response:
+        """``options``: ``HttpClient.get``'s body options (robots.txt is cut, sitemaps are spooled)."""
         self.report.requests += 1
-        return self.client.get(url, allowed_hosts=self.hosts, allow_loopback=self.loopback)
+        return self.client.get(url, allowed_hosts=self.hosts, allow_loopback=self.loopback, **options)
 
     def start(self) -> None:
         with self.engine.begin() as conn:
@@ -215,12 +216,13 @@ class _Crawl:
                 frontier.mark_page(conn, row.id, "outside", fetched_at, key=result.key)
             return
         articles, errors = ([result], []) if isinstance(result, Article) else ([], [result])
-        load_batch(self.engine, self.source_id, self.report, articles, errors, fetched_at)
+        # An article the database refuses is this page's failure, not the crawl's end.
+        failed = load_isolating(self.engine, self.source_id, self.report, articles, errors, fetched_at)
         with self.engine.begin() as conn:
-            if isinstance(result, Article):
+            if not failed:
                 frontier.mark_page(conn, row.id, "done", fetched_at, key=result.key)
             else:
-                frontier.mark_page(conn, row.id, "failed", fetched_at, error=result.reason, transient=transient)
+                frontier.mark_page(conn, row.id, "failed", fetched_at, error=failed[0].reason, transient=transient)
 
     def failed(self, error: ItemError) -> None:
         """A sitemap that could not be read: recorded against the run, the crawl goes on."""

@@ -22,6 +22,7 @@ from tld import get_fld
 from ..config import Source
 from ..models import ItemError, RawItem
 from .addresses import site_key
+from .budget import page_over_budget
 from . import jsonnum
 from .decode import DecodeError, decode_html
 from .http import FetchError, HttpClient, resolves_to_loopback
@@ -115,6 +116,9 @@ def page_to_item(item: RawItem, body: bytes, content_type: str | None, page_url:
     media = (content_type or "text/html").split(";")[0].strip().lower()
     if media not in _HTML_TYPES:
         return ItemError(item.location, f"full text: not an HTML page ({media})", page_url)
+    over = page_over_budget(body)  # before any tree is built: a page must not cost the pass its memory
+    if over:
+        return ItemError(item.location, f"full text: {over}", page_url)
     try:
         text = decode_html(body, content_type)
     except DecodeError as exc:

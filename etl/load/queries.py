@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Date, cast, func, select
 
+from .chunks import chunks
 from .schema import articles, ingest_runs, sources
 
 
@@ -83,8 +84,12 @@ def _per_day_python(conn: Connection, since: datetime, until: datetime) -> list[
 def keys_by_url(conn: Connection, source_id: int, urls: Sequence[str]) -> dict[str, str]:
     """url -> key of the source's stored articles at these URLs (a crawled page, keyed by its URL,
     that a feed later lists under a GUID is the same article)."""
-    if not urls:
-        return {}
-    query = select(articles.c.url, articles.c.key).where(articles.c.source_id == source_id,
-                                                          articles.c.url.in_(list(urls)))
-    return dict(conn.execute(query).all())
+    query = select(articles.c.url, articles.c.key).where(articles.c.source_id == source_id)
+    return {url: key for part in chunks(urls) for url, key in conn.execute(query.where(articles.c.url.in_(part)))}
+
+
+def feed_hashes(conn: Connection, source_id: int, keys: Sequence[str]) -> dict[str, str]:
+    """key -> the feed item hash (``meta.feed_hash``) stored with each of these articles that has one."""
+    query = select(articles.c.key, articles.c.meta["feed_hash"].as_string()).where(articles.c.source_id == source_id)
+    return {key: value for part in chunks(keys)
+            for key, value in conn.execute(query.where(articles.c.key.in_(part))) if value}
