@@ -440,3 +440,184 @@ def test_a_14_mb_feed_item_fails_alone_at_the_record_cap(engine, http_server):
                                                          f"<description>{huge}</description></item>"))
     assert report.error is None and (report.new, report.failed) == (1, 1) and row.consecutive_failures == 0
     assert report.errors[0].reason == "record of 11.6 MB exceeds the 8 MiB cap"  # as text, once unescaped
+
+
+# --- 4. secrets, and the web server's availability ----------------------------------------------
+
+PASSWORD = "PW-s3cr3t-9f"
+
+
+def test_a_feed_password_is_masked_everywhere_a_url_is_shown_and_still_used(engine, db_url, http_server, tmp_path):
+    import base64
+    import logging
+
+    from etl.service.observe import JsonFormatter, KeyValueFormatter
+    http_server.route("/feed", 404, {"Content-Type": "text/plain"}, b"gone")
+    url = http_server.url("/feed").replace("http://", f"http://reader:{PASSWORD}@")
+    config = tmp_path / "sources.toml"
+    config.write_text(f'[[sources]]\nname = "locked"\nkind = "feed"\nurl = "{url}"\n', encoding="utf-8")
+    env = {"DATABASE_URL": db_url}
+    common = ("--config", str(config))
+    fetched = invoke(*common, "fetch", env=env)
+    sent = http_server.requests[0].headers["authorization"]
+    assert sent == "Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()  # still used
+    outputs = [fetched, *(invoke(*common, *args, env=env) for args in (
+        ["sources", "--json"], ["sources", "--wide"], ["status"], ["status", "--json"], ["runs", "--json"],
+        ["runs", "--wide"]))]
+    with TestClient(create_app(engine, now=lambda: NOW)) as client:
+        pages = [client.get(path).text for path in ("/sources", "/api/sources", "/api/runs")]
+    record = logging.LogRecord("etl.service", logging.WARNING, __file__, 1, "fetch %s", (url,), None)
+    record.fields = {"source": "locked", "error": f"{url}: HTTP 404 (permanent)"}
+    logs = [JsonFormatter().format(record), KeyValueFormatter().format(record)]
+    shown = [o.stdout + o.stderr for o in outputs] + pages + logs
+    assert all(PASSWORD not in text for text in shown)
+    assert all("reader:***@" in text for text in shown[1:2] + pages[1:2] + logs)
+
+
+def test_retry_after_and_a_url_in_a_sentence_are_masked_by_one_function():
+    from etl.redact import redact
+    assert redact(f"http://u:{PASSWORD}@h/feed?token=T&x=1: HTTP 503") == "http://u:***@h/feed?token=***&x=1: HTTP 503"
+    assert redact("mail me@x.com, see https://h:8080/a") == "mail me@x.com, see https://h:8080/a"
+
+
+@pytest.fixture
+def served(sqlite_url, tmp_path):
+    """``news-etl serve --token`` as a process whose open files are limited to 1,024, with a 1 s
+    head deadline and 8 connections per client address; its output (the access log) goes to a file."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO, free_port, wait_for
+    assert invoke("--database-url", sqlite_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
+    port, log = free_port(), tmp_path / "serve.log"
+
+    def limit_files():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+
+    with log.open("wb") as err:
+        server = subprocess.Popen([sys.executable, "-m", "etl", "--database-url", sqlite_url, "--config", "/dev/null",
+                                   "serve", "--port", str(port), "--token", "tok-s3cr3t", "--per-client", "8",
+                                   "--head-timeout", "1"], cwd=REPO, stdout=err, stderr=err, preexec_fn=limit_files)
+    try:
+        wait_for(lambda: _get(port, "/static/style.css")[0] == 401, 20, "the server to answer")
+        yield port, log
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(20)
+
+
+def _get(port: int, path: str, headers: dict | None = None, source: str = "127.0.0.1"):
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def test_token_never_reaches_the_access_log_and_the_redirect_stays_on_this_site(served):
+    port, log = served
+    status, headers, _ = _get(port, "//evil.example/x?token=tok-s3cr3t&q=1")
+    assert status == 303 and headers["location"] == "/evil.example/x?q=1"
+    status, headers, _ = _get(port, "/%5C%5Cevil.example/x?token=tok-s3cr3t")
+    assert status == 303 and headers["location"].startswith("/%5C")
+    assert _get(port, "/api/sources?token=tok-s3cr3t")[0] == 303
+    text = log.read_text()
+    assert "token=***" in text and "tok-s3cr3t" not in text
+
+
+def test_a_token_cookie_after_a_cookie_with_json_or_spaces_is_accepted(engine):
+    cookie = 'prefs={"theme": "dark", "n": [1, 2]}; greeting=hello world; news_etl_token=s3cret'
+    with TestClient(create_app(engine, token="s3cret", now=lambda: NOW)) as client:
+        assert client.get("/api/sources", headers={"Cookie": cookie}).status_code == 200
+        assert client.get("/api/sources", headers={"Cookie": cookie.replace("s3cret", "wrong")}).status_code == 401
+
+
+def test_1100_slow_connections_from_one_address_lock_nobody_out(served):
+    import resource
+    import socket
+    import time
+
+    port, _ = served
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1300:
+        pytest.skip("this test needs 1,300 open files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1300), hard))
+    slow = []
+    try:
+        for _ in range(1100):  # over the server's 1,024 open files
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.send(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and never the rest
+            slow.append(sock)
+        status, _, _ = _get(port, "/api/sources", {"Authorization": "Bearer tok-s3cr3t"}, source="127.0.0.2")
+        assert status == 200
+        time.sleep(2.5)  # past the 1 s head deadline: the server has closed every slow connection
+        closed = 0
+        for sock in slow:
+            sock.settimeout(5)
+            try:
+                closed += sock.recv(1) == b""
+            except OSError:
+                closed += 1
+        assert closed == 1100
+    finally:
+        for sock in slow:
+            sock.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+# --- 10. bidi and escape characters from local input ----------------------------------------------
+
+def test_names_with_bidi_overrides_or_escapes_never_reach_the_terminal_raw(tmp_path, sqlite_url):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "evil\u202etxt.jsonl").write_text('{"title": "t", "body": "b"}\n{bad\n', encoding="utf-8")
+    (folder / "esc\x1b[31mred.jsonl").write_text("{bad\n", encoding="utf-8")
+    (folder / "skip\x1b]0;t\x07.bin").write_bytes(b"x")
+    name = "src\u202e\x1b[2J"
+    env = {"DATABASE_URL": sqlite_url}
+    outputs = [invoke("--config", "/dev/null", "backfill", str(folder), "--source", name, env=env),
+               invoke("--config", "/dev/null", "backfill", str(folder), "--source", name, "--json", env=env)]
+    for args in (["sources"], ["sources", "--wide"], ["runs"], ["runs", "--json"], ["errors"], ["errors", "--json"],
+                 ["articles"], ["search", "t"], ["show", "1"], ["runs", "--source", name], ["status"]):
+        outputs.append(invoke("--config", "/dev/null", *args, env=env))
+    outputs.append(invoke("--config", "/dev/null", "backfill", str(tmp_path / "no\u202ehere"), "--source", name, env=env))
+    for result in outputs:
+        text = result.stdout + result.stderr
+        assert "\u202e" not in text and "\x1b" not in text and "\x07" not in text, result.args
+    assert "src\\u202e\\x1b[2J" in outputs[2].stdout  # the sources table names it, escaped
+    assert "evil\\u202etxt.jsonl:2" in outputs[0].stderr
+
+
+# --- 11. web parameters out of range --------------------------------------------------------------
+
+@pytest.mark.parametrize("path, status", [
+    ("/articles/9223372036854775808", 404), ("/articles/0", 404), ("/api/articles/99999999999999999999999", 404),
+    ("/api/articles/9223372036854775807", 404), ("/api/runs?limit=99999999999999999999", 400),
+    ("/api/search?q=x&page=99999999999999999999", 400), ("/api/search?q=x&size=-1", 400),
+    ("/search?q=x&until=Fri,+31+Dec+9999+23:59:59+-1400", 400),
+])
+def test_web_parameters_out_of_range_are_404_or_a_400_naming_them(engine, path, status):
+    with TestClient(create_app(engine, now=lambda: NOW)) as client:
+        response = client.get(path)
+    assert response.status_code == status, response.text
+    if path.startswith("/api/"):
+        error = response.json()["error"]
+        assert error.startswith(("no article with id", "limit:", "page:", "size:"))
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["show", "99999999999999999999"], 2, "must be at most 9223372036854775807"),
+    (["show", "9223372036854775807"], 1, "no article with id 9223372036854775807"),
+    (["errors", "--run", "9223372036854775808"], 2, "must be at most"),
+    (["runs", "--limit", "1" + "0" * 30], 2, "must be at most"),
+    (["serve", "--head-timeout", "nan"], 2, "must be a number of seconds"),
+    (["crawl", "x", "--per-host-delay", "1e308"], 2, "must be a number of seconds"),
+])
+def test_cli_numbers_out_of_range_are_one_line_errors(sqlite_url, args, code, message):
+    result = invoke("--database-url", sqlite_url, "--config", "/dev/null", *args)
+    assert result.returncode == code and message in result.stderr and "Traceback" not in result.stderr

@@ -12,7 +12,7 @@ from ..clean.dates import parse_date
 from ..config import Source
 from ..crawl import CrawlJob, CrawlReport, Window, run_crawl
 from ..crawl.frontier import last_range
-from ..display import to_json
+from ..display import shown, to_json
 from ..fetch.http import HttpClient
 from ..load.sources import source_row
 from .common import PROG, UsageError, http_settings, utcnow
@@ -60,9 +60,9 @@ def _window(engine, source: Source, args: argparse.Namespace) -> Window:
 
 
 def _summary(report: CrawlReport) -> str:
-    lines = [f"{PROG}: failed: {e.location}: {e.reason}" for e in report.errors]
+    lines = [shown(f"{PROG}: failed: {e.location}: {e.reason}") for e in report.errors]
     if report.error:
-        lines.append(f"{PROG}: error: {report.error}")
+        lines.append(shown(f"{PROG}: error: {report.error}"))
     lines.append(report.crawl_line())
     if not report.dry_run:
         lines.append(report.line())

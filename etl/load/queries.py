@@ -40,6 +40,8 @@ def latest_articles(conn: Connection, limit: int, source: str | None = None) -> 
 
 
 def run_exists(conn: Connection, run_id: int) -> bool:
+    if not 0 < run_id < 2**63:
+        return False  # no 64-bit id: there is no such run, and the driver could not bind it
     return conn.execute(select(ingest_runs.c.id).where(ingest_runs.c.id == run_id)).first() is not None
 
 
