@@ -145,6 +145,31 @@ def test_unrepresentable_numbers_are_stored_as_text_and_the_database_exports(eng
     assert page.status_code == 200 and page.json()["meta"]["x"] == "NaN"
 
 
+def test_upgrade_repairs_meta_an_older_version_stored_as_invalid_json_on_sqlite(sqlite_url):
+    from sqlalchemy import text
+
+    from etl.load.db import make_engine
+    from etl.load.migrate import current_version, upgrade
+    engine = make_engine(sqlite_url)
+    upgrade(engine, NOW)
+    with engine.begin() as conn:  # the database as version 7 left it: a row json.dumps wrote with Infinity
+        conn.execute(text("INSERT INTO sources (name, kind, enabled, in_config, items_seen, consecutive_failures, "
+                          "created_at, updated_at) VALUES ('s', 'files', 1, 0, 0, 0, '2026-01-01', '2026-01-01')"))
+        conn.execute(text("INSERT INTO articles (id, source_id, key, title, title_derived, body, published_time_known, "
+                          "fetched_at, updated_at, content_hash, meta) VALUES (1, 1, 'k', 't', 0, 'b', 0, '2026-01-01', "
+                          """'2026-01-01', 'h', '{"x": Infinity, "y": [NaN], "agency": "مهر"}')"""))
+        conn.execute(text("DELETE FROM schema_migrations WHERE version = 8"))
+    assert invoke("--database-url", sqlite_url, "--config", "/dev/null", "db", "schema").returncode == 0
+    upgrade(engine, NOW)
+    with engine.connect() as conn:
+        assert current_version(conn) == 8
+        assert conn.execute(text("SELECT json_extract(meta, '$.x'), json_extract(meta, '$.agency') FROM articles")).one() \
+            == ("inf", "مهر")
+    exported = invoke("--database-url", sqlite_url, "--config", "/dev/null", "export")
+    assert exported.returncode == 0 and json.loads(exported.stdout)["meta"]["y"] == ["nan"]
+    engine.dispose()
+
+
 def test_an_extra_field_with_no_json_form_fails_its_item_alone():
     from etl.clean.article import to_article
     from etl.models import Article, ItemError, RawItem
