@@ -6,7 +6,6 @@ cases on loopback servers this test starts. Memory is checked with tracemalloc, 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select

@@ -167,7 +167,7 @@ def case_robots(before: bool, workdir: Path, pg: str) -> str:
     from etl.crawl.discover import ROBOTS_AGENT, read_robots
     from etl.fetch.http import HttpClient, HttpSettings
     rules = _size(480_000, 20_000)
-    body = ("User-agent: *\n" + "".join(f"Disallow: /private/section-{n}/*\n" for n in range(rules))).encode()
+    body = ("User-agent: *\n" + "".join(f"Disallow: /ab/c{n:06d}/*\n" for n in range(rules))).encode()  # 12 MB
     url, server = _serve_bytes("/robots.txt", body, {"Content-Type": "text/plain"})
     root = url.removesuffix("robots.txt")
     start = time.perf_counter()

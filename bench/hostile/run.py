@@ -243,7 +243,8 @@ def main() -> None:
     chosen = args.only.split(",")
     first = [c for c in chosen if c in CASES]
     if first:
-        print(f"{'case':6} {'attack s':>9} {'peak MB':>8} {'baseline s':>10} {'peak MB':>8} {'ratio':>6}  what happened")
+        print(f"{'case':6} {'attack s':>9} {'peak MB':>8} {'baseline s':>10} {'peak MB':>8} {'ratio':>6}  "
+              "what happened")
     for case in first:
         attack, base = _child(case, False, args.pg), _child(case, True, args.pg)
         ratio = attack["seconds"] / base["seconds"] if base["seconds"] else float("nan")

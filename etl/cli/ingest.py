@@ -112,7 +112,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         for report in reports:
             if not quiet(args):
                 _explain(report)
-            print(shown(f"{report.source}: {report.line()}" + (f"  [failed: {one_line(report.error)}]" if report.error else "")))
+            failed = f"  [failed: {one_line(report.error)}]" if report.error else ""
+            print(shown(f"{report.source}: {report.line()}{failed}"))
         if len(reports) > 1:
             print(f"total: {_total(reports).line()}")
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED

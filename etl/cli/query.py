@@ -84,7 +84,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(to_json(article))
         return 0
     _say(f"{article['title']}\n")
-    _say(f"source: {shown(article['source'])}   id: {article['id']}   published: {fmt_time(article['published_at'])} (Tehran)")
+    _say(f"source: {shown(article['source'])}   id: {article['id']}   "
+         f"published: {fmt_time(article['published_at'])} (Tehran)")
     if article["agency"]:
         centre = (article["meta"] or {}).get("agency_centre")
         _say(f"agency: {article['agency']}" + (f" (centre: {centre})" if centre else ""))
@@ -94,7 +95,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         _say(f"\n{article['summary']}")
     _say(f"\n{article['body']}\n")
     for other in article["cluster"]:
-        _say(f"same story: [{other['id']}] {shown(other['source'])}  {fmt_time(other['published_at'])}  {other['title']}")
+        _say(f"same story: [{other['id']}] {shown(other['source'])}  {fmt_time(other['published_at'])}  "
+             f"{other['title']}")
     _say(f"revisions: {len(article['revisions'])}")
     for rev in article["revisions"]:
         _say(f"  - version stored {fmt_time(rev['stored_at'])}, replaced {fmt_time(rev['replaced_at'])}: {rev['title']}")
