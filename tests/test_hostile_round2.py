@@ -15,11 +15,12 @@ from conftest import NOW, invoke
 from etl.clean.dates import parse_date
 from etl.config import Source
 from etl.crawl.sitemap import parse_sitemap
+from etl.executors.once import run_once
 from etl.fetch.http import HttpClient, HttpSettings
-from etl.fetch_run import run_fetch
 from etl.load.schema import articles, ingest_runs, sources
 from etl.load.sources import sync_sources
-from etl.pipeline import Backfill, run_backfill
+from etl.tasks.backfill import Backfill, run_backfill
+from etl.tasks.context import Context
 from etl.web import create_app
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -43,7 +44,7 @@ def poll(engine, http_server, body: bytes, name: str = "feed"):
     with engine.begin() as conn:
         sync_sources(conn, [source], NOW)
     with HttpClient(HttpSettings(per_host_delay=0.0)) as client:
-        [report] = run_fetch(engine, [source], client, lambda: NOW)
+        [report] = run_once(Context(engine, lambda: NOW, client), [source])
     with engine.connect() as conn:
         row = conn.execute(select(sources).where(sources.c.name == name)).one()
     return report, row
@@ -81,7 +82,7 @@ def test_backfill_with_an_overflowing_date_at_line_2500_loads_every_line(engine,
             if i == 2500:
                 row["published"] = OVERFLOW
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    report = run_backfill(engine, Backfill(Source("s", "files"), [path], in_config=False, workers=0), lambda: NOW)
+    report = run_backfill(Context(engine, lambda: NOW), Backfill(Source("s", "files"), [path], in_config=False, cleaners=0))
     assert report.error is None and (report.new, report.failed) == (3000, 0)
     with engine.connect() as conn:
         assert conn.execute(select(ingest_runs.c.status)).scalar_one() == "ok"
@@ -127,7 +128,7 @@ NUMBERS = (b'{"title": "a", "body": "b", "x": 1e999999}\n'
 def test_unrepresentable_numbers_are_stored_as_text_and_the_database_exports(engine, db_url, tmp_path):
     path = tmp_path / "numbers.jsonl"
     path.write_bytes(NUMBERS)
-    report = run_backfill(engine, Backfill(Source("s", "files"), [path], in_config=False, workers=0), lambda: NOW)
+    report = run_backfill(Context(engine, lambda: NOW), Backfill(Source("s", "files"), [path], in_config=False, cleaners=0))
     assert report.error is None and (report.new, report.failed) == (5, 0)
     with engine.connect() as conn:
         meta = dict(conn.execute(select(articles.c.title, articles.c.meta)).all())
@@ -157,11 +158,11 @@ def test_upgrade_repairs_meta_an_older_version_stored_as_invalid_json_on_sqlite(
         conn.execute(text("INSERT INTO articles (id, source_id, key, title, title_derived, body, published_time_known, "
                           "fetched_at, updated_at, content_hash, meta) VALUES (1, 1, 'k', 't', 0, 'b', 0, '2026-01-01', "
                           """'2026-01-01', 'h', '{"x": Infinity, "y": [NaN], "agency": "مهر"}')"""))
-        conn.execute(text("DELETE FROM schema_migrations WHERE version = 8"))
+        conn.execute(text("DELETE FROM schema_migrations WHERE version = 9"))
     assert invoke("--database-url", sqlite_url, "--config", "/dev/null", "db", "schema").returncode == 0
     upgrade(engine, NOW)
     with engine.connect() as conn:
-        assert current_version(conn) == 8
+        assert current_version(conn) == 9
         assert conn.execute(text("SELECT json_extract(meta, '$.x'), json_extract(meta, '$.agency') FROM articles")).one() \
             == ("inf", "مهر")
     exported = invoke("--database-url", sqlite_url, "--config", "/dev/null", "export")
@@ -190,9 +191,9 @@ def test_lookups_over_more_values_than_one_statement_binds_are_cut(engine, http_
     path = tmp_path / "dump.jsonl"
     path.write_text("".join(json.dumps({"title": f"خبر {i}", "body": "متن"}, ensure_ascii=False) + "\n"
                             for i in range(50)), encoding="utf-8")
-    job = Backfill(Source("files", "files"), [path], in_config=False, workers=0)
-    assert run_backfill(engine, job, lambda: NOW).new == 50
-    assert run_backfill(engine, job, lambda: NOW).unchanged == 50  # the raw-hash lookup, cut in 8
+    job = Backfill(Source("files", "files"), [path], in_config=False, cleaners=0)
+    assert run_backfill(Context(engine, lambda: NOW), job).new == 50
+    assert run_backfill(Context(engine, lambda: NOW), job).unchanged == 50  # the raw-hash lookup, cut in 8
 
 
 @pytest.mark.slow
@@ -205,8 +206,10 @@ def test_feed_of_70000_items_loads_on_postgresql(pg_engine, http_server):
 def test_crawl_with_70000_urls_in_range_plans_on_postgresql(pg_engine):
     import responses as mock
 
-    from etl.crawl import CrawlJob, Window, run_crawl
     from datetime import datetime, timezone
+
+    from etl.crawl.select import Window
+    from etl.tasks.crawl import CrawlJob, crawl
     site = "https://news.example/"
     window = Window(datetime(2024, 7, 1, tzinfo=timezone.utc), datetime(2024, 9, 1, tzinfo=timezone.utc))
     with mock.RequestsMock(assert_all_requests_are_fired=False) as rsps:
@@ -216,8 +219,8 @@ def test_crawl_with_70000_urls_in_range_plans_on_postgresql(pg_engine):
                                                       for n in range(start, start + 35_000)))
         public = lambda *args, **kwargs: [(2, 1, 6, "", ("93.184.215.14", 0))]  # noqa: E731
         with HttpClient(HttpSettings(per_host_delay=0, retries=0), resolve=public) as client:
-            report = run_crawl(pg_engine, CrawlJob(Source("news", "site", url=site), window, dry_run=True),
-                               client, lambda: NOW)
+            report = crawl(Context(pg_engine, lambda: NOW, client),
+                           CrawlJob(Source("news", "site", url=site), window, dry_run=True))
     assert report.error is None and report.pages_total == 70_000
 
 
@@ -243,15 +246,24 @@ def test_search_document_is_cut_at_its_cap_and_ordinary_ones_are_not():
     assert fold_document("حرف‌هایشان را گفتند") == "حرف هایشان را گفتند حرفهایشان"
 
 
-def test_a_pass_the_database_refuses_shows_on_its_source(engine, http_server):
+def test_a_pass_the_database_refuses_ends_its_run_failed_and_counts_on_its_source(engine, http_server):
+    """Issue 22's design: a database failure is not held against the source's own failure count
+    (``etl/tasks/lifecycle.py``); it is counted apart (``database_failures``), backs the source off
+    and fails the run with the database's reason."""
     with engine.begin() as conn:  # the database breaks under the pass, for every article
         conn.exec_driver_sql("ALTER TABLE article_minhash RENAME TO article_minhash_gone")
+    from etl.tasks.passes import end_pass
     long = " ".join(f"واژه{n}" for n in range(60))  # long enough for a near-duplicate signature
-    report, row = poll(engine, http_server, rss(item(1).replace("متن خبر 1", long)))
+    report, _ = poll(engine, http_server, rss(item(1).replace("متن خبر 1", long)))
     assert report.error.startswith("database error:")
-    assert row.consecutive_failures == 1 and row.last_error.startswith("database error:")
+    source = Source(name="feed", kind="feed", url=http_server.url("/feed"))
+    due = end_pass(Context(engine, lambda: NOW), source, report)  # as the service does after each pass
     with engine.connect() as conn:
-        assert conn.execute(select(ingest_runs.c.status)).scalar_one() == "failed"
+        row = conn.execute(select(sources).where(sources.c.name == "feed")).one()
+    assert row.database_failures == 1 and row.next_attempt_at == due.at > NOW
+    with engine.connect() as conn:
+        status, error = conn.execute(select(ingest_runs.c.status, ingest_runs.c.error)).one()
+    assert status == "failed" and error.startswith("database error:")
 
 
 # --- 6. robots.txt as a weapon --------------------------------------------------------------------
@@ -291,8 +303,10 @@ def fake_crawl(engine, robots: str, pages: int = 2, dry_run: bool = False, bodie
     ``bodies`` replaces the page of some numbers."""
     import responses as mock
 
-    from etl.crawl import CrawlJob, Window, run_crawl
     from datetime import datetime, timezone
+
+    from etl.crawl.select import Window
+    from etl.tasks.crawl import CrawlJob, crawl
     window = Window(datetime(2024, 7, 31, tzinfo=timezone.utc), datetime(2024, 8, 31, tzinfo=timezone.utc))
     clock = FakeTime()
     with mock.RequestsMock(assert_all_requests_are_fired=False) as rsps:
@@ -303,8 +317,8 @@ def fake_crawl(engine, robots: str, pages: int = 2, dry_run: bool = False, bodie
                      content_type="text/html; charset=utf-8")
         with HttpClient(HttpSettings(per_host_delay=0, retries=0), resolve=public, sleep=clock.sleep,
                         monotonic=clock.monotonic) as client:
-            report = run_crawl(engine, CrawlJob(Source("news", "site", url=SITE), window, dry_run=dry_run), client,
-                               lambda: NOW, sleep=clock.sleep, monotonic=clock.monotonic)
+            context = Context(engine, lambda: NOW, client, sleep=clock.sleep, monotonic=clock.monotonic)
+            report = crawl(context, CrawlJob(Source("news", "site", url=SITE), window, dry_run=dry_run))
     return report, clock
 
 
@@ -380,15 +394,17 @@ def test_a_44_mb_sitemap_served_gzipped_is_read_streaming_in_bounded_memory(http
 def test_a_crawl_reads_a_sitemap_over_the_page_cap(engine, http_server):
     import gzip
 
-    from etl.crawl import CrawlJob, Window, run_crawl
     from datetime import datetime, timezone
+
+    from etl.crawl.select import Window
+    from etl.tasks.crawl import CrawlJob, crawl
     http_server.route("/robots.txt", 200, {"Content-Type": "text/plain"}, b"User-agent: *\n")
     http_server.route("/sitemap.xml", 200, {"Content-Type": "application/xml", "Content-Encoding": "gzip"},
                       gzip.compress(_sitemap(6_000, 2_800), 1))  # 17.5 MB inflated, found as a well-known path
     window = Window(datetime(2024, 7, 31, tzinfo=timezone.utc), datetime(2024, 8, 31, tzinfo=timezone.utc))
     source = Source("local", "site", url=http_server.url("/"))
     with HttpClient(HttpSettings(per_host_delay=0, retries=0)) as client:
-        report = run_crawl(engine, CrawlJob(source, window, dry_run=True), client, lambda: NOW)
+        report = crawl(Context(engine, lambda: NOW, client), CrawlJob(source, window, dry_run=True))
     assert report.error is None and (report.sitemaps_fetched, report.sitemaps_failed) == (1, 0)
     assert report.pages_total == 6_000
 
@@ -475,7 +491,7 @@ def test_a_feed_password_is_masked_everywhere_a_url_is_shown_and_still_used(engi
     import base64
     import logging
 
-    from etl.service.observe import JsonFormatter, KeyValueFormatter
+    from etl.observe import JsonFormatter, KeyValueFormatter
     http_server.route("/feed", 404, {"Content-Type": "text/plain"}, b"gone")
     url = http_server.url("/feed").replace("http://", f"http://reader:{PASSWORD}@")
     config = tmp_path / "sources.toml"

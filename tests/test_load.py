@@ -77,7 +77,7 @@ def test_change_and_change_back_in_one_batch_writes_nothing(engine):
 
 def test_same_key_in_two_sources_is_two_rows(engine):
     with engine.begin() as conn:
-        ids = sync_sources(conn, [Source(name="a", kind="files", path="x"), Source(name="b", kind="files", path="y")], NOW)
+        ids = {name: ensure_source(conn, Source(name=name, kind="files", path="x"), NOW, True) for name in "ab"}
         write_articles(conn, ids["a"], [article(1)], NOW)
         write_articles(conn, ids["b"], [article(1)], NOW)
     with engine.connect() as conn:

@@ -88,10 +88,3 @@ def keys_by_url(conn: Connection, source_id: int, urls: Sequence[str]) -> dict[s
     that a feed later lists under a GUID is the same article)."""
     query = select(articles.c.url, articles.c.key).where(articles.c.source_id == source_id)
     return {url: key for part in chunks(urls) for url, key in conn.execute(query.where(articles.c.url.in_(part)))}
-
-
-def feed_hashes(conn: Connection, source_id: int, keys: Sequence[str]) -> dict[str, str]:
-    """key -> the feed item hash (``meta.feed_hash``) stored with each of these articles that has one."""
-    query = select(articles.c.key, articles.c.meta["feed_hash"].as_string()).where(articles.c.source_id == source_id)
-    return {key: value for part in chunks(keys)
-            for key, value in conn.execute(query.where(articles.c.key.in_(part))) if value}
