@@ -17,13 +17,20 @@ from datetime import datetime
 from typing import Any, Sequence, TextIO
 from zoneinfo import ZoneInfo
 
-from .clean.controls import safe
+from .clean.controls import safe, safe_name
 from .models import RunReport
+from .redact import redact
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 ELLIPSIS = "…"
 GAP = "  "
 MIN_COLUMN = 6  # a shrunk column still shows a few characters and the ellipsis
+
+
+def shown(value: Any) -> str:
+    """A name or a message as a terminal may show it: a URL's password masked (``etl.redact``),
+    control and bidi control characters escaped (``safe_name``): ``"src\u202e"`` -> ``"src\\u202e"``."""
+    return safe_name(redact("-" if value is None else str(value)))
 
 
 def fmt_time(value: datetime | None) -> str:
@@ -76,13 +83,14 @@ def terminal_width(wide: bool = False, stream: TextIO | None = None) -> int | No
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], width: int | None = None,
-          shrink: Sequence[int] = (), detail: bool = False) -> str:
+          shrink: Sequence[int] = (), detail: bool = False, prose: Sequence[int] = ()) -> str:
     """Rows as aligned columns (numbers to the right). With ``width``, the table is fitted:
     a ``detail`` last column (an error message) that does not fit moves to its own line under its
     row, so its reason stays readable; then columns are one space apart; then the ``shrink``
-    columns are cut, widest first."""
+    columns are cut, widest first. Cells are ``shown`` (names: bidi controls escaped, passwords
+    masked) except the ``prose`` columns (titles), which keep their bidi marks."""
     heads = [str(h) for h in headers]
-    cells = [[_cell(v) for v in row] for row in rows]
+    cells = [[_cell(v, i in prose) for i, v in enumerate(row)] for row in rows]
     right = [bool(rows) and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows) for i in range(len(heads))]
     details: list[str] = []
     if width is not None and detail and _total(_natural(heads, cells)) > width:
@@ -110,10 +118,12 @@ def _split_detail(heads: list[str], cells: list[list[str]], width: int) -> list[
     return lines
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, prose: bool = False) -> str:
     # Cells are one line: a stray newline would break the table's rows apart.
     # Stored text may predate the cleaner's control-character policy: never print it raw.
-    return "-" if value is None else " ".join(safe(str(value)).splitlines())
+    if value is None:
+        return "-"
+    return " ".join((safe(str(value)) if prose else shown(value)).splitlines())
 
 
 def _natural(heads: list[str], cells: list[list[str]]) -> list[int]:
@@ -147,13 +157,15 @@ def _line(row: Sequence[str], widths: Sequence[int], right: Sequence[bool], gap:
     return gap.join(parts).rstrip()
 
 
-# json escapes C0 controls itself; with ensure_ascii=False it would pass DEL, C1 and lone surrogates raw.
-_UNESCAPED = re.compile("[\x7f-\x9f\ud800-\udfff]")
+# json escapes C0 controls itself; with ensure_ascii=False it would pass DEL, C1, lone surrogates
+# and bidi controls raw (the same text for a JSON reader, a rewritten line for a terminal).
+_UNESCAPED = re.compile("[\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def to_json(value: Any) -> str:
+    """JSON for the terminal or a pipe: controls escaped, and URL passwords masked (``etl.redact``)."""
     text = json.dumps(value, ensure_ascii=False, default=_json_default)
-    return _UNESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return redact(_UNESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def _json_default(value: Any) -> Any:

@@ -3,6 +3,8 @@
 Every pass logs one line (``log_pass``) through the ``etl.service`` logger (the local executor;
 ``etl.queue`` for workers) with its facts in ``extra={"fields":
 {...}}``; the plain formatter appends them as ``key=value``, the JSON one as keys of the object.
+Both mask URL passwords and escape control characters, as every display edge does
+(``etl.display.shown`` / ``to_json``): a feed at ``https://user:PW@host/rss`` logs ``user:***``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
+from .display import shown, to_json
 from .models import RunReport
 
 if TYPE_CHECKING:
@@ -33,7 +36,7 @@ class KeyValueFormatter(logging.Formatter):
         line += "".join(f" {k}={_plain(v)}" for k, v in fields.items())
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        return shown(line)
 
 
 class JsonFormatter(logging.Formatter):
@@ -44,7 +47,7 @@ class JsonFormatter(logging.Formatter):
                 "msg": record.getMessage(), **getattr(record, "fields", {})}
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False, default=str)
+        return to_json(data)
 
 
 def setup_logging(json_lines: bool, level: int = logging.INFO) -> None:

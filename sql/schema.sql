@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 8.
+-- news-etl PostgreSQL schema, version 9.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 

@@ -106,7 +106,7 @@ def rsps():
 @pytest.fixture
 def get():
     client = HttpClient(HttpSettings(per_host_delay=0, retries=0), resolve=public, sleep=lambda s: None)
-    yield lambda url: client.get(url)
+    yield lambda url, **options: client.get(url, **options)
     client.close()
 
 

@@ -1,11 +1,13 @@
-"""Time and peak memory for the large hostile inputs of issue 14, each against a baseline of the
-same size measured in the same run.
+"""Time and peak memory for the large hostile inputs of issues 14 and 26, each against a
+baseline measured in the same run.
 
     .venv/bin/python bench/hostile/run.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-                                          [--only html,line,nul,deep]
+                                          [--only html,line,nul,deep,...] [--tiny]
 
 Each case runs in its own subprocess, so "peak" is that process's maximum resident set size
-(everything: interpreter, libraries, input). Prints a table; asserts nothing. Cases:
+(everything: interpreter, libraries, input). Prints two tables; asserts nothing. ``--tiny`` runs
+every case on small inputs (a smoke run: the figures then mean nothing). Issue 14's cases, each
+against a baseline input of the same size:
 
   html  one feed item whose description is escaped HTML nested 100,000 deep (2.3 MB), through the
         reader and the cleaner; baseline: a flat description of the same size
@@ -18,6 +20,23 @@ Each case runs in its own subprocess, so "peak" is that process's maximum reside
   slow  a page on a loopback server that sends its body at 1 byte/s (with a Content-Length),
         fetched with the product's default HTTP settings (its total deadline ends it); baseline:
         the same page sent at once
+
+Issue 26's cases (``bench/hostile/round2.py``), each the same attack now (A) and with its defence
+switched off (B, what the code did before), or at the limit (A) against an ordinary input (B):
+
+  pages     three crawled article pages of 200,000 nested <div>s through the crawl's page path
+            (``page_article``): A the extraction budget refuses them; B the budget off
+  item      one feed with a 14 MB item, read and cleaned as a poll does: A now (no feedparser
+            sanitizer, the 8 MiB record cap); B feedparser's sanitizer on and no cap
+  budget    A a page at the extraction budget (just under 30,000 elements); B an ordinary page
+            (3,000 elements): what the budget allows one page to cost
+  sitemap   a 44 MB sitemap (50,000 URLs) served gzipped by a loopback server: A fetched into a
+            temporary file and read streaming; B held in memory and parsed whole (the page cap raised)
+  robots    a 12 MB robots.txt of 480,000 rules: parse time and the cost of one rule check;
+            A read to 500 KiB; B read whole
+  slowloris 1,100 connections that never finish their request head, against ``news-etl serve``'s
+            app limited to 1,024 open files: how long a request from another address then takes;
+            A the guarded protocol (etl/web/server.py); B uvicorn's plain h11 protocol
 """
 
 from __future__ import annotations
@@ -43,11 +62,19 @@ def _feed(description: str) -> bytes:
             f"<description>{description}</description></item></channel></rss>").encode()
 
 
+TINY = False  # --tiny: every case on small inputs
+
+
+def _size(full: int, tiny: int) -> int:
+    return tiny if TINY else full
+
+
 def case_html(flat: bool, workdir: Path, pg: str) -> str:
     from etl.clean.article import to_article
     from etl.fetch.feedfile import parse_feed
     from etl.models import RawItem
-    description = "&lt;div&gt;" * 100_000 + "متن خبر" + "&lt;/div&gt;" * 100_000
+    depth = _size(100_000, 1_000)
+    description = "&lt;div&gt;" * depth + "متن خبر" + "&lt;/div&gt;" * depth
     if flat:  # the same number of bytes, in sibling paragraphs
         unit = "&lt;p&gt;متن&lt;/p&gt;"
         description = unit * (len(description) // len(unit))
@@ -63,13 +90,14 @@ def case_line(flat: bool, workdir: Path, pg: str) -> str:
     good = json.dumps(GOOD, ensure_ascii=False).encode() + b"\n"
     with path.open("wb") as out:
         out.write(good)
+        megabytes = _size(200, 9)  # over the 8 MiB record cap either way
         if flat:
             line = json.dumps({"title": "t", "body": "متن " * 750}, ensure_ascii=False).encode() + b"\n"
-            for _ in range(200_000_000 // len(line)):
+            for _ in range(megabytes * 1_000_000 // len(line)):
                 out.write(line)
         else:
             out.write(b'{"body": "')
-            for _ in range(200):
+            for _ in range(megabytes):
                 out.write(b"x" * 1_000_000)
             out.write(b'"}\n')
         out.write(good)
@@ -86,8 +114,9 @@ def case_deep(flat: bool, workdir: Path, pg: str) -> str:
     import io
 
     from etl.fetch.files import parse_stream
-    line = (b"[1," * 1_000_000 + b"1" + b"]" * 1_000_000) if not flat else (b"[" + b"1," * 1_000_000 + b"1]")
-    record = (b'{"a":' * 100_000 + b"1" + b"}" * 100_000) if not flat else (b'{"a":[' + b"1," * 300_000 + b"1]}")
+    n, m = _size(1_000_000, 10_000), _size(100_000, 1_000)
+    line = (b"[1," * n + b"1" + b"]" * n) if not flat else (b"[" + b"1," * n + b"1]")
+    record = (b'{"a":' * m + b"1" + b"}" * m) if not flat else (b'{"a":[' + b"1," * (3 * m) + b"1]}")
     start = time.perf_counter()
     jsonl = list(parse_stream(io.BytesIO(line + b"\n"), "deep.jsonl"))
     js = list(parse_stream(io.BytesIO(b"[" + record + b"]"), "deep.json"))
@@ -104,9 +133,10 @@ def case_nul(flat: bool, workdir: Path, pg: str) -> str:
     from etl.tasks.backfill import Backfill, run_backfill
     from etl.tasks.context import Context
     path = workdir / "rows.jsonl"
+    rows = _size(10_000, 200)
     with path.open("w", encoding="utf-8") as out:
-        for i in range(1, 10_001):
-            title = f"خبر شماره {i}" + ("\u0000" if i == 9_990 and not flat else "")
+        for i in range(1, rows + 1):
+            title = f"خبر شماره {i}" + ("\u0000" if i == rows - 10 and not flat else "")
             out.write(json.dumps({"title": title, "body": f"متن خبر {i} " * 40, "url": f"https://e.ir/n/{i}"}) + "\n")
     name = f"news_etl_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(pg, isolation_level="AUTOCOMMIT")
@@ -151,7 +181,7 @@ def case_slow(flat: bool, workdir: Path, pg: str) -> str:
         conn.close()
 
     threading.Thread(target=serve, daemon=True).start()
-    settings = HttpSettings()
+    settings = HttpSettings(total_timeout=2.0) if TINY else HttpSettings()
     start = time.perf_counter()
     with HttpClient(settings) as client:
         try:
@@ -180,8 +210,14 @@ def _result(start: float, detail: str) -> str:
 CASES = {"html": case_html, "line": case_line, "deep": case_deep, "nul": case_nul, "slow": case_slow}
 
 
+def _cases() -> dict:
+    import round2  # noqa: E402  (beside this file)
+    return {**CASES, **round2.CASES}
+
+
 def _child(case: str, flat: bool, pg: str) -> dict:
-    args = [sys.executable, __file__, "--child", case, "--pg", pg] + (["--flat"] if flat else [])
+    args = [sys.executable, __file__, "--child", case, "--pg", pg] + (["--flat"] if flat else []) + \
+        (["--tiny"] if TINY else [])
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     if done.returncode:
         return {"seconds": float("nan"), "peak_mb": float("nan"), "detail": done.stderr.strip().splitlines()[-1]}
@@ -189,22 +225,40 @@ def _child(case: str, flat: bool, pg: str) -> dict:
 
 
 def main() -> None:
+    global TINY
+    sys.path.insert(0, str(Path(__file__).parent))
+    import round2  # noqa: E402
+    cases = _cases()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--only", default=",".join(CASES))
-    parser.add_argument("--child", choices=CASES, help=argparse.SUPPRESS)
+    parser.add_argument("--only", default=",".join(cases))
+    parser.add_argument("--tiny", action="store_true", help="small inputs: a smoke run, not a measurement")
+    parser.add_argument("--child", choices=cases, help=argparse.SUPPRESS)
     parser.add_argument("--flat", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    TINY = round2.TINY = args.tiny
     if args.child:
         with tempfile.TemporaryDirectory() as tmp:
-            print(CASES[args.child](args.flat, Path(tmp), args.pg))
+            print(cases[args.child](args.flat, Path(tmp), args.pg))
         return
-    print(f"{'case':6} {'attack s':>9} {'peak MB':>8} {'baseline s':>10} {'peak MB':>8} {'ratio':>6}  what happened")
-    for case in args.only.split(","):
+    chosen = args.only.split(",")
+    first = [c for c in chosen if c in CASES]
+    if first:
+        print(f"{'case':6} {'attack s':>9} {'peak MB':>8} {'baseline s':>10} {'peak MB':>8} {'ratio':>6}  "
+              "what happened")
+    for case in first:
         attack, base = _child(case, False, args.pg), _child(case, True, args.pg)
         ratio = attack["seconds"] / base["seconds"] if base["seconds"] else float("nan")
         print(f"{case:6} {attack['seconds']:9.2f} {attack['peak_mb']:8.0f} {base['seconds']:10.2f} "
               f"{base['peak_mb']:8.0f} {ratio:6.2f}  {attack['detail']}", flush=True)
+    second = [c for c in chosen if c in round2.CASES]
+    if second:
+        print(f"\n{'case':9} {'A s':>8} {'A MB':>6} {'B s':>8} {'B MB':>6} {'B/A s':>6}  A | B (see the docstring)")
+    for case in second:
+        a, b = _child(case, False, args.pg), _child(case, True, args.pg)
+        ratio = b["seconds"] / a["seconds"] if a["seconds"] else float("nan")
+        print(f"{case:9} {a['seconds']:8.2f} {a['peak_mb']:6.0f} {b['seconds']:8.2f} {b['peak_mb']:6.0f} "
+              f"{ratio:6.1f}  A: {a['detail']} | B: {b['detail']}", flush=True)
 
 
 if __name__ == "__main__":

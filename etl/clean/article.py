@@ -15,13 +15,16 @@ from .agency import AgencyTable, agency_table, find_attribution
 from .controls import clean_item
 from .dates import is_future, parse_date_info
 from .html import html_to_text
+from .jsonsafe import NotJSON, storable
 from .text import normalize_text
 from .urls import canonical_url, identity_url
 
 # What the cleaner makes of an item changes with this number: it is part of each stored raw hash
 # (etl/clean/version.py), so a bump makes the next backfill clean everything again.
 # 2: agencies canonical (meta.agency, agency_centre, attribution; etl/clean/agency.py).
-CLEANER_VERSION = 2
+# 3: a date outside 1900-2199 (or past what datetime holds) is unknown; non-finite and huge
+#    numbers in extra fields are kept as text (etl/clean/jsonsafe.py).
+CLEANER_VERSION = 3
 TITLE_MAX = 150
 EXCERPT = 300
 # "به گزارش خبرگزاری مهر، " opens most agency copy; a derived title reads better without it.
@@ -77,7 +80,10 @@ def to_article(item: RawItem, now: datetime, agencies: AgencyTable | None = None
     if title_derived:
         title = derive_title(body)
     url = canonical_url(item.url)
-    meta = dict(item.extra)
+    try:
+        meta = storable(dict(item.extra))  # 1e999999, NaN: kept as text, so every database stores valid JSON
+    except NotJSON as exc:
+        return ItemError(item.location, str(exc), _excerpt(item))
     if item.url and not url:
         meta["url_raw"] = item.url
     published_at, time_known = _published(item.published, now, meta)

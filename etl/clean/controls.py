@@ -19,7 +19,7 @@ from typing import Any
 
 from ..models import RawItem
 
-__all__ = ["clean_controls", "clean_item", "clean_value", "has_controls", "safe"]
+__all__ = ["clean_controls", "clean_item", "clean_value", "has_controls", "safe", "safe_name"]
 
 # One pattern for everything that changes, so clean text costs one scan. Line breaks (CR, CRLF,
 # NEL) become "\n" and vertical tab / form feed a space, so removing them never joins two words.
@@ -27,6 +27,10 @@ _CONTROLS = re.compile("\r\n?|[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]+")
 _KEPT_AS = {"\x85": "\n", "\x0b": " ", "\x0c": " "}
 # One character at a time, for escaping (a terminal gets ``\\x1b``, never ESC itself).
 _TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# In a name (a source, a file, a URL) the bidi controls are escaped too: U+202E in a file name
+# shows "evil\u202etxt.jsonl" as "evilnosj.txt" and pulls the rest of the line around with it.
+# Prose (titles, snippets) keeps them: Persian text uses the marks, and a title is the last column.
+_NAME = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_controls(text: str) -> str:
@@ -77,8 +81,19 @@ def safe(value: Any) -> str:
 
     ``safe("عنوان\\x1b]0;pwned\\x07")`` -> ``"عنوان\\\\x1b]0;pwned\\\\x07"``. Newlines and tabs stay.
     """
-    text = "-" if value is None else str(value)
-    if "\r" not in text and not _TERMINAL.search(text):
+    return _escaped(_TERMINAL, "-" if value is None else str(value))
+
+
+def safe_name(value: Any) -> str:
+    """``safe`` for names (sources, files, URLs, whole error lines): bidi controls escaped too.
+
+    ``safe_name("evil\u202etxt.jsonl")`` -> ``"evil\\u202etxt.jsonl"``; ZWNJ (``"می\u200cشود"``) stays.
+    """
+    return _escaped(_NAME, "-" if value is None else str(value))
+
+
+def _escaped(pattern: re.Pattern, text: str) -> str:
+    if "\r" not in text and not pattern.search(text):
         return text
-    return _TERMINAL.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"),
-                         text.replace("\r", "\\r"))
+    return pattern.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"),
+                       text.replace("\r", "\\r"))

@@ -8,7 +8,9 @@ A chain of small parsers, tried in order, each returning ``None`` when its form 
 4. English month first                         ``August 22, 2025``
 5. numeric y/m/d or (Jalali) d/m/y              ``۱۴۰۴/۱۰/۱۸ - ۱۴:۱۴``, ``date 2025-08-22``
 
-A four-digit year in 1300-1499 is Jalali, in 1900-2199 Gregorian. A time without an
+A four-digit year in 1300-1499 is Jalali, in 1900-2199 Gregorian; a year outside both
+(``31 Dec 9999``, ``01 Jan 0001 +1400``) is no date, like any unparseable one: such an
+instant may not even exist in UTC (Python's ``datetime`` ends at 9999-12-31). A time without an
 offset is Asia/Tehran wall-clock time with its real history: +04:30 in summer until
 September 2022, +03:30 all year since.
 
@@ -99,13 +101,18 @@ class _Found:
     clock: time | None = None
     offset: timedelta | None = None
 
-    def resolve(self) -> ParsedDate:
+    def resolve(self) -> ParsedDate | None:
+        """The UTC instant; None when it falls outside what ``datetime`` can hold (handlers keep
+        years in range, so only a bug or a new handler gets here, never a raise)."""
         zone = TEHRAN if self.offset is None else timezone(self.offset)
         # fold=0 (the default) picks the pre-transition offset in a gap and the first
         # instant in an overlap; see the module docstring.
         clock = self.clock if self.clock is not None else time(0)
         local = datetime.combine(self.day, clock, tzinfo=zone)
-        return ParsedDate(at=local.astimezone(UTC), time_known=self.clock is not None)
+        try:
+            return ParsedDate(at=local.astimezone(UTC), time_known=self.clock is not None)
+        except OverflowError:
+            return None
 
 
 # A handler whose form is present but impossible (day 32, an unknown zone) returns this,
@@ -203,7 +210,8 @@ def _rfc822(text: str) -> _Found | None:
     if len(m["y"]) == 2:
         # RFC 2822 section 4.3: 00-49 are 2000-2049, 50-99 are 1950-1999.
         year += 2000 if year < 50 else 1900
-    day = gregorian(year, ENGLISH_MONTHS[m["mon"].lower()], int(m["d"]))
+    month = ENGLISH_MONTHS[m["mon"].lower()]
+    day = gregorian(year, month, int(m["d"])) if year in GREGORIAN_YEARS else None
     clock = _clock_12(m)
     offset = _offset(m["tz"]) if m["tz"] else None
     # An unknown zone name leaves the instant hours off; better no date than a wrong one.

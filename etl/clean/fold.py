@@ -19,8 +19,8 @@ from functools import lru_cache
 
 from .text import normalize_text
 
-__all__ = ["MAX_WORDS", "QueryTooLong", "Term", "fold", "fold_document", "fold_fields", "fold_query",
-           "fold_parts", "fold_with_offsets", "vanishes"]
+__all__ = ["DOCUMENT_BYTES", "MAX_WORDS", "QueryTooLong", "Term", "document", "fold", "fold_document",
+           "fold_fields", "fold_query", "fold_parts", "fold_with_offsets", "vanishes"]
 
 ZWNJ = "\u200c"
 
@@ -141,8 +141,37 @@ def fold_document(text: str) -> str:
     which the normalizer cannot always split (``حرفهای`` is حرف‌های or حرفه‌ای). The joined forms
     go last so that phrases across a compound keep their adjacency.
     """
-    words, joined = fold_parts(text)
-    return " ".join(words + joined)
+    return document(*fold_parts(text))
+
+
+# PostgreSQL refuses a tsvector over 1 MiB ("string is too long for tsvector"), and one article of
+# 250,000 distinct words failed its whole batch on every poll. A tsvector takes at most about three
+# times its document's bytes (short distinct words: 2.84 times, measured), so what search indexes
+# is cut at 256 KiB; the stored body is never cut. Both databases index the same document.
+DOCUMENT_BYTES = 256 * 1024
+
+
+def document(words: list[str], joined: list[str], limit: int = DOCUMENT_BYTES) -> str:
+    """``words`` then ``joined``, space-separated, in at most ``limit`` UTF-8 bytes: past it, the
+    words that fit in three quarters of it (the text's start: title, summary, lead), then the
+    joined compounds that fit in the rest. Under the limit (every ordinary article) it is the
+    plain join: ``(["حرف", "ها"], ["حرفها"])`` -> ``"حرف ها حرفها"``."""
+    text = " ".join(words + joined)
+    if len(text) * 4 <= limit or len(text.encode("utf-8", "surrogatepass")) <= limit:
+        return text
+    kept = _fitting(words, limit * 3 // 4)
+    return " ".join(kept + _fitting(joined, limit - len(" ".join(kept).encode("utf-8", "surrogatepass")) - 1))
+
+
+def _fitting(words: list[str], room: int) -> list[str]:
+    """The longest prefix of ``words`` whose join takes at most ``room`` bytes."""
+    used, count = -1, 0
+    for word in words:
+        used += len(word.encode("utf-8", "surrogatepass")) + 1
+        if used > room:
+            break
+        count += 1
+    return words[:count]
 
 
 # A token holding a ZWNJ; only those can be compounds, and they are few, so the rest of the text

@@ -100,7 +100,8 @@ def _loaded(*names: str) -> tuple[type, ...]:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"{PROG}: error: {one_line(message)}", file=sys.stderr)
+    from ..display import shown  # names in the message: masked and escaped like every printed name
+    print(shown(f"{PROG}: error: {one_line(message)}"), file=sys.stderr)
     return code
 
 

@@ -53,7 +53,13 @@ def verbose(args: argparse.Namespace) -> bool:
 def note(args: argparse.Namespace, message: str) -> None:
     """An informational line on stderr (not an error); ``--quiet`` silences it."""
     if not quiet(args):
-        print(f"{PROG}: {message}", file=sys.stderr)
+        print(_shown(f"{PROG}: {message}"), file=sys.stderr)
+
+
+def _shown(text: str) -> str:
+    """``etl.display.shown``, imported when a line is printed: this module stays light."""
+    from ..display import shown
+    return shown(text)
 
 
 def setup_verbose_logging(args: argparse.Namespace) -> None:
@@ -125,15 +131,44 @@ def date_arg(value: str) -> datetime:
     return parsed
 
 
+# The largest id or count the databases hold (a 64-bit integer): a larger one is no id at all,
+# and binding it failed inside the driver ("Python int too large to convert to SQLite INTEGER").
+LARGEST = 2**63 - 1
+LONGEST = 86_400.0  # seconds: a day is the longest delay, timeout or grace any option needs
+
+
 def non_negative(value: str) -> int:
-    number = int(value)
+    number = _integer(value)
     if number < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return number
 
 
 def positive(value: str) -> int:
-    number = int(value)
+    number = _integer(value)
     if number <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return number
+
+
+def _integer(value: str) -> int:
+    number = int(value)
+    if number > LARGEST:
+        raise argparse.ArgumentTypeError(f"must be at most {LARGEST}, got {value}")
+    return number
+
+
+def seconds(value: str) -> float:
+    """argparse type for a duration: ``"1.5"`` -> 1.5; ``"nan"``, ``"-1"``, ``"1e308"`` are refused."""
+    number = float(value)
+    if not 0 <= number <= LONGEST:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"must be a number of seconds from 0 to {LONGEST:,.0f}, got {value}")
+    return number
+
+
+def factor(value: str) -> float:
+    """argparse type for a multiplier: finite and above 0."""
+    number = float(value)
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {value}")
     return number

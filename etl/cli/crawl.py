@@ -11,7 +11,7 @@ from typing import TextIO
 from ..clean.dates import parse_date
 from ..config import Config, Source
 from ..crawl.select import Window
-from ..display import to_json
+from ..display import shown, to_json
 from ..fetch.http import HttpClient
 from ..load.frontier import last_range
 from ..load.sources import source_row
@@ -84,9 +84,9 @@ def _window(engine, source: Source, args: argparse.Namespace) -> Window:
 
 
 def _summary(report: CrawlReport) -> str:
-    lines = [f"{PROG}: failed: {e.location}: {e.reason}" for e in report.errors]
+    lines = [shown(f"{PROG}: failed: {e.location}: {e.reason}") for e in report.errors]
     if report.error:
-        lines.append(f"{PROG}: error: {report.error}")
+        lines.append(shown(f"{PROG}: error: {report.error}"))
     lines.append(report.crawl_line())
     if not report.dry_run:
         lines.append(report.line())

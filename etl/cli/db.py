@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from ..config import Config, Settings, build_settings, load_config
-from ..display import table, terminal_width, to_json
+from ..display import shown, table, terminal_width, to_json
 from ..errors import first_line
 from ..load.db import describe, make_engine
 from ..load.migrate import upgrade
@@ -65,11 +65,12 @@ def open_db(args: argparse.Namespace) -> tuple[Engine, Config]:
 
 
 def show_rows(args: argparse.Namespace, read: Callable, headers: Sequence[str], cells: Callable,
-              shrink: Sequence[int] = (), detail: bool = False, heading: Callable | None = None) -> int:
+              shrink: Sequence[int] = (), detail: bool = False, heading: Callable | None = None,
+              prose: Sequence[int] = ()) -> int:
     """Open the database, ``read(conn)`` the rows, print them as JSON (``--json``) or a table
     fitted to the terminal (``shrink``: columns that may be cut; ``detail``: the last column is
     an error message that moves under its row rather than lose its reason; ``heading(conn)``: a
-    line above the table, or None)."""
+    line above the table, or None; ``prose``: title columns, which keep their bidi marks)."""
     engine, _ = open_db(args)
     with engine.connect() as conn:
         rows = read(conn)
@@ -78,7 +79,7 @@ def show_rows(args: argparse.Namespace, read: Callable, headers: Sequence[str], 
         print(to_json(rows))
         return EXIT_OK
     if above:
-        print(above)
+        print(shown(above))
     width = terminal_width(getattr(args, "wide", False))
-    print(table([cells(r) for r in rows], headers, width, shrink, detail))
+    print(table([cells(r) for r in rows], headers, width, shrink, detail, prose))
     return EXIT_OK

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..config import Config, Source
-from ..display import ProgressLine, to_json
+from ..display import ProgressLine, shown, to_json
 from ..errors import one_line
 from ..executors.once import run_once
 from ..fetch.http import HttpClient
@@ -59,8 +59,8 @@ def _queue_backfill(args: argparse.Namespace, paths: list[Path]) -> int:
     with app.open():
         shards = shards_of(paths, args.files_per_shard, args.shard_size, args.pattern)
         count = defer_shards(app, args.source, shards, args.pattern, args.batch_size)
-    print(f"{PROG}: deferred {count} shard(s) of {args.source} to the queue; `{PROG} runs --source {args.source}` "
-          "shows their progress")
+    print(shown(f"{PROG}: deferred {count} shard(s) of {args.source} to the queue; `{PROG} runs --source "
+                f"{args.source}` shows their progress"))
     return EXIT_OK
 
 
@@ -84,17 +84,17 @@ def _one_line_report(report: RunReport) -> dict:
 def _explain(report: RunReport) -> None:
     """Each failure and each skipped file by name, on stderr; the counts go to stdout."""
     for error in report.errors:
-        print(f"{PROG}: failed: {error.location}: {one_line(error.reason)}", file=sys.stderr)
+        print(shown(f"{PROG}: failed: {error.location}: {one_line(error.reason)}"), file=sys.stderr)
     if report.failed > len(report.errors):
         print(f"{PROG}: ... {report.failed - len(report.errors)} more; see `{PROG} errors --run {report.run_id}`",
               file=sys.stderr)
     for skipped in report.skipped_files:
-        print(f"{PROG}: skipped: {skipped.location}: {skipped.reason}", file=sys.stderr)
+        print(shown(f"{PROG}: skipped: {skipped.location}: {skipped.reason}"), file=sys.stderr)
     if report.skipped > len(report.skipped_files):
         print(f"{PROG}: skipped {report.skipped - len(report.skipped_files)} more file(s) that are not article files",
               file=sys.stderr)
     if report.error:
-        print(f"{PROG}: error: run {report.run_id} stopped: {one_line(report.error)}", file=sys.stderr)
+        print(shown(f"{PROG}: error: run {report.run_id} stopped: {one_line(report.error)}"), file=sys.stderr)
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -108,7 +108,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         for report in reports:
             if not quiet(args):
                 _explain(report)
-            print(f"{report.source}: {report.line()}" + (f"  [failed: {one_line(report.error)}]" if report.error else ""))
+            failed = f"  [failed: {one_line(report.error)}]" if report.error else ""
+            print(shown(f"{report.source}: {report.line()}{failed}"))
         if len(reports) > 1:
             print(f"total: {_total(reports).line()}")
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED

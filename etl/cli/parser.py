@@ -11,8 +11,8 @@ from pathlib import Path
 from .. import __version__
 from ..defaults import (BATCH_SIZE, EXPORT_FORMATS, HEALTH_FACTOR, HEALTH_TOLERANCE, LEXICON_MIN_COUNT,
                         SHARD_RECORDS)
-from .common import (PROG, Formatter, add_command, concurrency_arg, date_arg, filter_args, listing_args,
-                     non_negative, positive)
+from .common import (PROG, Formatter, add_command, concurrency_arg, date_arg, factor, filter_args,
+                     listing_args, non_negative, positive, seconds)
 
 __all__ = ["build_parser"]
 
@@ -151,15 +151,15 @@ def _service(sub, common) -> None:
                     "(SIGHUP reloads the sources file)",
                     "news-etl run --log-json --metrics-port 9108", [common])
     concurrency_arg(p)
-    p.add_argument("--grace", type=float, default=30.0, metavar="SECONDS",
+    p.add_argument("--grace", type=seconds, default=30.0, metavar="SECONDS",
                    help="on SIGTERM, wait this long for running passes to commit")
     p.add_argument("--log-json", action="store_true", help="log JSON lines instead of key=value text (times in UTC)")
-    p.add_argument("--metrics-port", type=positive, metavar="PORT", help="serve Prometheus metrics on this port")
+    p.add_argument("--metrics-port", type=_port, metavar="PORT", help="serve Prometheus metrics on this port")
     p.add_argument("--metrics-addr", default="127.0.0.1", metavar="ADDR",
                    help="address for the metrics server (default 127.0.0.1; 0.0.0.0 in a container)")
-    p.add_argument("--http-retries", type=int, default=1, metavar="N",
+    p.add_argument("--http-retries", type=non_negative, default=1, metavar="N",
                    help="retries within one pass for transient HTTP errors (default 1; the schedule retries later)")
-    p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
+    p.add_argument("--per-host-delay", type=seconds, default=1.0, metavar="SECONDS",
                    help="minimum pause between requests to one host")
     p.add_argument("--executor", choices=("local", "procrastinate"), default="local",
                    help="local: this process schedules (SQLite too); procrastinate: the shared PostgreSQL "
@@ -169,7 +169,7 @@ def _service(sub, common) -> None:
                     "check the service's health: exit 0 when the database answers and every enabled source is "
                     "neither failing nor late, 1 when a source is, 3 when the database cannot be reached",
                     "news-etl status --max-failures 5 --json", [common])
-    p.add_argument("--factor", type=float, default=HEALTH_FACTOR,
+    p.add_argument("--factor", type=factor, default=HEALTH_FACTOR,
                    help="a source is late after this many times its longest interval without success")
     p.add_argument("--max-failures", type=positive, default=HEALTH_TOLERANCE, metavar="N",
                    help="a source is failing after N failed passes in a row (or when every attempt so far failed)")
@@ -199,6 +199,12 @@ def _web(sub, common) -> None:
     p.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
     p.add_argument("--token", default=None,
                    help="require this token (Authorization: Bearer, or ?token= once); default $NEWS_ETL_WEB_TOKEN")
+    p.add_argument("--max-connections", type=positive, default=None, metavar="N",
+                   help="open connections at most; more are closed at once (default: the open-file limit less 128)")
+    p.add_argument("--per-client", type=non_negative, default=32, metavar="N",
+                   help="open connections from one client address at most; 0 for none (behind a reverse proxy)")
+    p.add_argument("--head-timeout", type=seconds, default=10.0, metavar="SECONDS",
+                   help="a request's line and headers must arrive within this (default 10)")
 
 
 def _crawl(sub, common) -> None:
@@ -213,7 +219,7 @@ def _crawl(sub, common) -> None:
     p.add_argument("--dry-run", action="store_true", help="walk the sitemaps and count the pages; fetch no page")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
-    p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
+    p.add_argument("--per-host-delay", type=seconds, default=1.0, metavar="SECONDS",
                    help="minimum pause between requests to the site (default 1; robots.txt Crawl-delay may ask more)")
     p.add_argument("--queue", action="store_true",
                    help="PostgreSQL: defer the crawl to `news-etl worker`s in slices (the walk, then batches of "
@@ -224,20 +230,20 @@ def _worker(sub, common) -> None:
     p = add_command(sub, "worker", "worker:cmd_worker",
                     "run a procrastinate worker: poll due sources from the shared PostgreSQL schedule (scale-out)",
                     "news-etl worker --database-url postgresql+psycopg://etl@db/news --concurrency 16", [common])
-    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="tasks run at once (default 8)")
+    p.add_argument("--concurrency", type=positive, default=8, metavar="N", help="tasks run at once (default 8)")
     p.add_argument("--queues", type=_queues, default="all", metavar="QUEUE[,QUEUE]",
                    help="'polls' (sources' passes), 'schedule' (dispatch and maintenance), 'backfill' (queued "
                         "backfill shards, files, crawl slices), several separated by commas, or 'all' (default)")
     p.add_argument("--no-listen-notify", action="store_true",
                    help="poll the queue instead of holding a LISTEN connection (needed behind pgbouncer "
                         "transaction pooling)")
-    p.add_argument("--per-host", type=int, default=2, metavar="N",
+    p.add_argument("--per-host", type=positive, default=2, metavar="N",
                    help="polls of one host at once across all workers (default 2)")
-    p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
+    p.add_argument("--per-host-delay", type=seconds, default=1.0, metavar="SECONDS",
                    help="minimum pause between requests to one host, across all workers (kept in the "
                         "database, table host_pace; default 1.0)")
     p.add_argument("--log-json", action="store_true", help="log JSON lines instead of key=value text")
-    p.add_argument("--metrics-port", type=int, metavar="PORT",
+    p.add_argument("--metrics-port", type=_port, metavar="PORT",
                    help="serve Prometheus metrics (the queue's depth, oldest job, stalled jobs, workers) on this port")
     p.add_argument("--metrics-addr", default="127.0.0.1", metavar="ADDR",
                    help="address for the metrics server (default 127.0.0.1; 0.0.0.0 in a container)")

@@ -8,7 +8,7 @@ import sys
 from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
-from ..display import fmt_time, safe, terminal_width, to_json, truncate
+from ..display import fmt_time, safe, shown, terminal_width, to_json, truncate
 from ..export import write_csv, write_jsonl, write_parquet
 from ..load.queries import latest_articles
 from ..load.search import Filters, export_rows, get_article, search
@@ -26,7 +26,8 @@ def cmd_articles(args: argparse.Namespace) -> int:
     # The title is the last column: right-to-left text there cannot push the other columns around.
     return show_rows(args, lambda conn: latest_articles(conn, args.limit, args.source),
                      ["id", "source", "published (Tehran)", "title"],
-                     lambda r: (r["id"], r["source"], fmt_time(r["published_at"]), r["title"]), shrink=(3, 1))
+                     lambda r: (r["id"], r["source"], fmt_time(r["published_at"]), r["title"]), shrink=(3, 1),
+                     prose=(3,))
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -44,9 +45,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     width = terminal_width(args.wide)
     for h in hits:
         when = f"{fmt_time(h.published_at)} (Tehran)" if h.published_at else "date unknown"
-        print(_fit(f"[{h.id}] {h.source}  {when}  {safe(h.title)}", width))
+        print(_fit(f"[{h.id}] {shown(h.source)}  {when}  {safe(h.title)}", width))
         if h.url:
-            print("    " + _fit(safe(readable_url(h.url)), width and width - 4, middle=True))
+            print("    " + _fit(shown(readable_url(h.url)), width and width - 4, middle=True))
         print(f"    {safe(h.snippet)}\n")
     note(args, f"{len(hits)} result(s)")
     return 0
@@ -83,17 +84,19 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(to_json(article))
         return 0
     _say(f"{article['title']}\n")
-    _say(f"source: {article['source']}   id: {article['id']}   published: {fmt_time(article['published_at'])} (Tehran)")
+    _say(f"source: {shown(article['source'])}   id: {article['id']}   "
+         f"published: {fmt_time(article['published_at'])} (Tehran)")
     if article["agency"]:
         centre = (article["meta"] or {}).get("agency_centre")
         _say(f"agency: {article['agency']}" + (f" (centre: {centre})" if centre else ""))
-    _say(f"url: {readable_url(article['url']) if article['url'] else '-'}\n"
+    _say(f"url: {shown(readable_url(article['url'])) if article['url'] else '-'}\n"
           f"stored: {fmt_time(article['fetched_at'])}   last changed: {fmt_time(article['updated_at'])} (Tehran)")
     if article["summary"]:
         _say(f"\n{article['summary']}")
     _say(f"\n{article['body']}\n")
     for other in article["cluster"]:
-        _say(f"same story: [{other['id']}] {other['source']}  {fmt_time(other['published_at'])}  {other['title']}")
+        _say(f"same story: [{other['id']}] {shown(other['source'])}  {fmt_time(other['published_at'])}  "
+             f"{other['title']}")
     _say(f"revisions: {len(article['revisions'])}")
     for rev in article["revisions"]:
         _say(f"  - version stored {fmt_time(rev['stored_at'])}, replaced {fmt_time(rev['replaced_at'])}: {rev['title']}")

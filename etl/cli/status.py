@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..display import terminal_width, text_width, to_json, truncate
+from ..display import shown, terminal_width, text_width, to_json, truncate
 from ..load.db import describe, make_engine
 from ..health import LAST_ERROR, check_health
 from .common import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, PROG, utcnow
@@ -15,7 +15,7 @@ from .db import configured, settings_of
 def _print_problems(health, width: int | None) -> None:
     """One line per problem; on a narrow terminal the last error goes under its source, cut in the middle."""
     for problem in health.problems:
-        line = f"{PROG}: unhealthy: {problem}"
+        line = shown(f"{PROG}: unhealthy: {problem}")
         if width is None or text_width(line) <= width:
             print(line)
             continue

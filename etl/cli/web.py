@@ -18,6 +18,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn  # imported here: the other commands do not need the web stack loaded
 
     from ..web import TOKEN_ENV, BindError, check_bind, check_schema, create_app
+    from ..web.server import ServeLimits, default_max_connections, quiet_tokens, uvicorn_options
     token = args.token or os.environ.get(TOKEN_ENV) or None
     try:
         check_bind(args.host, token)
@@ -31,8 +32,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     check_schema(engine)
     print(f"{PROG}: serving {describe(engine)} on http://{_url_host(args.host)}:{args.port}/"
           + (" (token required)" if token else ""), file=sys.stderr)
+    limits = ServeLimits(args.max_connections or default_max_connections(), args.per_client, args.head_timeout)
     config = uvicorn.Config(create_app(engine, token=token), host=args.host, port=args.port,
-                            log_level="info", server_header=False, proxy_headers=False)
+                            log_level="info", server_header=False, proxy_headers=False, **uvicorn_options(limits))
+    quiet_tokens()  # after Config: it sets up uvicorn's loggers
     uvicorn.Server(config).run()
     return 0
 

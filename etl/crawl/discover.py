@@ -3,10 +3,16 @@
 Order: the source's own ``sitemaps = [...]`` list, else the ``Sitemap:`` lines of robots.txt,
 else the well-known paths. robots.txt is read with protego (Google's reading of the standard:
 longest match wins, ``Allow`` beats an equal ``Disallow``, wildcards, ``Crawl-delay``).
+
+robots.txt is written by the site, so it is bounded like any input: only its first 500 KiB are
+read (Google's limit; the rest is ignored, not refused), which keeps a rule check to a few
+milliseconds however many rules the site writes, and ``Crawl-delay`` counts up to 60 s (a
+``Crawl-delay: 100000`` would stop a crawl after one page; ``1e308`` could not even be slept).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 from urllib.parse import urljoin, urlsplit
@@ -15,13 +21,16 @@ from protego import Protego
 
 from ..fetch.http import FetchError, Response
 
-__all__ = ["WELL_KNOWN", "Discovery", "Robots", "discover", "read_robots", "site_root"]
+__all__ = ["MAX_CRAWL_DELAY", "ROBOTS_MAX_BYTES", "WELL_KNOWN", "Discovery", "Robots", "discover", "read_robots",
+           "site_root"]
 
 WELL_KNOWN = ("/sitemap.xml", "/sitemap_index.xml", "/sitemap-index.xml", "/sitemap-news.xml",
               "/news-sitemap.xml", "/sitemap.xml.gz")
 ROBOTS_AGENT = "news-etl"
+ROBOTS_MAX_BYTES = 500 * 1024  # Google reads this much and ignores the rest
+MAX_CRAWL_DELAY = 60.0  # seconds; a larger Crawl-delay is read as this
 
-Get = Callable[[str], Response]
+Get = Callable[..., Response]  # get(url, **options of HttpClient.get)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +44,11 @@ class Robots:
 
     @property
     def crawl_delay(self) -> float:
+        """Seconds between pages the site asks for, at most MAX_CRAWL_DELAY; nonsense is 0."""
         delay = self.rules.crawl_delay(ROBOTS_AGENT) if self.rules is not None else None
-        return float(delay or 0.0)
+        if delay is None or math.isnan(delay) or delay <= 0:
+            return 0.0
+        return min(float(delay), MAX_CRAWL_DELAY)
 
     @property
     def sitemaps(self) -> list[str]:
@@ -63,7 +75,7 @@ def read_robots(get: Get, root: str) -> Robots:
     raises the FetchError, since crawling on without knowing the rules is not polite."""
     url = urljoin(root, "/robots.txt")
     try:
-        response = get(url)
+        response = get(url, max_bytes=ROBOTS_MAX_BYTES, cut=True)
     except FetchError as exc:
         if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
             return Robots()
@@ -79,13 +91,18 @@ def discover(get: Get, root: str, configured: Sequence[str] = ()) -> Discovery:
     if robots.sitemaps:
         return Discovery(robots, _unique(robots.sitemaps), "robots")
     probed: dict[str, Response] = {}
+    found: list[str] = []
     for path in WELL_KNOWN:
         url = urljoin(root, path)
         try:
             probed[url] = get(url)
-        except FetchError:
-            continue  # most of these paths do not exist on a given site
-    return Discovery(robots, list(probed), "well-known", probed)
+        except FetchError as exc:
+            if exc.status is None or not 200 <= exc.status < 300:
+                continue  # most of these paths do not exist on a given site
+            # It exists but its body was refused (a sitemap over the page cap): the walk fetches
+            # it again under the sitemap limit.
+        found.append(url)
+    return Discovery(robots, found, "well-known", probed)
 
 
 def _unique(urls: Sequence[str]) -> list[str]:

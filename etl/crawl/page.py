@@ -13,6 +13,7 @@ from ..clean.article import to_article
 from ..clean.dates import TEHRAN
 from ..config import Source
 from ..fetch.decode import DecodeError, decode_html
+from ..fetch.budget import page_over_budget
 from ..fetch.http import Response
 from ..fetch.pages import page_to_item
 from ..models import Article, ItemError, RawItem
@@ -29,6 +30,9 @@ def page_article(url: str, response: Response, source: Source, fetched_at: datet
     the feed under its GUID) keeps crawl and feed on one row; ``sitemap_date`` (what the sitemap
     said: ``"2024-08-02T10:00:00+03:30"`` or a URL's day ``"2024-08-02"``) dates a page that
     states no date itself; ``agencies``: the table the sources file's ``[agencies]`` extends."""
+    over = page_over_budget(response.body)  # before page_title builds the first tree
+    if over:
+        return ItemError(url, f"page: {over}", response.url)
     item = RawItem(location=url, url=url, title=page_title(response.body, response.content_type),
                    extra={"crawled": True})
     page = page_to_item(item, response.body, response.content_type, response.url, source.page.selector)

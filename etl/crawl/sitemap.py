@@ -3,8 +3,12 @@ sitemaps, as real sites serve them.
 
 Bytes are judged by what they are, not by what the URL or headers claim: a ``.gz`` that was
 already decompressed in transit is plain XML, a ``.gz`` that is an HTML error page is a located
-failure, CDATA-wrapped ``<loc>`` and namespace-less XML read like any other. Parsing streams
-(lxml ``iterparse``, elements freed as they are read), so a 50 MB index does not become a tree.
+failure, CDATA-wrapped ``<loc>`` and namespace-less XML read like any other.
+
+Everything streams, so memory stays flat however large a sitemap is (the protocol allows 50 MB
+uncompressed and 50,000 URLs; the crawl fetches one into a temporary file): gzip is inflated as
+it is read, at most ``MAX_UNCOMPRESSED`` bytes of it, XML goes through lxml ``iterparse`` with
+each element freed once read, and ``read_sitemap`` hands out its entries one at a time.
 """
 
 from __future__ import annotations
@@ -14,16 +18,20 @@ import io
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import BinaryIO, Iterator, Protocol
 
 from lxml import etree
 
 from ..clean.dates import parse_date
 
-__all__ = ["Entry", "Parsed", "SitemapError", "parse_sitemap"]
+__all__ = ["MAX_UNCOMPRESSED", "Entry", "Parsed", "Sitemap", "SitemapError", "parse_sitemap", "read_sitemap"]
 
-MAX_UNCOMPRESSED = 64 * 1024 * 1024  # the protocol allows 50 MB uncompressed
+MiB = 1024 * 1024
+MAX_UNCOMPRESSED = 64 * MiB  # each sitemap, as XML; the protocol allows 50 MB
 _GZIP_MAGIC = b"\x1f\x8b"
 _HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body")
+_BLANK = b"\xef\xbb\xbf \t\r\n"  # BOM bytes and white space before the document
+_HEAD = 512  # bytes of the document looked at to tell what it is
 
 
 class SitemapError(Exception):
@@ -54,71 +62,169 @@ class Parsed:
     entries: list[Entry] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Sitemap:
+    """A sitemap being read: its kind, known from its first bytes, and its entries, read as they
+    are asked for (iterating may still raise SitemapError: a gzip broken further on, a size cap)."""
+
+    kind: str  # "index" or "urlset"
+    entries: Iterator[Entry]
+
+
 def parse_sitemap(body: bytes, url: str, max_bytes: int = MAX_UNCOMPRESSED) -> Parsed:
-    """Read one sitemap document; raises SitemapError naming ``url`` when it is not one."""
-    data = _unwrap(body, url, max_bytes).lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not data:
+    """Read one sitemap document held in memory; raises SitemapError naming ``url`` when it is not one."""
+    sitemap = read_sitemap(io.BytesIO(body), url, max_bytes)
+    return Parsed(sitemap.kind, list(sitemap.entries))
+
+
+def read_sitemap(stream: BinaryIO, url: str, max_bytes: int = MAX_UNCOMPRESSED) -> Sitemap:
+    """Start reading the sitemap in ``stream``: raises SitemapError naming ``url`` when its first
+    bytes are not a sitemap; its entries follow as they are read."""
+    reader = _unwrap(stream, url, max_bytes)
+    head = _document_head(reader)
+    if not head:
         raise SitemapError(url, "empty sitemap")
-    head = data[:512].lower()
-    if any(start in head for start in _HTML_STARTS):
+    if any(start in head[:_HEAD].lower() for start in _HTML_STARTS):
         raise SitemapError(url, "an HTML page, not a sitemap")
-    if not data.startswith(b"<"):
-        return _plain_text(data, url)
-    return _xml(data, url)
+    reader = _Prefixed(head, reader)
+    if not head.startswith(b"<"):
+        return Sitemap("urlset", _plain_text(reader, url))
+    return _xml(reader, url)
 
 
-def _unwrap(body: bytes, url: str, max_bytes: int) -> bytes:
-    """Gunzip when the bytes are gzip (a ``.gz`` served as is), at most twice (gzip inside
-    Content-Encoding: gzip); bytes that are not gzip are returned as they are."""
+def _unwrap(stream: BinaryIO, url: str, max_bytes: int) -> _Reader:
+    """The document's bytes: gunzipped as they are read when they are gzip (a ``.gz`` served as
+    is), at most twice (gzip inside Content-Encoding: gzip); at most ``max_bytes`` of them."""
+    reader: _Reader = _Capped(stream, max_bytes, url)
     for _ in range(2):
-        if not body.startswith(_GZIP_MAGIC):
-            return body
+        magic = reader.read(2)
+        reader = _Prefixed(magic, reader)
+        if magic != _GZIP_MAGIC:
+            break
+        reader = _Capped(_Gunzip(reader, url), max_bytes, url)
+    return reader
+
+
+def _document_head(reader: _Reader) -> bytes:
+    """The first bytes after any BOM and blank lines (at least _HEAD of them, when there are)."""
+    head = b""
+    while len(head) < _HEAD:
+        chunk = reader.read(64 * 1024)
+        if not chunk:
+            break
+        head = (head + chunk).lstrip(_BLANK)
+    return head
+
+
+class _Reader(Protocol):
+    """What lxml, gzip and these wrappers read from."""
+
+    def read(self, size: int = -1) -> bytes: ...
+
+
+class _Prefixed:
+    """``prefix``, then the rest of ``stream``: bytes looked at go back in front."""
+
+    def __init__(self, prefix: bytes, stream) -> None:
+        self.prefix, self.stream = prefix, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.prefix:
+            return self.stream.read(size)
+        if size < 0 or size >= len(self.prefix):
+            data, self.prefix = self.prefix, b""
+            rest = self.stream.read(-1 if size < 0 else size - len(data))
+            return data + rest
+        data, self.prefix = self.prefix[:size], self.prefix[size:]
+        return data
+
+
+class _Capped:
+    """At most ``limit`` bytes of ``stream``; one more is a SitemapError (permanent: the same
+    sitemap will be as big next time)."""
+
+    def __init__(self, stream, limit: int, url: str) -> None:
+        self.stream, self.limit, self.url, self.seen = stream, limit, url, 0
+
+    def read(self, size: int = -1) -> bytes:
+        room = self.limit + 1 - self.seen
+        data = self.stream.read(room if size < 0 else min(size, room))
+        self.seen += len(data)
+        if self.seen > self.limit:
+            raise SitemapError(self.url, f"over {self.limit // MiB} MiB uncompressed")
+        return data
+
+
+class _Gunzip:
+    """gzip inflated as it is read; broken gzip is a SitemapError."""
+
+    def __init__(self, stream, url: str) -> None:
+        self.gzip, self.url = gzip.GzipFile(fileobj=stream), url
+
+    def read(self, size: int = -1) -> bytes:
         try:
-            with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
-                body = stream.read(max_bytes + 1)
+            return self.gzip.read(size)
         except (OSError, EOFError, zlib.error) as exc:
-            raise SitemapError(url, f"corrupt gzip: {exc}") from None
-        if len(body) > max_bytes:
-            raise SitemapError(url, f"over {max_bytes // (1024 * 1024)} MiB uncompressed")
-    return body
+            raise SitemapError(self.url, f"corrupt gzip: {exc}") from None
 
 
-def _plain_text(data: bytes, url: str) -> Parsed:
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    entries = [Entry(line.strip()) for line in lines if line.strip().startswith(("http://", "https://"))]
-    if not entries:
+def _plain_text(reader: _Reader, url: str) -> Iterator[Entry]:
+    """One URL a line; lines are read in bounded pieces (a URL is never longer than 64 KiB)."""
+    found = 0
+    for line in io.TextIOWrapper(io.BufferedReader(_Raw(reader)), encoding="utf-8", errors="replace"):
+        line = line.strip()
+        if line.startswith(("http://", "https://")):
+            found += 1
+            yield Entry(line)
+    if not found:
         raise SitemapError(url, "neither XML nor a list of URLs")
-    return Parsed("urlset", entries)
+
+
+class _Raw(io.RawIOBase):
+    """A _Reader as a raw stream, so the standard buffered and text layers can read lines from it."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.reader.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
 
 def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
 
 
-def _xml(data: bytes, url: str) -> Parsed:
-    root_name: str | None = None
-    entries: list[Entry] = []
-    events = etree.iterparse(io.BytesIO(data), events=("start", "end"), recover=True,
+def _xml(reader: _Reader, url: str) -> Sitemap:
+    events = etree.iterparse(reader, events=("start", "end"), recover=True,
                              resolve_entities=False, no_network=True, huge_tree=False)
     try:
-        for event, element in events:
-            if event == "start":
-                root_name = root_name or _local(element.tag)
-                continue
-            if _local(element.tag) in ("url", "sitemap"):
-                entry = _entry(element)
-                if entry is not None:
-                    entries.append(entry)
-                element.clear(keep_tail=False)
-                while element.getprevious() is not None:  # free what was read: stream, not tree
-                    del element.getparent()[0]
+        root = next((element for event, element in events if event == "start"), None)
     except etree.XMLSyntaxError as exc:
-        if root_name is None:
-            raise SitemapError(url, f"not XML: {exc}") from None
-        # A truncated document still yields what it held before the break.
+        raise SitemapError(url, f"not XML: {exc}") from None
+    root_name = _local(root.tag) if root is not None else None
     if root_name not in ("sitemapindex", "urlset"):
         raise SitemapError(url, f"not a sitemap (root element <{root_name or '?'}>)")
-    return Parsed("index" if root_name == "sitemapindex" else "urlset", entries)
+    return Sitemap("index" if root_name == "sitemapindex" else "urlset", _entries(events))
+
+
+def _entries(events) -> Iterator[Entry]:
+    try:
+        for event, element in events:
+            if event != "end" or _local(element.tag) not in ("url", "sitemap"):
+                continue
+            entry = _entry(element)
+            if entry is not None:
+                yield entry
+            element.clear(keep_tail=False)
+            while element.getprevious() is not None:  # free what was read: stream, not tree
+                del element.getparent()[0]
+    except etree.XMLSyntaxError:
+        return  # a truncated document still yields what it held before the break
 
 
 def _entry(element) -> Entry | None:

@@ -9,8 +9,11 @@ in a way that matters for the range.
 
 from __future__ import annotations
 
+import io
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Callable, Sequence
 
 from sqlalchemy import Engine
@@ -19,11 +22,15 @@ from ..fetch.http import FetchError, Response
 from ..models import ItemError
 from ..load import frontier
 from .select import Observed, Window, sitemap_skip, url_span
-from .sitemap import Parsed, SitemapError, parse_sitemap
+from .sitemap import MAX_UNCOMPRESSED, Sitemap, SitemapError, read_sitemap
 
 __all__ = ["MAX_DEPTH", "SitemapWalk", "WalkCounts"]
 
 MAX_DEPTH = 6  # robots -> index -> year -> month -> day is 4; deeper is a loop or a trap
+# A sitemap's bytes as sent (gzip, or inflated in transit) go to a temporary file, at most this many:
+# the protocol's 50 MB uncompressed, with room, and never in memory.
+SITEMAP_MAX_BYTES = MAX_UNCOMPRESSED
+PAGES_PER_WRITE = 1000  # article URLs recorded per statement as a sitemap is read
 
 
 @dataclass(slots=True)
@@ -37,7 +44,7 @@ class WalkCounts:
 
 
 class SitemapWalk:
-    def __init__(self, engine: Engine, source_id: int, window: Window, get: Callable[[str], Response],
+    def __init__(self, engine: Engine, source_id: int, window: Window, get: Callable[..., Response],
                  now: Callable[[], datetime], on_error: Callable[[ItemError], None],
                  probed: dict[str, Response] | None = None) -> None:
         self.engine = engine
@@ -96,28 +103,42 @@ class SitemapWalk:
         return row.fetched_at is None or row.fetched_at < self.window.until
 
     def _fetch(self, row):
-        try:
-            response = self.probed.pop(row.url, None) or self.get(row.url)
-            parsed = parse_sitemap(response.body, row.url)
-        except (FetchError, SitemapError) as exc:
-            return self._fail(row, f"sitemap: {exc.reason}", exc.transient)
+        """Fetch the sitemap into a temporary file and record its entries as they are read, in
+        one transaction: a sitemap that breaks half-way (a size cap, broken gzip) records nothing."""
+        with tempfile.TemporaryFile() as spool:
+            try:
+                probed = self.probed.pop(row.url, None)
+                if probed is None:
+                    self.get(row.url, max_bytes=SITEMAP_MAX_BYTES, into=spool)
+                    spool.seek(0)
+                with self.engine.begin() as conn:
+                    sitemap = read_sitemap(io.BytesIO(probed.body) if probed else spool, row.url)
+                    count, oldest, newest = self._store(conn, row, sitemap)
+                    frontier.mark_sitemap(conn, row.id, state="done", kind=sitemap.kind, entries=count,
+                                          oldest=oldest, newest=newest, fetched_at=self.now(), error=None,
+                                          transient=None)
+            except (FetchError, SitemapError) as exc:
+                return self._fail(row, f"sitemap: {exc.reason}", exc.transient)
         self.counts.fetched += 1
-        with self.engine.begin() as conn:
-            oldest, newest = self._store(conn, row, parsed)
-            frontier.mark_sitemap(conn, row.id, state="done", kind=parsed.kind, entries=len(parsed.entries),
-                                  oldest=oldest, newest=newest, fetched_at=self.now(), error=None, transient=None)
+        with self.engine.connect() as conn:
             return frontier.sitemap_row(conn, self.source_id, row.url)
 
-    def _store(self, conn, row, parsed: Parsed) -> tuple[datetime | None, datetime | None]:
-        if parsed.kind == "index":
-            entries = list({e.loc: e.lastmod for e in parsed.entries}.items())
-            frontier.add_sitemaps(conn, self.source_id, row.id, entries)
-            return None, None
-        pages = [_page_row(e) for e in parsed.entries]
-        frontier.add_pages(conn, self.source_id, row.id, list({p.url: p for p in pages}.values()))
-        starts = [p.date_from or p.lastmod for p in pages if p.date_from or p.lastmod]
-        ends = [p.date_to or p.lastmod for p in pages if p.date_to or p.lastmod]
-        return (min(starts), max(ends)) if starts else (None, None)
+    def _store(self, conn, row, sitemap: Sitemap) -> tuple[int, datetime | None, datetime | None]:
+        """Record the entries; how many there were, and the oldest and newest date among them."""
+        if sitemap.kind == "index":
+            listed = list(sitemap.entries)
+            frontier.add_sitemaps(conn, self.source_id, row.id, list({e.loc: e.lastmod for e in listed}.items()))
+            return len(listed), None, None
+        count, oldest, newest = 0, None, None
+        while batch := list(islice(sitemap.entries, PAGES_PER_WRITE)):
+            pages = [_page_row(e) for e in batch]
+            frontier.add_pages(conn, self.source_id, row.id, list({p.url: p for p in pages}.values()))
+            count += len(batch)
+            for page in pages:
+                start, end = page.date_from or page.lastmod, page.date_to or page.lastmod
+                oldest = start if start and (oldest is None or start < oldest) else oldest
+                newest = end if end and (newest is None or end > newest) else newest
+        return count, oldest, newest
 
     def _fail(self, row, reason: str, transient: bool):
         self.counts.failed += 1

@@ -45,11 +45,12 @@ def iter_feed(stream: BinaryIO, name: str, limits: Limits = DEFAULT_LIMITS) -> I
         yield ItemError(name, f"feed file larger than {MAX_BYTES // (1024 * 1024)} MiB")
         return
     for item in parse_feed(data, name):
-        yield _capped(item, limits)
+        yield capped_item(item, limits)
 
 
-def _capped(item: RawItem | ItemError, limits: Limits) -> RawItem | ItemError:
-    """An entry whose text is over the record cap is an error, as in the other readers."""
+def capped_item(item: RawItem | ItemError, limits: Limits = DEFAULT_LIMITS) -> RawItem | ItemError:
+    """An entry whose text is over the record cap is an error, as in the other readers: its
+    cleaning would cost time and memory in proportion (a 14 MB item, 80 MB and 3 s)."""
     if isinstance(item, ItemError):
         return item
     texts = [v for v in (item.title, item.body, item.summary) if v]
@@ -96,9 +97,11 @@ def read_feed(data: bytes, name: str, base_url: str | None = None,
 def _parse(data: bytes, content_type: str | None) -> Any:
     # No content-location: given one, feedparser also "resolves" a non-URL <guid> against it
     # ("101104" -> "https://host/feeds/101104"), tying the id to the feed's address. Links are
-    # resolved in entry_to_item instead.
+    # resolved in entry_to_item instead. No sanitizing: the cleaner turns markup into text in one
+    # linear pass anyway, and feedparser's sanitizer (a Python HTML parser over every field) took
+    # 5.3 s and 204 MB for a 14 MB item, against 1.0 s and 134 MB without it.
     headers = {"content-type": content_type} if content_type else {}
-    return feedparser.parse(data, response_headers=headers)
+    return feedparser.parse(data, response_headers=headers, sanitize_html=False)
 
 
 def _redecode(data: bytes, parsed: Any, content_type: str | None) -> tuple[Any, str] | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ..config import Source
 from ..models import ItemError, RawItem
-from .feedfile import read_feed
+from .feedfile import capped_item, read_feed
 from .http import FetchError, HttpClient, resolves_to_loopback
 from .pages import site_hosts
 
@@ -49,4 +49,4 @@ def fetch_feed(client: HttpClient, source: Source, etag: str | None = None,
                          kind="parse")
     return FeedResult(status=response.status, not_modified=False, etag=response.etag,
                       last_modified=response.last_modified, final_url=response.url,
-                      items=list(feed.items), warning=feed.warning)
+                      items=[capped_item(item) for item in feed.items], warning=feed.warning)

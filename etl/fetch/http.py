@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Protocol
+from typing import BinaryIO, Callable, Mapping, Protocol
 from urllib.parse import urljoin
 
 import requests
@@ -91,7 +91,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isdecimal():  # not isdigit: "²" is a digit that float() refuses
         return float(value)
     when = http_date(value)
     return None if when is None else max(0.0, when - now)
@@ -119,6 +119,16 @@ class Pacer(Protocol):
 
     def turn(self, host: str) -> None: ...          # block until a request to host may start
     def hold_off(self, host: str, seconds: float) -> None: ...  # the host sent Retry-After
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """How one request's body is read: at most ``limit`` bytes (decoded), refused past it or,
+    with ``cut``, cut there; into memory, or into the file ``into`` (from its start on each try)."""
+
+    limit: int
+    cut: bool = False
+    into: BinaryIO | None = None
 
 
 @dataclass
@@ -167,18 +177,25 @@ class HttpClient:
             host.session.close()
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-            allowed_hosts: frozenset[str] | None = None, allow_loopback: bool = False) -> Response:
+            allowed_hosts: frozenset[str] | None = None, allow_loopback: bool = False,
+            max_bytes: int | None = None, cut: bool = False, into: BinaryIO | None = None) -> Response:
         """Fetch ``url``, following redirects ourselves so every hop passes ``check_url``.
-        ``allowed_hosts`` names hosts (standard ports) and ``site_key`` host:port pairs."""
+        ``allowed_hosts`` names hosts (standard ports) and ``site_key`` host:port pairs.
+
+        ``max_bytes`` replaces the settings' body cap for this request (a sitemap's is larger);
+        with ``cut``, a longer body is cut there instead of refused (robots.txt: the rest is
+        ignored); with ``into``, the body goes to that file instead of memory (``body`` is then
+        empty), so a 50 MB sitemap never sits in memory whole."""
         headers = {"User-Agent": self.settings.user_agent_header, "Accept-Encoding": "gzip, deflate"}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        body = _Body(self.settings.max_bytes if max_bytes is None else max_bytes, cut, into)
         current = url
         for hop in range(self.settings.max_redirects + 1):
             addresses = self._check(current, allowed_hosts, allow_loopback, origin=url if hop else None)
-            result = self._with_retries(current, headers, addresses[0])
+            result = self._with_retries(current, headers, addresses[0], body)
             if isinstance(result, Response):
                 return result
             current = result
@@ -198,11 +215,11 @@ class HttpClient:
             raise FetchError(url, f"host {url_host(url)} has no address", transient=True)
         return addresses
 
-    def _with_retries(self, url: str, headers: dict[str, str], address: Address) -> Response | str:
+    def _with_retries(self, url: str, headers: dict[str, str], address: Address, body: _Body) -> Response | str:
         """One hop: a Response, or the next URL when the server redirects."""
         for attempt in range(self.settings.retries + 1):
             try:
-                return self._once(url, headers, address)
+                return self._once(url, headers, address, body)
             except FetchError as exc:
                 if not exc.transient or attempt == self.settings.retries:
                     raise
@@ -211,7 +228,7 @@ class HttpClient:
                 self._sleep(max(backoff(self.settings, attempt), exc.retry_after or 0.0))
         raise AssertionError("unreachable")
 
-    def _once(self, url: str, headers: dict[str, str], address: Address) -> Response | str:
+    def _once(self, url: str, headers: dict[str, str], address: Address, body: _Body) -> Response | str:
         name = url_host(url)
         host = self._host_state(name)
         with host.slots:
@@ -235,7 +252,7 @@ class HttpClient:
                     raise _request_error(url, exc) from None
             with raw:
                 try:
-                    return self._handle(url, raw, deadline)
+                    return self._handle(url, raw, deadline, body)
                 except FetchError as exc:
                     if exc.retry_after and self._pacer is not None:
                         # Capped: a longer pause would park every worker's threads on this host;
@@ -271,7 +288,7 @@ class HttpClient:
         if start > now:
             self._sleep(start - now)
 
-    def _handle(self, url: str, raw: requests.Response, deadline: float) -> Response | str:
+    def _handle(self, url: str, raw: requests.Response, deadline: float, plan: _Body) -> Response | str:
         status = raw.status_code
         if status in _REDIRECTS:
             location = raw.headers.get("location")
@@ -282,8 +299,9 @@ class HttpClient:
             _keep_alive(raw)
             return _response(url, raw, b"", not_modified=True)
         if 200 <= status < 300:
-            body = self._read_body(url, raw, deadline)
-            _keep_alive(raw)
+            body, whole = self._read_body(url, raw, deadline, plan)
+            if whole:  # a cut body leaves the rest unread: that connection cannot be reused
+                _keep_alive(raw)
             return _response(url, raw, body)
         transient = status in _RETRY_STATUSES or status >= 500
         retry_after = parse_retry_after(raw.headers.get("retry-after"), self._server_now(raw))
@@ -294,27 +312,29 @@ class HttpClient:
         date = http_date(raw.headers.get("date"))
         return self._clock() if date is None else date
 
-    def _read_body(self, url: str, raw: requests.Response, deadline: float) -> bytes:
-        """The body, refused as soon as it passes max_bytes or the deadline: the rest is never
-        read. Both refusals are permanent: the same server would only waste the same time again."""
-        limit = self.settings.max_bytes
+    def _read_body(self, url: str, raw: requests.Response, deadline: float, plan: _Body) -> tuple[bytes, bool]:
+        """The body and whether it was read to its end. Refused as soon as it passes the limit
+        (unless ``plan.cut``) or the deadline: the rest is never read. Both refusals are
+        permanent: the same server would only waste the same time again."""
+        limit = plan.limit
         too_big = FetchError(url, f"body over {_size(limit)}", transient=False, status=raw.status_code, kind="limit")
         declared = raw.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit and "content-encoding" not in raw.headers:
+        if declared.isdigit() and int(declared) > limit and "content-encoding" not in raw.headers and not plan.cut:
             raise too_big
-        chunks: list[bytes] = []
-        size = 0
+        sink = _Sink(plan.into)
         try:
             while chunk := self._read_some(url, raw, deadline):
-                size += len(chunk)
-                if size > limit:
-                    raise too_big
-                chunks.append(chunk)
+                if sink.size + len(chunk) > limit:
+                    if not plan.cut:
+                        raise too_big
+                    sink.write(chunk[:limit - sink.size])
+                    return sink.value(), False
+                sink.write(chunk)
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             if self._monotonic() >= deadline:
                 raise self._too_slow(url, raw) from None
             raise _body_error(url, exc) from None
-        return b"".join(chunks)
+        return sink.value(), True
 
     def _read_some(self, url: str, raw: requests.Response, deadline: float) -> bytes:
         # read1: at most one recv per call (read(n) would wait for n bytes of a 1 byte/s trickle).
@@ -327,6 +347,28 @@ class HttpClient:
     def _too_slow(self, url: str, raw: requests.Response) -> FetchError:
         return FetchError(url, f"body took over {self.settings.total_timeout:g} s", transient=False, kind="limit",
                           status=raw.status_code)
+
+
+class _Sink:
+    """Where body chunks go: a list in memory, or a file (emptied first: a retry starts over)."""
+
+    def __init__(self, into: BinaryIO | None) -> None:
+        self.into, self.chunks, self.size = into, [], 0
+        if into is not None:
+            into.seek(0)
+            into.truncate()
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.into is None:
+            self.chunks.append(chunk)
+        else:
+            self.into.write(chunk)
+
+    def value(self) -> bytes:
+        if self.into is not None:
+            self.into.flush()
+        return b"".join(self.chunks)
 
 
 def _keep_alive(raw: requests.Response) -> None:

@@ -22,6 +22,8 @@ from tld import get_fld
 from ..config import Source
 from ..models import ItemError, RawItem
 from .addresses import site_key
+from .budget import page_over_budget
+from . import jsonnum
 from .decode import DecodeError, decode_html
 from .http import FetchError, HttpClient, resolves_to_loopback
 from .layout import assemble, page_parts
@@ -113,6 +115,9 @@ def page_to_item(item: RawItem, body: bytes, content_type: str | None, page_url:
     media = (content_type or "text/html").split(";")[0].strip().lower()
     if media not in _HTML_TYPES:
         return ItemError(item.location, f"full text: not an HTML page ({media})", page_url)
+    over = page_over_budget(body)  # before any tree is built: a page must not cost the pass its memory
+    if over:
+        return ItemError(item.location, f"full text: {over}", page_url)
     try:
         text = decode_html(body, content_type)
     except DecodeError as exc:
@@ -196,9 +201,9 @@ def _meta_date(soup: BeautifulSoup) -> str | None:
 def _jsonld_date(soup: BeautifulSoup) -> str | None:
     for script in soup.find_all("script", type="application/ld+json"):
         try:
-            data = json.loads(script.string or "")
-        except json.JSONDecodeError:
-            continue  # a broken JSON-LD block is common and says nothing about the others
+            data = jsonnum.loads(script.string or "")
+        except (json.JSONDecodeError, RecursionError):
+            continue  # a broken (or absurdly deep) JSON-LD block is common and says nothing about the others
         for node in _walk(data):
             value = node.get("datePublished")
             if isinstance(value, str) and value.strip():

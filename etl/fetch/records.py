@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO, Callable, Iterator
 
 from ..models import ItemError, RawItem
+from . import jsonnum
 from .jsonsplit import Broken, TooDeep, split_json
 from .limits import DEFAULT_LIMITS, Limits, Oversize, bounded_lines, csv_records, too_big
 from .sniff import decode_record
@@ -82,7 +83,7 @@ def _parse_record(data: bytes, location: str, fallback: str | None, limits: Limi
     if _may_nest_deeper(data, limits) and any(isinstance(r, TooDeep) for r in split_json(io.BytesIO(data), limits)):
         return ItemError(location, _too_deep(limits), text[:EXCERPT])
     try:
-        obj = json.loads(text)
+        obj = jsonnum.loads(text)  # 1e999999, NaN, a 100,000-digit integer: kept as text
     except json.JSONDecodeError as exc:
         where = f"column {exc.colno}" if exc.lineno == 1 else f"line {exc.lineno} column {exc.colno}"
         return ItemError(location, f"invalid JSON: {exc.msg} ({where})", text[:EXCERPT])
@@ -219,7 +220,7 @@ def _exported_meta(meta: Any) -> dict[str, Any]:
     cleaner derives again (agency, date flags)."""
     if isinstance(meta, str):
         try:
-            meta = json.loads(meta)
+            meta = jsonnum.loads(meta)
         except json.JSONDecodeError:
             return {}
     if not isinstance(meta, dict):

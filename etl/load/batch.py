@@ -45,13 +45,14 @@ def load_batch(engine: Engine, source_id: int, report: RunReport, articles: Sequ
 
 def load_isolating(engine: Engine, source_id: int, report: RunReport, articles: Sequence[Article | Prepared],
                    errors: list[ItemError], fetched_at: datetime, unchanged: int = 0,
-                   adopt_url_keys: bool = False) -> None:
+                   adopt_url_keys: bool = False) -> list[ItemError]:
     """``load_batch``; when the database refuses the batch's data (not a lost connection, which
     stops the run), each article is loaded in a transaction of its own and the ones it refuses are
-    recorded as failed items, so one bad value costs one item, not the run."""
+    recorded as failed items, so one bad value costs one item, not the run. Returns the batch's
+    failed items: ``errors`` and the articles refused."""
     try:
         load_batch(engine, source_id, report, articles, errors, fetched_at, unchanged, adopt_url_keys)
-        return
+        return list(errors)
     except (DataError, IntegrityError):
         pass  # the transaction rolled back whole; find the articles it refuses
     refused = list(errors)
@@ -63,3 +64,4 @@ def load_isolating(engine: Engine, source_id: int, report: RunReport, articles: 
             refused.append(ItemError(article.location, f"database refused the article: {first_line(exc)}",
                                      article.title[:300]))
     load_batch(engine, source_id, report, [], refused, fetched_at, unchanged)
+    return refused

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from ..redact import redact  # a URL's password never reaches a message
 
 
 class DatabaseURLError(ValueError):
@@ -16,13 +16,6 @@ class DatabaseURLError(ValueError):
 # The drivers this project installs; anything else would fail later with an ImportError traceback.
 _DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
             "postgresql+psycopg": "postgresql+psycopg", "sqlite": "sqlite", "sqlite+pysqlite": "sqlite+pysqlite"}
-_USERINFO = re.compile(r"(://[^/?#@]*?:)[^/?#]*@")
-
-
-def redact(url: str) -> str:
-    """The URL with any password hidden, even when it does not parse:
-    ``"postgresql://u:secret@h:abc/db"`` -> ``"postgresql://u:***@h:abc/db"``."""
-    return _USERINFO.sub(r"\1***@", url)
 
 
 def normalize_url(url: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..crawl.select import Window
+from .chunks import chunks
 from .queries import keys_by_url
 from .schema import crawl_pages, crawl_sitemaps, ingest_runs
 
@@ -61,7 +62,7 @@ def children(conn: Connection, source_id: int, parent_id: int | None, urls: Sequ
     """The sitemaps ``parent_id`` lists, in index order (for discovery roots: ``urls``, in order)."""
     query = select(crawl_sitemaps).where(crawl_sitemaps.c.source_id == source_id)
     if urls is not None:
-        rows = {r.url: r for r in conn.execute(query.where(crawl_sitemaps.c.url.in_(list(urls))))}
+        rows = {r.url: r for part in chunks(urls) for r in conn.execute(query.where(crawl_sitemaps.c.url.in_(part)))}
         return [rows[u] for u in urls if u in rows]
     return list(conn.execute(query.where(crawl_sitemaps.c.parent_id == parent_id)
                              .order_by(crawl_sitemaps.c.position)))
@@ -101,8 +102,8 @@ def candidate_pages(conn: Connection, source_id: int, window: Window, states: Se
 
 def pages_by_id(conn: Connection, source_id: int, ids: Sequence[int]) -> list:
     """The frontier rows of a queued crawl slice, in the given order."""
-    rows = {r.id: r for r in conn.execute(select(crawl_pages).where(crawl_pages.c.source_id == source_id,
-                                                                       crawl_pages.c.id.in_(list(ids))))}
+    query = select(crawl_pages).where(crawl_pages.c.source_id == source_id)
+    rows = {r.id: r for part in chunks(ids) for r in conn.execute(query.where(crawl_pages.c.id.in_(part)))}
     return [rows[i] for i in ids if i in rows]
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, te
 
 from ..clean.dedup import NUM_PERM, THRESHOLD, Signature, bands
 from .bulk import copy_rows, copy_text, fetch_rows
+from .chunks import chunks
 from .sigcache import SIGNATURES
 from .schema import article_lsh, article_minhash, articles
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from .prepare import Prepared
 
 CANDIDATES_PER_BUCKET = 20
-_CHUNK = 4000  # (band, bucket) pairs per lookup: stays under SQLite's bound-variable limit
+_CHUNK = 4000  # (band, bucket, article) rows per SQLite lookup: one JSON parameter each
 
 
 def index_fts(conn: Connection, docs: dict[int, str]) -> None:
@@ -84,7 +85,8 @@ def store_signatures(conn: Connection, written: dict[int, "Prepared"], replaced:
     if replaced:
         SIGNATURES.forget(conn, replaced)
         _forget_buckets(conn, replaced)
-        conn.execute(delete(article_minhash).where(article_minhash.c.article_id.in_(sorted(replaced))))
+        for part in chunks(sorted(replaced)):
+            conn.execute(delete(article_minhash).where(article_minhash.c.article_id.in_(part)))
     signed = {aid: p for aid, p in written.items() if p.signature is not None}
     if not signed:
         return
@@ -104,8 +106,9 @@ def _forget_buckets(conn: Connection, ids: set[int]) -> None:
     """Remove the bucket rows of ``ids`` by primary key: they are the bands of each one's stored
     signature. (Selecting them by article_id alone would scan the whole table, which has no
     index on it.)"""
-    stored = conn.execute(select(article_minhash.c.article_id, article_minhash.c.signature)
-                          .where(article_minhash.c.article_id.in_(sorted(ids))))
+    query = select(article_minhash.c.article_id, article_minhash.c.signature)
+    stored = (row for part in chunks(sorted(ids))
+              for row in conn.execute(query.where(article_minhash.c.article_id.in_(part))))
     keys = [{"b": band, "k": bucket, "a": aid} for aid, raw in stored
             for band, bucket in bands(Signature.from_bytes(bytes(raw)))]
     if keys:
@@ -223,11 +226,10 @@ SELECT DISTINCT q.aid, m.article_id FROM q JOIN m ON m.band = q.band AND m.bucke
 
 def _signatures(conn: Connection, ids: set[int]) -> dict[int, tuple[np.ndarray, int | None]]:
     out: dict[int, tuple[np.ndarray, int | None]] = {}
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), _CHUNK):
+    for part in chunks(sorted(ids)):
         query = (select(article_minhash.c.article_id, article_minhash.c.signature, articles.c.cluster_id)
                  .join(articles, articles.c.id == article_minhash.c.article_id)
-                 .where(article_minhash.c.article_id.in_(ordered[start:start + _CHUNK])))
+                 .where(article_minhash.c.article_id.in_(part)))
         for aid, raw, cluster in conn.execute(query):
             out[aid] = (_vector(Signature.from_bytes(bytes(raw))), cluster)
     return out

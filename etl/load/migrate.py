@@ -8,12 +8,14 @@ Steps only add: new tables, new nullable columns, new indexes, backfilled values
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
 from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, select, text
 
+from ..clean.jsonsafe import NotJSON, storable
 from . import views  # noqa: F401  (registers the views with the schema)
 from .reindex import rebuild_search_docs
 from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, article_lsh, crawl_pages,
@@ -118,6 +120,29 @@ def _add_due_state(conn: Connection) -> None:
             conn.execute(text(f"COMMENT ON COLUMN sources.{column} IS " + _quote(_column_comment("sources", column))))
 
 
+def _meta_as_valid_json(conn: Connection) -> None:
+    """Version 9: on SQLite, ``meta`` that an older news-etl wrote with ``NaN`` or ``Infinity`` in
+    it (from ``1e999999`` in an input's extra field) becomes valid JSON, those numbers as text: until
+    then every export of the database, that article's ``show`` and its web page failed. PostgreSQL's
+    jsonb never accepted such a row, so there is nothing to repair there."""
+    if conn.dialect.name != "sqlite":
+        return
+    for table in ("articles", "article_revisions"):
+        broken = conn.exec_driver_sql(f"SELECT id, meta FROM {table} WHERE meta IS NOT NULL AND NOT json_valid(meta)")
+        for row_id, raw in broken.all():
+            conn.exec_driver_sql(f"UPDATE {table} SET meta = ? WHERE id = ?", (_repaired_meta(raw), row_id))
+
+
+def _repaired_meta(raw: str) -> str:
+    """``'{"x": Infinity}'`` -> ``'{"x": "inf"}'``; text that is no JSON at all is kept as ``meta_raw``."""
+    try:
+        meta = json.loads(raw)
+        value = storable(meta if isinstance(meta, dict) else {"meta": meta})
+    except (ValueError, NotJSON):
+        value = {"meta_raw": raw[:2000]}
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
@@ -126,6 +151,7 @@ STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     6: ("article_lsh without a foreign key; the articles_forget_lsh trigger removes buckets", _lsh_without_foreign_key),
     7: ("host_pace: per-host minimum delay shared across workers", _add_host_pace),
     8: ("due state: sources.database_failures, crawl_next_at; sync_state", _add_due_state),
+    9: ("meta as valid JSON: NaN and Infinity written by older versions become text (SQLite)", _meta_as_valid_json),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 

@@ -15,7 +15,7 @@ from ..clean.agency import AgencyTable, agency_table
 from ..clean.article import to_article
 from ..clean.version import cleaner_version
 from ..clean.dedup import Signature, bands, signature
-from ..clean.fold import fold, fold_fields, fold_parts
+from ..clean.fold import document, fold, fold_fields, fold_parts
 from ..models import Article, Failure, ItemError, RawItem, Skipped
 
 
@@ -64,7 +64,7 @@ def prepare(article: Article, raw_hash: str | None = None) -> Prepared:
     # pass (what ``folded_text`` and ``search_document`` would each compute).
     words, joined = fold_parts("\n".join(field for field in (article.title, article.summary, article.body) if field))
     sig = signature(" ".join(words), folded=True)
-    return Prepared(article, " ".join(words + joined), sig, tuple(bands(sig)) if sig is not None else (), raw_hash)
+    return Prepared(article, document(words, joined), sig, tuple(bands(sig)) if sig is not None else (), raw_hash)
 
 
 def clean_and_prepare(item: RawItem, fetched_at: datetime, raw_hash: str | None,

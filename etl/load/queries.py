@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Date, cast, func, select
 
+from .chunks import chunks
 from .schema import articles, ingest_runs, sources
 
 
@@ -39,6 +40,8 @@ def latest_articles(conn: Connection, limit: int, source: str | None = None) -> 
 
 
 def run_exists(conn: Connection, run_id: int) -> bool:
+    if not 0 < run_id < 2**63:
+        return False  # no 64-bit id: there is no such run, and the driver could not bind it
     return conn.execute(select(ingest_runs.c.id).where(ingest_runs.c.id == run_id)).first() is not None
 
 
@@ -83,8 +86,5 @@ def _per_day_python(conn: Connection, since: datetime, until: datetime) -> list[
 def keys_by_url(conn: Connection, source_id: int, urls: Sequence[str]) -> dict[str, str]:
     """url -> key of the source's stored articles at these URLs (a crawled page, keyed by its URL,
     that a feed later lists under a GUID is the same article)."""
-    if not urls:
-        return {}
-    query = select(articles.c.url, articles.c.key).where(articles.c.source_id == source_id,
-                                                          articles.c.url.in_(list(urls)))
-    return dict(conn.execute(query).all())
+    query = select(articles.c.url, articles.c.key).where(articles.c.source_id == source_id)
+    return {url: key for part in chunks(urls) for url, key in conn.execute(query.where(articles.c.url.in_(part)))}

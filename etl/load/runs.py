@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from ..clean.controls import clean_controls
 from ..errors import one_line
 from ..models import ItemError, RunReport
+from .chunks import chunks
 from .schema import ingest_errors, ingest_runs, sources
 
 EXCERPT_CHARS = 500
@@ -110,14 +111,16 @@ def abort_dead_runs(conn: Connection, now: datetime, host: str, source_id: int |
     if source_id is not None:
         query = query.where(ingest_runs.c.source_id == source_id)
     if source_ids is not None:
-        query = query.where(ingest_runs.c.source_id.in_(bindparam("ids", list(source_ids), expanding=True)))
+        query = query.where(ingest_runs.c.source_id.in_(bindparam("ids", expanding=True)))
+    rows = (row for part in chunks(source_ids) for row in conn.execute(query, {"ids": part})) \
+        if source_ids is not None else conn.execute(query)
     dead = []
-    for run_id, detail in conn.execute(query):
+    for run_id, detail in rows:
         owner = (detail or {}).get("process") if isinstance(detail, dict) else None
         if (owner is None and unowned) or (owner and owner.get("host") == host and not alive(owner)):
             dead.append(run_id)
-    if dead:
-        conn.execute(update(ingest_runs).where(ingest_runs.c.id.in_(dead), ingest_runs.c.status == "running")
+    for part in chunks(dead):
+        conn.execute(update(ingest_runs).where(ingest_runs.c.id.in_(part), ingest_runs.c.status == "running")
                      .values(status="aborted", error=f"aborted: its process was gone at {now.isoformat()}"))
     return dead
 

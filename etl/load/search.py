@@ -276,7 +276,16 @@ def _title_partial(conn: Connection, terms: list[Term], filters: Filters, limit:
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
+# Ids are 64-bit: a larger number names no article, and binding it fails inside the driver (SQLite:
+# OverflowError, a 500; PostgreSQL: "out of range", taken for a lost database, a 503).
+ID_RANGE = range(1, 2**63)
+
+
 def get_article(conn: Connection, article_id: int) -> dict[str, Any] | None:
+    """The article with its revisions and its cluster; None when there is none (any id outside
+    the 64-bit range included)."""
+    if article_id not in ID_RANGE:
+        return None
     row = conn.execute(_base(articles.c.key, articles.c.published_time_known,
                              articles.c.fetched_at, articles.c.updated_at, articles.c.cluster_id, articles.c.meta)
                        .where(articles.c.id == article_id)).mappings().first()

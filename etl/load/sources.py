@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Integer, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..config import Source
+from .chunks import chunks
 from .schema import sources, sync_state
 
 
@@ -166,5 +167,5 @@ _RECORD = {(ok, validated): _record_statement(ok, validated) for ok in (True, Fa
 
 def source_rows(conn: Connection, names: Sequence[str]) -> dict[str, Any]:
     """name -> row, for the names that have one."""
-    query = select(sources).where(sources.c.name.in_(bindparam("names", list(names), expanding=True)))
-    return {row.name: row for row in conn.execute(query)}
+    query = select(sources).where(sources.c.name.in_(bindparam("names", expanding=True)))
+    return {row.name: row for part in chunks(names) for row in conn.execute(query, {"names": part})}

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import sqlite
 
 from ..models import Article
 from . import bulk
+from .chunks import chunks
 from .index import assign_clusters, index_fts, store_signatures
 from .prepare import Prepared, prepare
 from .queries import keys_by_url
@@ -52,7 +53,8 @@ def stored_rows(conn: Connection, source_id: int, keys: Sequence[str]) -> dict[s
     query = select(articles.c.key, articles.c.id, articles.c.content_hash, articles.c.raw_hash).where(
         articles.c.source_id == source_id, articles.c.key.in_(bindparam("keys", expanding=True))
     )
-    return {key: Stored(aid, digest, raw) for key, aid, digest, raw in conn.execute(query, {"keys": list(keys)})}
+    return {key: Stored(aid, digest, raw) for part in chunks(keys)
+            for key, aid, digest, raw in conn.execute(query, {"keys": part})}
 
 
 def stored_hashes(conn: Connection, source_id: int, keys: Sequence[str]) -> dict[str, str]:
@@ -66,7 +68,7 @@ def known_raw_hashes(conn: Connection, source_id: int, hashes: Sequence[str]) ->
     query = select(articles.c.raw_hash).where(
         articles.c.source_id == source_id, articles.c.raw_hash.in_(bindparam("hashes", expanding=True))
     )
-    return set(conn.execute(query, {"hashes": list(set(hashes))}).scalars())
+    return {found for part in chunks(set(hashes)) for found in conn.execute(query, {"hashes": part}).scalars()}
 
 
 def classify(batch: Sequence, stored: dict[str, str]) -> tuple[BatchCounts, list]:
@@ -174,8 +176,10 @@ def keep_revisions(conn: Connection, source_id: int, keys: Sequence[str], now: d
     query = select(
         articles.c.id, *(articles.c[name] for name in kept), articles.c.updated_at,
         bindparam("replaced_at", now, type_=UTCDateTime),
-    ).where(articles.c.source_id == source_id, articles.c.key.in_(keys))
-    conn.execute(insert(article_revisions).from_select(["article_id", *kept, "stored_at", "replaced_at"], query))
+    ).where(articles.c.source_id == source_id, articles.c.key.in_(bindparam("keys", expanding=True)))
+    statement = insert(article_revisions).from_select(["article_id", *kept, "stored_at", "replaced_at"], query)
+    for part in chunks(keys):
+        conn.execute(statement, {"keys": part})
 
 
 def _row(source_id: int, item: Prepared, aid: int, cluster: int | None, now: datetime) -> dict:

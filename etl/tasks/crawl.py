@@ -26,7 +26,7 @@ from ..crawl.walk import SitemapWalk
 from ..fetch.http import FetchError, Response, resolves_to_loopback
 from ..fetch.pages import site_hosts
 from ..load import frontier
-from ..load.batch import load_batch
+from ..load.batch import load_isolating
 from ..load.runs import add_counts, record_errors
 from ..models import Article, Failure, ItemError, RunReport
 from .context import Context
@@ -174,9 +174,10 @@ class _Crawler:
         self.agencies = agency_table(self.context.agencies)
         self.known_keys: dict[str, str] = {}  # url -> key of an article already stored (by the feed)
 
-    def get(self, url: str) -> Response:
+    def get(self, url: str, **options) -> Response:
+        """``options``: ``HttpClient.get``'s body options (robots.txt is cut, sitemaps are spooled)."""
         self.report.requests += 1
-        return self.context.client.get(url, allowed_hosts=self.hosts, allow_loopback=self.loopback)
+        return self.context.client.get(url, allowed_hosts=self.hosts, allow_loopback=self.loopback, **options)
 
     # --- discovery, the walk, the plan ------------------------------------------------------
 
@@ -281,12 +282,13 @@ class _Crawler:
                 frontier.mark_page(conn, row.id, "outside", fetched_at, key=result.key)
             return
         articles, errors = ([result], []) if isinstance(result, Article) else ([], [result])
-        load_batch(engine, self.run.source_id, self.report, articles, errors, fetched_at)
+        # An article the database refuses is this page's failure, not the crawl's end.
+        failed = load_isolating(engine, self.run.source_id, self.report, articles, errors, fetched_at)
         with engine.begin() as conn:
-            if isinstance(result, Article):
+            if not failed:
                 frontier.mark_page(conn, row.id, "done", fetched_at, key=result.key)
             else:
-                frontier.mark_page(conn, row.id, "failed", fetched_at, error=result.reason, transient=transient)
+                frontier.mark_page(conn, row.id, "failed", fetched_at, error=failed[0].reason, transient=transient)
 
     def failed(self, error: ItemError) -> None:
         """A sitemap that could not be read: recorded against the run, the crawl goes on."""

@@ -18,7 +18,7 @@ from ..clean.version import cleaning_version, raw_hash
 from ..config import Source
 from ..fetch.feeds import fetch_feed
 from ..fetch.pages import fetch_full_text, site_hosts
-from ..load.batch import load_batch
+from ..load.batch import load_isolating
 from ..load.prepare import Prepared, prepare
 from ..load.upsert import known_raw_hashes
 from ..models import Article, ItemError, RawItem, RunReport
@@ -45,11 +45,12 @@ def _poll(run: Run) -> None:
     todo, known, failed = _sort(run, feed.items)
     pages = _pages(run, todo) if run.source.full_text else [item for item, _ in todo]
     articles, errors = _clean(run, todo, pages, fetched_at)
-    load_batch(run.engine, run.source_id, run.report, articles, failed + errors, fetched_at,
-               known_unchanged=known, adopt_url_keys=True)
+    # One article the database refuses fails alone; the rest of the feed loads.
+    failed = load_isolating(run.engine, run.source_id, run.report, articles, failed + errors, fetched_at,
+                            known, adopt_url_keys=True)
     # Validators advance only when every item made it, so failed items are seen again next time.
     run.outcome.items = len(feed.items)
-    run.outcome.validators = (feed.etag, feed.last_modified) if not failed + errors else None
+    run.outcome.validators = (feed.etag, feed.last_modified) if not failed else None
 
 
 def _sort(run: Run, items: Sequence[RawItem | ItemError]) -> tuple[list[tuple[RawItem, str]], int, list[ItemError]]:

@@ -17,7 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from markupsafe import Markup
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse as StarletteJSON
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -27,6 +29,7 @@ from ..load.runs import list_runs
 from ..load.schema import SCHEMA_VERSION
 from ..load.search import QueryError
 from ..errors import first_line
+from ..redact import redact
 from . import api, present
 from .auth import TokenGate
 from .data import article_view, search_page, sources_page
@@ -60,9 +63,23 @@ def check_schema(engine: Engine) -> None:
                           "run `news-etl db upgrade` (with a role that may write) first")
 
 
+def _masked(value):
+    """Every value a template prints, with URL passwords masked (a feed's URL, an error naming it)."""
+    if isinstance(value, Markup):
+        return Markup(redact(str(value)))  # redact adds no markup: still safe
+    return redact(value) if isinstance(value, str) else value
+
+
+class JSONResponse(StarletteJSON):
+    """The API's JSON, with URL passwords masked as on the pages."""
+
+    def render(self, content) -> bytes:
+        return redact(super().render(content).decode("utf-8")).encode("utf-8")
+
+
 def templates() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, finalize=_masked)
     env.filters.update(fa=present.fa_digits, when=present.tehran_time, iso=present.iso,
                        marked=present.marked, jalali=present.jalali_date)
     env.globals["time_basis"] = present.time_basis

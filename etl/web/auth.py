@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, unquote, urlencode
+
+from starlette.requests import cookie_parser
 
 COOKIE = "news_etl_token"
 TOKEN_ENV = "NEWS_ETL_WEB_TOKEN"
@@ -69,14 +70,19 @@ def _bearer(scope) -> str | None:
 
 
 def _cookie(scope) -> str | None:
+    # Read leniently, as browsers write: SimpleCookie gives up on the whole header when another
+    # site's cookie before ours holds JSON or a space, and the token was refused with a 401.
     raw = _headers(scope).get(b"cookie", b"").decode("latin-1")
-    morsel = SimpleCookie(raw).get(COOKIE)
-    return unquote(morsel.value) if morsel else None
+    value = cookie_parser(raw).get(COOKIE)
+    return unquote(value) if value else None
 
 
 async def _redirect_with_cookie(scope, query: dict[str, str], token: str, send) -> None:
     rest = urlencode({k: v for k, v in query.items() if k != "token"})
-    location = quote(scope.get("root_path", "") + scope["path"]) + (f"?{rest}" if rest else "")
+    # One leading slash, whatever the request had: "//evil.example/x" is a path here, but as a
+    # Location it is another site (an open redirect). A backslash is percent-encoded by quote.
+    path = "/" + (scope.get("root_path", "") + scope["path"]).lstrip("/")
+    location = quote(path) + (f"?{rest}" if rest else "")
     cookie = f"{COOKIE}={quote(token, safe='')}; HttpOnly; SameSite=Strict; Path=/"
     await send({"type": "http.response.start", "status": 303,
                 "headers": [(b"location", location.encode()), (b"set-cookie", cookie.encode()),
