@@ -69,7 +69,8 @@ FAILURE_KINDS = (
     "blocked",   # a bot wall answered instead of the site
     "limit",     # one of our limits refused it: size, time, redirects, a disallowed address
     "input",     # local input: a folder or file that cannot be read
-    "database",  # the database refused or was unreachable: not the source's fault
+    "database",  # the database was unreachable or busy (a lost connection, a deadlock): not the source's fault
+    "rejected",  # the database refused the source's own data (a value it cannot store): the source's
     "bug",       # an exception nobody foresaw: a traceback is logged
     "stopped",   # the run was interrupted (Ctrl-C, shutdown)
 )
@@ -95,8 +96,14 @@ class Failure:
 
     @classmethod
     def database(cls, exc: BaseException) -> Failure:
-        """``OperationalError(...) -> "database error: connection refused"``."""
+        """``OperationalError(...) -> "database error: connection refused"`` (kind ``database``);
+        a value the database refuses (``DataError``, ``IntegrityError``) is the source's data, not
+        the database's state: kind ``rejected``, counted against the source."""
+        from sqlalchemy.exc import DataError, IntegrityError
+
         from .errors import first_line
+        if isinstance(exc, (DataError, IntegrityError)):
+            return cls("rejected", f"database error: {first_line(exc)}", transient=False)
         return cls("database", f"database error: {first_line(exc)}", transient=True)
 
     @classmethod

@@ -67,9 +67,9 @@ def log_pass(log: logging.Logger, source, report: RunReport, seconds: float, due
               "new": report.new, "updated": report.updated, "failed": report.failed, "duration": round(seconds, 3)}
     if due is not None:
         fields.update(failures=due.state.failures, next_in=round(due.delay, 1))
-    for name, shown in (("pages_fetched", "pages"), ("pages_left", "left"), ("requests", "requests")):
+    for name, label in (("pages_fetched", "pages"), ("pages_left", "left"), ("requests", "requests")):
         if hasattr(report, name):  # a crawl's
-            fields[shown] = getattr(report, name)
+            fields[label] = getattr(report, name)
     if report.failure is not None:
         fields.update(error=report.error, failure=report.failure.kind)
     level = logging.WARNING if report.failure else logging.INFO

@@ -123,3 +123,15 @@ def test_a_database_that_cannot_be_reached_backs_off_from_memory(tmp_path):
         delays.append((clock.now - started).total_seconds())
     assert delays == [60, 120, 240, 240]  # up to max_interval (4x the interval)
     assert clock.now - NOW == timedelta(seconds=660)
+
+
+def test_a_value_the_database_refuses_counts_against_the_source_a_lost_database_does_not():
+    from sqlalchemy.exc import DataError, OperationalError
+    from etl.models import Failure
+    from etl.tasks.due import State, next_delay, timing_of
+    refused = Failure.database(DataError("INSERT", {}, Exception("invalid byte sequence for encoding UTF8")))
+    lost = Failure.database(OperationalError("SELECT 1", {}, Exception("connection refused")))
+    assert (refused.kind, refused.transient, lost.kind, lost.transient) == ("rejected", False, "database", True)
+    timing = timing_of(Source(name="a", kind="feed", url="http://x", interval=60))
+    assert next_delay(timing, State(failures=3), refused) == (240, State(3, None, 0))  # the source's 3rd failure
+    assert next_delay(timing, State(failures=3), lost) == (60, State(3, None, 1))  # not the source's
