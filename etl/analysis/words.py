@@ -1,0 +1,146 @@
+"""Words as the terms analysis counts them: folded (one spelling per letter and digit, ZWNJ
+compounds kept whole), Persian stopwords left out, inflected forms merged under one key.
+
+Pure functions over stored (normalized) text; no database, no clock.
+
+* Stopwords: hazm's list (``data/stopwords-fa.txt``, MIT, see ``data/SOURCE.md``), folded the
+  same way, with and without their ZWNJ (``می‌شود`` and ``میشود``).
+* Inflections: a suffix written after a ZWNJ is dropped when it is a plural, comparative,
+  ezafe or pronoun ending (``تحریم‌ها`` -> ``تحریم``, ``بزرگ‌ترین`` -> ``بزرگ``, ``خانه‌ی`` ->
+  ``خانه``); a plural or comparative ending written joined is dropped only when what is left is
+  itself a word of the same texts and the whole is no dictionary word of its own (``کشورها`` ->
+  ``کشور`` when ``کشور`` occurs; ``تنها``, ``برتر``, ``دفتر`` stay: hazm tags them as words).
+  Verbs (``می``/``نمی`` + stem) are left as written: their person endings are not inflections
+  of a topic. Snowball's Persian stemmer (PyStemmer) was measured and not used: it cuts words
+  to non-words and merges different ones (``دانشگاه`` -> ``دانش``, ``تحریم`` -> ``تحر``,
+  ``ایرانی`` -> ``ایر``) while leaving ``نماینده`` and ``نمایندگان`` apart.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from ..clean.fold import fold, vanishes
+from ..clean.lexicon import TAGGED, load
+from ..clean.zwnj import COMPARATIVE, PLURAL
+
+ZWNJ = "\u200c"
+STOPWORDS_FILE = Path(__file__).parent / "data" / "stopwords-fa.txt"
+# Endings dropped after a ZWNJ: plural, comparative, after a silent ه (ezafe, indefinite,
+# pronouns), the ezafe ی, and the plural pronouns.
+APART = frozenset(PLURAL + COMPARATIVE + ("ای", "ام", "ات", "اش", "ی", "یی", "شان", "مان", "تان"))
+# Endings dropped when written joined, if the rest is a word of the same texts.
+JOINED = tuple(sorted(set(PLURAL + ("ترین", "تر")), key=len, reverse=True))
+VERB_PREFIXES = ("می", "نمی")
+# A clause ends at these: no two-word phrase spans them. They become BOUNDARY, a letter that no
+# Persian or Latin word holds.
+CLAUSE_MARKS = ".!?؟،؛:;,«»()[]{}\"“”…\n"
+BOUNDARY = "ǂ"
+_DIGIT = re.compile(r"\d")
+# A ZWNJ at a word's edge joins nothing.
+_STRAY_ZWNJ = re.compile("\u200c+(?=\\s)|(?<=\\s)\u200c+")
+
+
+class _Table(dict):
+    """``str.translate`` table: search folding (etl/clean/fold.py: one spelling per letter and
+    digit, punctuation to a space), except that a ZWNJ stays and a clause mark becomes BOUNDARY.
+    Filled per code point on first use."""
+
+    def __missing__(self, codepoint: int) -> str:
+        char = chr(codepoint)
+        if char == ZWNJ:
+            out = ZWNJ
+        elif char in CLAUSE_MARKS:
+            out = f" {BOUNDARY} "
+        else:
+            out = fold(char) or ("" if vanishes(char) else " ")
+        if len(self) < 65536:  # text made of every code point cannot grow it without end
+            self[codepoint] = out
+        return out
+
+
+_TABLE = _Table()
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """The folded stopwords, each with and without its ZWNJ."""
+    out: set[str] = set()
+    for line in STOPWORDS_FILE.read_text(encoding="utf-8").splitlines():
+        for word in words(line):
+            out.update((word, word.replace(ZWNJ, "")))
+    return frozenset(out)
+
+
+def is_stopword(word: str) -> bool:
+    """``"می‌شود"`` -> True, ``"میشود"`` -> True, ``"تحریم"`` -> False."""
+    stop = stopwords()
+    return word in stop or word.replace(ZWNJ, "") in stop
+
+
+def words(text: str) -> list[str]:
+    """The folded words of a text, ZWNJ compounds whole, BOUNDARY between clauses:
+    ``"تحریم‌ها، علي"`` -> ``["تحریم‌ها", "ǂ", "علی"]``."""
+    folded = text.translate(_TABLE)
+    if ZWNJ + " " in folded or " " + ZWNJ in folded:
+        folded = _STRAY_ZWNJ.sub("", folded)
+    if folded.startswith(ZWNJ) or folded.endswith(ZWNJ):
+        folded = folded.strip(ZWNJ)
+    return folded.split()
+
+
+def countable(word: str) -> bool:
+    """A word worth counting: two letters or more, no digit, not a stopword."""
+    return len(word.replace(ZWNJ, "")) >= 2 and not _DIGIT.search(word) and not is_stopword(word)
+
+
+@lru_cache(maxsize=200_000)
+def base(word: str) -> str:
+    """The word without the endings written after a ZWNJ, and without its ZWNJ, so every
+    spelling of one form is one key: ``"تحریم‌ها"`` -> ``"تحریم"``, ``"رئیس‌جمهور"`` ->
+    ``"رئیسجمهور"``, ``"می‌گویند"`` -> ``"میگویند"`` (a verb keeps its endings)."""
+    parts = [p for p in word.split(ZWNJ) if p]
+    if parts and parts[0] not in VERB_PREFIXES:
+        while len(parts) > 1 and parts[-1] in APART:
+            parts.pop()
+    return "".join(parts)
+
+
+def merged(key: str, known: frozenset[str] | set[str]) -> str:
+    """A key with a joined plural or comparative ending dropped when the rest is a known key
+    and the whole no dictionary word: ``("کشورهای", {"کشور"})`` -> ``"کشور"``;
+    ``("تنها", {"تن"})`` -> ``"تنها"`` (hazm tags تنها as a word); ``("تقاضای", {"تقاضا"})`` ->
+    ``"تقاضا"``."""
+    if _is_word(key):
+        return key
+    for ending in JOINED:
+        stem = key[:-len(ending)]
+        if key.endswith(ending) and len(stem) >= 2 and stem in known:
+            return stem
+    # The ezafe after a long vowel is a joined ی: تقاضای -> تقاضا, آمریکای -> آمریکا.
+    if key.endswith(("ای", "وی")) and len(key) >= 4 and key[:-1] in known:
+        return key[:-1]
+    return key
+
+
+def _is_word(key: str) -> bool:
+    lexicon = load()
+    entry = lexicon.stems.get(key)
+    return key in lexicon.never or (entry is not None and entry[0] >= TAGGED)
+
+
+def keys(distinct: Iterable[str]) -> dict[str, str | None]:
+    """Each word's key (``merged(base(word))`` over the vocabulary of these words), or None for
+    a word not counted (a stopword, a number, BOUNDARY): the table a document's words are
+    looked up in, built once per distinct word rather than per occurrence."""
+    counted = [w for w in distinct if w != BOUNDARY and countable(w)]
+    known = {base(w) for w in counted}
+    table: dict[str, str | None] = dict.fromkeys(distinct)
+    for word in counted:
+        key = merged(base(word), known)
+        # A merged key that is a stopword (آنها -> آن) is not counted either.
+        table[word] = None if is_stopword(key) else key
+    return table
