@@ -126,10 +126,16 @@ def merged(key: str, known: frozenset[str] | set[str]) -> str:
     return key
 
 
+# hazm tags some inflected forms as words (تقاضای, with a frequency of 0): a tagged word is a
+# word of its own only when hazm saw it at least about 100 times (frequency class 8).
+WORD_CLASS = 8
+
+
 def _is_word(key: str) -> bool:
+    """Whether hazm's lexicon has the joined form as a word in its own right: ``"تنها"`` -> True."""
     lexicon = load()
     entry = lexicon.stems.get(key)
-    return key in lexicon.never or (entry is not None and entry[0] >= TAGGED)
+    return key in lexicon.never or (entry is not None and entry[0] >= TAGGED and entry[2] >= WORD_CLASS)
 
 
 def keys(distinct: Iterable[str]) -> dict[str, str | None]:

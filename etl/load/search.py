@@ -172,7 +172,7 @@ def _tsquery(terms: list[Term]):
 
 
 def _ts_match(tsquery):
-    return articles.c.search_doc.op("@@")(tsquery)
+    return articles.c.search_doc.op("@@", is_comparison=True)(tsquery)
 
 
 def _full_text_pg(conn: Connection, terms: list[Term], filters: Filters, limit: int) -> list[dict]:
