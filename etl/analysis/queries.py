@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..clean.text import normalize_text
 from .errors import AnalysisError
-from .words import BOUNDARY, base, is_stopword, words
+from .words import is_stopword, token, words
 
 MAX_QUERIES = 10
 
@@ -30,9 +30,9 @@ def check_queries(queries: list[str]) -> None:
 
 
 def query_keys(query: str) -> set[str]:
-    """The word keys of a query (etl/analysis/words.py), to leave out of its own terms."""
+    """The folded words of a query, to leave out of its own terms."""
     return set(_words(query))
 
 
 def _words(query: str) -> list[str]:
-    return [w for w in words(normalize_text(query)) if w != BOUNDARY]
+    return [t.word for t in map(token, words(normalize_text(query))) if t.word]

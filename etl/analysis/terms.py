@@ -29,7 +29,7 @@ from ..load import analysis as rows
 from ..load.search import Filters, match_clause
 from .errors import AnalysisError
 from .queries import check_query, query_keys
-from .words import base, keys, words
+from .words import Token, base, folded, keys, words
 
 A0 = 1000.0  # prior strength, in term occurrences
 MIN_COUNT = 3  # a term held by fewer matching articles is not shown
@@ -51,15 +51,14 @@ class Term:
 class Terms:
     query: str
     filters: Filters
-    sample: int  # matching articles read (all of them when there are no more than the sample size)
-    matches: int  # matching articles in all
-    background_sample: int  # other articles read
-    background: int  # other articles in all
+    sample: int  # matching articles read
+    every_match: bool  # True: the sample is every matching article (there were no more)
+    background_sample: int  # other articles read (as many at most, drawn the same way)
     terms: tuple[Term, ...]
 
     def as_json(self) -> dict:
-        return {"query": self.query, "sample": self.sample, "matches": self.matches,
-                "background_sample": self.background_sample, "background": self.background,
+        return {"query": self.query, "sample": self.sample, "every_match": self.every_match,
+                "background_sample": self.background_sample,
                 "terms": [{"term": t.term, "count": t.count, "background": t.background, "score": round(t.score, 4)}
                           for t in self.terms]}
 
@@ -76,12 +75,10 @@ def terms(conn: Connection, query: str, filters: Filters = Filters(), limit: int
     ``sample`` of them, drawn only when there are more) against as many other articles."""
     _check(query, limit, sample)
     match = match_clause(conn, query)
-    matching = rows.matching_ids(conn, filters, match)
-    picked = rows._draw(matching, sample, seed)
-    others = rows.other_ids(conn, filters, match, sample, seed)
-    background = rows.count(conn, filters) - len(matching)
-    found = characteristic(_docs(conn, picked), _docs(conn, others), limit, exclude=query_keys(query))
-    return Terms(query, filters, len(picked), len(matching), len(others), background, tuple(found))
+    picked = rows.sample_ids(conn, filters, match, sample, seed)
+    others = rows.sample_ids(conn, filters, rows.not_matching(match), sample, seed)
+    found = characteristic(_docs(conn, picked.ids), _docs(conn, others.ids), limit, exclude=query_keys(query))
+    return Terms(query, filters, len(picked.ids), picked.whole, len(others.ids), tuple(found))
 
 
 def _check(query: str, limit: int, sample: int) -> None:
@@ -102,7 +99,7 @@ def characteristic(matching: list[list[str]], others: list[list[str]], limit: in
     ``others``; pure."""
     vocab = Vocabulary(keys(set().union(*matching, *others)))
     found_m, found_o = vocab.document_counts(matching), vocab.document_counts(others)
-    skip = {vocab.id_of(w) for w in exclude} - {0}
+    skip = {vocab.codes.get(w, 0) >> 2 or vocab.number.get(base(folded(w)), 0) for w in exclude} - {0}
     display = _commonest(matching, vocab)
     n_m, n_o = sum(found_m.values()), sum(found_o.values())
     scored = [(z_score(y, found_o.get(key, 0), n_m, n_o), key) for key, y in found_m.items()
@@ -113,35 +110,35 @@ def characteristic(matching: list[list[str]], others: list[list[str]], limit: in
 
 
 class Vocabulary:
-    """Word keys as small integers (0: a word not counted), and two adjacent keys ``a, b`` as
+    """Word keys as small integers (0: a token not counted), and two adjacent keys ``a, b`` as
     the integer ``(a + 1) * M + b``, so a document's terms are counted with numpy rather than
-    one dictionary update per word: ten thousand articles are millions of words."""
+    one dictionary update per word: ten thousand articles are millions of words. A token's code
+    is ``id * 4 + 2 * opens + closes`` (a clause mark before, after it)."""
 
-    def __init__(self, table: dict[str, str | None]):
-        names = sorted({key for key in table.values() if key is not None})
-        number = {name: i for i, name in enumerate(names, start=1)}
+    def __init__(self, table: dict[str, tuple[Token, str | None]]):
+        names = sorted({key for _, key in table.values() if key is not None})
+        self.number = {name: i for i, name in enumerate(names, start=1)}
         self.names = [""] + names
-        self.ids = {word: number[key] if key is not None else 0 for word, key in table.items()}
         self.m = len(self.names)
-
-    def id_of(self, word: str) -> int:
-        key = self.ids.get(word)
-        return key if key is not None else self.ids.get(base(word), 0)
+        self.codes = {raw: (self.number[key] if key else 0) * 4 + 2 * t.opens + t.closes
+                      for raw, (t, key) in table.items()}
+        self.table = table
 
     def parts(self, key: int) -> tuple[int, ...]:
         """A word's id alone, a pair's two ids."""
         return (key,) if key < self.m else (key // self.m - 1, key % self.m)
 
     def document_counts(self, docs: list[list[str]]) -> dict[int, int]:
-        """Per word or pair id, the documents holding it (a stopword or a clause's end between
+        """Per word or pair id, the documents holding it (a stopword or a clause mark between
         two words breaks the pair)."""
         held: list[np.ndarray] = []
-        lookup = self.ids.__getitem__
+        lookup = self.codes.__getitem__
         for doc in docs:
-            ids = np.fromiter(map(lookup, doc), dtype=np.int64, count=len(doc))
-            pairs = (ids[:-1] + 1) * self.m + ids[1:]
-            both = (ids[:-1] > 0) & (ids[1:] > 0)
-            held.append(np.unique(np.concatenate((ids[ids > 0], pairs[both]))))
+            codes = np.fromiter(map(lookup, doc), dtype=np.int64, count=len(doc))
+            ids = codes >> 2
+            joined = (ids[:-1] > 0) & (ids[1:] > 0) & ((codes[:-1] & 1) == 0) & ((codes[1:] & 2) == 0)
+            pairs = (ids[:-1][joined] + 1) * self.m + ids[1:][joined]
+            held.append(np.unique(np.concatenate((ids[ids > 0], pairs))))
         if not held:
             return {}
         keys, counts = np.unique(np.concatenate(held), return_counts=True)
@@ -153,11 +150,15 @@ def _commonest(docs: list[list[str]], vocab: Vocabulary) -> dict[int, str]:
     spellings: Counter[str] = Counter()
     for doc in docs:
         spellings.update(doc)
+    per_surface: Counter[tuple[int, str]] = Counter()
+    for raw, n in spellings.items():
+        t, key = vocab.table[raw]
+        if key:
+            per_surface[vocab.number[key], t.surface] += n
     best: dict[int, tuple[int, str]] = {}
-    for surface, n in spellings.items():
-        key = vocab.ids.get(surface, 0)
+    for (key, surface), n in per_surface.items():
         held = best.get(key)
-        if key and (held is None or n > held[0] or (n == held[0] and surface < held[1])):
+        if held is None or n > held[0] or (n == held[0] and surface < held[1]):
             best[key] = (n, surface)
     return {key: surface for key, (_, surface) in best.items()}
 

@@ -19,11 +19,12 @@ Pure functions over stored (normalized) text; no database, no clock.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from ..clean.fold import fold, vanishes
+from ..clean.fold import fold
 from ..clean.lexicon import TAGGED, load
 from ..clean.zwnj import COMPARATIVE, PLURAL
 
@@ -35,34 +36,12 @@ APART = frozenset(PLURAL + COMPARATIVE + ("ای", "ام", "ات", "اش", "ی", 
 # Endings dropped when written joined, if the rest is a word of the same texts.
 JOINED = tuple(sorted(set(PLURAL + ("ترین", "تر")), key=len, reverse=True))
 VERB_PREFIXES = ("می", "نمی")
-# A clause ends at these: no two-word phrase spans them. They become BOUNDARY, a letter that no
-# Persian or Latin word holds.
-CLAUSE_MARKS = ".!?؟،؛:;,«»()[]{}\"“”…\n"
-BOUNDARY = "ǂ"
+# A clause ends at these: no two-word phrase spans them.
+CLAUSE_MARKS = frozenset(".!?؟،؛:;,«»()[]{}\"“”…")
+# What surrounds a word without being part of it: punctuation, symbols, quotes.
+_LEAD = re.compile(r"[^\w\u200c]*")
+_TRAIL = re.compile(r"[^\w\u200c]*$")
 _DIGIT = re.compile(r"\d")
-# A ZWNJ at a word's edge joins nothing.
-_STRAY_ZWNJ = re.compile("\u200c+(?=\\s)|(?<=\\s)\u200c+")
-
-
-class _Table(dict):
-    """``str.translate`` table: search folding (etl/clean/fold.py: one spelling per letter and
-    digit, punctuation to a space), except that a ZWNJ stays and a clause mark becomes BOUNDARY.
-    Filled per code point on first use."""
-
-    def __missing__(self, codepoint: int) -> str:
-        char = chr(codepoint)
-        if char == ZWNJ:
-            out = ZWNJ
-        elif char in CLAUSE_MARKS:
-            out = f" {BOUNDARY} "
-        else:
-            out = fold(char) or ("" if vanishes(char) else " ")
-        if len(self) < 65536:  # text made of every code point cannot grow it without end
-            self[codepoint] = out
-        return out
-
-
-_TABLE = _Table()
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +49,8 @@ def stopwords() -> frozenset[str]:
     """The folded stopwords, each with and without its ZWNJ."""
     out: set[str] = set()
     for line in STOPWORDS_FILE.read_text(encoding="utf-8").splitlines():
-        for word in words(line):
+        for raw in words(line):
+            word = folded(raw)
             out.update((word, word.replace(ZWNJ, "")))
     return frozenset(out)
 
@@ -82,18 +62,38 @@ def is_stopword(word: str) -> bool:
 
 
 def words(text: str) -> list[str]:
-    """The folded words of a text, ZWNJ compounds whole, BOUNDARY between clauses:
-    ``"تحریم‌ها، علي"`` -> ``["تحریم‌ها", "ǂ", "علی"]``."""
-    folded = text.translate(_TABLE)
-    if ZWNJ + " " in folded or " " + ZWNJ in folded:
-        folded = _STRAY_ZWNJ.sub("", folded)
-    if folded.startswith(ZWNJ) or folded.endswith(ZWNJ):
-        folded = folded.strip(ZWNJ)
-    return folded.split()
+    """A text's tokens as written, split at white space (punctuation still on them):
+    ``"تحریم‌ها، علي"`` -> ``["تحریم‌ها،", "علي"]``. ``token`` reads each distinct one once."""
+    return text.split()
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    surface: str  # the word as written, without the punctuation around it: تحریم‌ها
+    word: str | None  # its search folding, ZWNJ kept (None: a token that is no single word)
+    opens: bool  # a clause mark before it
+    closes: bool  # a clause mark after it
+
+
+@lru_cache(maxsize=200_000)
+def token(raw: str) -> Token:
+    """``"«تحریم‌ها،"`` -> ``Token("تحریم‌ها", "تحریم‌ها", opens=True, closes=True)``; ``"علي"`` ->
+    ``Token("علي", "علی", False, False)``."""
+    lead = _LEAD.match(raw).group()
+    trail = _TRAIL.search(raw, len(lead)).group()
+    surface = raw[len(lead):len(raw) - len(trail)].strip(ZWNJ)
+    opens, closes = not CLAUSE_MARKS.isdisjoint(lead), not CLAUSE_MARKS.isdisjoint(trail)
+    word = folded(surface)
+    return Token(surface, word if word and " " not in word else None, opens, closes)
+
+
+def folded(word: str) -> str:
+    """Search folding (etl/clean/fold.py) of one word, its ZWNJ kept: ``"علي"`` -> ``"علی"``."""
+    return ZWNJ.join(p for p in (fold(part) for part in word.split(ZWNJ)) if p)
 
 
 def countable(word: str) -> bool:
-    """A word worth counting: two letters or more, no digit, not a stopword."""
+    """A (folded) word worth counting: two letters or more, no digit, not a stopword."""
     return len(word.replace(ZWNJ, "")) >= 2 and not _DIGIT.search(word) and not is_stopword(word)
 
 
@@ -138,15 +138,17 @@ def _is_word(key: str) -> bool:
     return key in lexicon.never or (entry is not None and entry[0] >= TAGGED and entry[2] >= WORD_CLASS)
 
 
-def keys(distinct: Iterable[str]) -> dict[str, str | None]:
-    """Each word's key (``merged(base(word))`` over the vocabulary of these words), or None for
-    a word not counted (a stopword, a number, BOUNDARY): the table a document's words are
-    looked up in, built once per distinct word rather than per occurrence."""
-    counted = [w for w in distinct if w != BOUNDARY and countable(w)]
-    known = {base(w) for w in counted}
-    table: dict[str, str | None] = dict.fromkeys(distinct)
-    for word in counted:
-        key = merged(base(word), known)
+def keys(distinct: Iterable[str]) -> dict[str, tuple[Token, str | None]]:
+    """Per distinct token, what it is and its key (``merged(base(word))`` over the vocabulary of
+    these tokens), or None for a token not counted (a stopword, a number, punctuation): the
+    table a document's tokens are looked up in, built once per distinct token rather than per
+    occurrence."""
+    read = {raw: token(raw) for raw in distinct}
+    counted = {raw: t.word for raw, t in read.items() if t.word and countable(t.word)}
+    known = {base(w) for w in counted.values()}
+    table: dict[str, tuple[Token, str | None]] = {}
+    for raw, t in read.items():
+        key = merged(base(counted[raw]), known) if raw in counted else None
         # A merged key that is a stopword (آنها -> آن) is not counted either.
-        table[word] = None if is_stopword(key) else key
+        table[raw] = (t, None if key is None or is_stopword(key) else key)
     return table

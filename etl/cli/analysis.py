@@ -88,8 +88,9 @@ def cmd_terms(args: argparse.Namespace) -> int:
     if args.csv:
         _csv(found)
         return 0
-    print(f"sample: {found.sample:,} of {found.matches:,} matching articles, against {found.background_sample:,} "
-          f"of the {found.background:,} other articles under the same filters")
+    which = "every one of the" if found.every_match else "a random sample of"
+    print(f"sample: {found.sample:,} matching articles ({which} matches), against {found.background_sample:,} "
+          "other articles under the same filters")
     print("score: z of the weighted log-odds ratio (informative Dirichlet prior); count and background: "
           "articles holding the term")
     rows = [[i, t.count, t.background, round(t.score, 2), safe(t.term)] for i, t in enumerate(found.terms, 1)]

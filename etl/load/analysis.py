@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
@@ -93,39 +94,45 @@ def _utc(value) -> datetime | None:
 
 # --- samples of texts --------------------------------------------------------------------------
 
-def matching_ids(conn: Connection, filters: Filters, match) -> list[int]:
-    """Every dated article under ``filters`` that meets ``match``, by id."""
-    query = _from_articles(articles.c.id).where(*_dated(filters, match)).order_by(articles.c.id)
-    return list(conn.execute(query).scalars())
+@dataclass(frozen=True, slots=True)
+class Sample:
+    ids: list[int]  # at most ``size`` ids, drawn at random
+    whole: bool  # True: these are every such article (there were no more than the size)
 
 
-def other_ids(conn: Connection, filters: Filters, match, size: int, seed: int) -> list[int]:
-    """About ``size`` ids (at most) drawn at random from the dated articles under ``filters``
-    that do not meet ``match``: the background a query's words are compared against.
+def sample_ids(conn: Connection, filters: Filters, condition, size: int, seed: int) -> Sample:
+    """At most ``size`` dated articles under ``filters`` meeting ``condition``, drawn at random
+    when there are more; the same seed draws the same sample from the same rows.
 
-    PostgreSQL samples pages (``TABLESAMPLE SYSTEM ... REPEATABLE``, the fraction chosen from
-    the number of such articles), so a large archive is not read whole; SQLite lists them all
-    (the embedded database is small). The same seed draws the same sample from the same rows.
+    On PostgreSQL a large set is not read whole: first at most ``size + 1`` of them are listed
+    (all there are, when they are few: a rare query's matches through the search index), then,
+    when there are more, pages are sampled (``TABLESAMPLE SYSTEM ... REPEATABLE``) at a fraction
+    sized from what the last try held, until the sample holds ``size``. SQLite lists them all
+    (the embedded database is small).
     """
-    others = _dated(filters) + [not_(match)]
+    where = _dated(filters) + [condition]
+    listing = _from_articles(articles.c.id).where(*where).order_by(articles.c.id)
     if conn.dialect.name != "postgresql":
-        ids = list(conn.execute(_from_articles(articles.c.id).where(*others).order_by(articles.c.id)).scalars())
-        return _draw(ids, size, seed)
-    available = count(conn, filters) - count(conn, filters, match)
-    if available <= 0:
-        return []
-    share = 100.0 * 2 * size / available  # twice the size expected: page sampling is lumpy
+        ids = list(conn.execute(listing).scalars())
+        return Sample(_draw(ids, size, seed), len(ids) <= size)
+    first = list(conn.execute(listing.limit(size + 1)).scalars())
+    if len(first) <= size:
+        return Sample(first, True)
+    percent = min(100.0, 100.0 * 2 * size / max(1, count(conn, filters)))
     while True:
-        if share >= 50:
-            query = _from_articles(articles.c.id).where(*others)
-        else:
-            sampled = articles.tablesample(func.system(share), name="a", seed=literal(seed % 2_147_483_647))
-            query = (select(sampled.c.id).select_from(sampled.join(sources, sources.c.id == sampled.c.source_id))
-                     .where(*_on(sampled, others)))
+        sampled = articles.tablesample(func.system(percent), name="a", seed=literal(seed % 2_147_483_647))
+        query = (select(sampled.c.id).select_from(sampled.join(sources, sources.c.id == sampled.c.source_id))
+                 .where(*_on(sampled, where)))
         ids = sorted(conn.execute(query).scalars())
-        if len(ids) >= size or share >= 50:
-            return _draw(ids, size, seed)
-        share *= 4
+        if len(ids) >= size or percent >= 100:
+            return Sample(_draw(ids, size, seed), False)
+        # Twice the size expected at the density just seen; page sampling is lumpy.
+        percent = min(100.0, percent * max(2.0, 2 * size / max(1, len(ids))))
+
+
+def not_matching(match):
+    """The articles a query does not match (the background of its terms)."""
+    return not_(match)
 
 
 def _on(alias, clauses: list) -> list:
