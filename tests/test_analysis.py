@@ -341,3 +341,58 @@ def test_a_story_outside_the_filters_is_not_listed(wire):
         assert stories(conn, Filters(sources=("tasnim",))).stories == ()
         late = Filters(since=datetime(2025, 9, 2, tzinfo=UTC))
         assert stories(conn, late).stories == ()
+
+
+# --- the precomputed totals (PostgreSQL) ------------------------------------------------------
+
+def _stored_vs_live(engine: Engine) -> tuple[list, list]:
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT day, source_id, agency, articles FROM article_day_counts "
+                                   "WHERE articles <> 0 ORDER BY 1, 2, 3")).all()
+        live = conn.execute(text("SELECT (published_at AT TIME ZONE 'Asia/Tehran')::date, source_id, "
+                                 "coalesce(meta->>'agency', ''), count(*) FROM articles WHERE published_at IS NOT NULL "
+                                 "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")).all()
+    return stored, live
+
+
+def test_day_totals_stay_exact_under_revisions_and_deletions(pg_engine, pg_url, tmp_path):
+    from etl.load.analysis import _day_counts_pg, day_counts
+    upgrade_engine = pg_engine
+    _backfill(upgrade_engine, tmp_path, "alpha", [_record(i, when, m) for i, src, when, m in EDGES if src == "alpha"])
+    _backfill(upgrade_engine, tmp_path, "beta", [_record(i, when, m) for i, src, when, m in EDGES if src == "beta"])
+    stored, live = _stored_vs_live(pg_engine)
+    assert stored == live and sum(r[3] for r in stored) == len(EDGES)
+    # A revision moves article 1 to another day and another agency; article 2 is deleted.
+    moved = _record(1, datetime(2026, 1, 22, 9, 0, tzinfo=UTC), (VOLCANO,), lead="به گزارش ایسنا،")
+    moved["link"] = FARS[1]["link"]  # the same article (same key), edited
+    _backfill(pg_engine, tmp_path, "alpha", [moved] + [_record(i, when, m) for i, src, when, m in EDGES
+                                                        if src == "alpha" and i != 1], name="alpha-v2")
+    with pg_engine.begin() as conn:
+        gone = conn.execute(text("DELETE FROM articles WHERE title = :t"), {"t": FARS[2]["title"]}).rowcount
+    assert gone == 1
+    stored, live = _stored_vs_live(pg_engine)
+    assert stored == live
+    # Whole days from the table, part days counted live: the same as counting every article.
+    half = datetime(2026, 1, 8, 12, 0, tzinfo=UTC)
+    for filters in (Filters(), Filters(sources=("alpha",)), Filters(agency="ایسنا"), Filters(since=half),
+                    Filters(until=half), Filters(since=tehran_midnight(date(2026, 1, 8)), until=half),
+                    Filters(since=half, until=half + timedelta(hours=2)), Filters(source="beta", since=half)):
+        with pg_engine.connect() as conn:
+            assert day_counts(conn, filters) == _day_counts_pg(conn, filters, None), filters
+
+
+def test_step_8_counts_the_articles_already_stored(pg_engine, tmp_path):
+    from etl.load.migrate import current_version, upgrade
+    _backfill(pg_engine, tmp_path, "alpha", [_record(i, when, m) for i, src, when, m in EDGES])
+    with pg_engine.begin() as conn:  # the database as version 7 left it
+        conn.execute(text("DROP TABLE article_day_counts"))
+        for op in ("insert", "update", "delete"):
+            conn.execute(text(f"DROP TRIGGER articles_day_counts_{op} ON articles"))
+        conn.execute(text("DROP FUNCTION article_day_counts_apply()"))
+        conn.execute(text("DELETE FROM schema_migrations WHERE version = 8"))
+    result = upgrade(pg_engine, LOADED_AT)
+    assert (result.from_version, result.to_version) == (7, 8)
+    stored, live = _stored_vs_live(pg_engine)
+    assert stored == live and sum(r[3] for r in stored) == len(EDGES)
+    with pg_engine.connect() as conn:
+        assert current_version(conn) == 8

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Connection, Date, String, case, cast, distinct, func, literal, not_, select
+from sqlalchemy import (BigInteger, Connection, Date, String, case, cast, column, distinct, func, literal, not_, select,
+                        table)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from .schema import articles, sources
@@ -39,11 +40,58 @@ def _from_articles(*columns):
 def day_counts(conn: Connection, filters: Filters, match=None) -> dict[date, int]:
     """Articles per Tehran calendar day (with Tehran's real offset history) under ``filters``,
     those meeting ``match`` only when given: ``{date(2026, 1, 8): 12, ...}``."""
-    if conn.dialect.name == "postgresql":
-        day = cast(func.timezone("Asia/Tehran", articles.c.published_at), Date)
-        query = _from_articles(day, func.count()).where(*_dated(filters, match)).group_by(day)
-        return {d: int(n) for d, n in conn.execute(query)}
-    return _day_counts_sqlite(conn, filters, match)
+    if conn.dialect.name != "postgresql":
+        return _day_counts_sqlite(conn, filters, match)
+    if match is None:
+        return _precounted(conn, filters)
+    return _day_counts_pg(conn, filters, match)
+
+
+def _day_counts_pg(conn: Connection, filters: Filters, match) -> dict[date, int]:
+    day = cast(func.timezone("Asia/Tehran", articles.c.published_at), Date)
+    query = _from_articles(day, func.count()).where(*_dated(filters, match)).group_by(day)
+    return {d: int(n) for d, n in conn.execute(query)}
+
+
+_DAY_COUNTS = table("article_day_counts", column("day", Date), column("source_id"), column("agency"),
+                    column("articles"))
+
+
+def _precounted(conn: Connection, filters: Filters) -> dict[date, int]:
+    """All articles per Tehran day from ``article_day_counts`` (etl/load/daycounts.py) for the
+    days ``filters`` covers whole; a day it covers in part (``since`` or ``until`` not at Tehran
+    midnight) is counted from the articles themselves, so the sum is exact either way."""
+    first = _tehran_day(filters.since, up=True) if filters.since else None
+    end = _tehran_day(filters.until, up=False) if filters.until else None
+    if first is not None and end is not None and first >= end:
+        return _day_counts_pg(conn, filters, None)
+    c = _DAY_COUNTS.c
+    where = [*([sources.c.name == filters.source] if filters.source else []),
+             *([sources.c.name.in_(filters.sources)] if filters.sources else []),
+             *([c.agency == filters.agency] if filters.agency else []),
+             *([c.day >= first] if first else []), *([c.day < end] if end else [])]
+    query = (select(c.day, func.sum(c.articles)).select_from(_DAY_COUNTS.join(sources, sources.c.id == c.source_id))
+             .where(*where).group_by(c.day).having(func.sum(c.articles) > 0))
+    out = {d: int(n) for d, n in conn.execute(query)}
+    edges = []
+    if first is not None and _midnight(first) != filters.since:
+        edges.append(replace(filters, until=_midnight(first)))
+    if end is not None and _midnight(end) != filters.until:
+        edges.append(replace(filters, since=_midnight(end)))
+    for edge in edges:
+        for d, n in _day_counts_pg(conn, edge, None).items():
+            out[d] = out.get(d, 0) + n
+    return out
+
+
+def _tehran_day(moment: datetime, up: bool) -> date:
+    """The first Tehran day starting at or after ``moment`` (``up``), or the day holding it."""
+    day = moment.astimezone(TEHRAN).date()
+    return day + timedelta(days=1) if up and _midnight(day) != moment else day
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=TEHRAN).astimezone(timezone.utc)
 
 
 def _day_counts_sqlite(conn: Connection, filters: Filters, match) -> dict[date, int]:

@@ -15,6 +15,7 @@ from typing import Callable
 from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, select, text
 
 from . import views  # noqa: F401  (registers the views with the schema)
+from .daycounts import add_day_counts
 from .reindex import rebuild_search_docs
 from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, article_lsh, crawl_pages,
                      crawl_sitemaps, host_pace, metadata, schema_migrations)
@@ -113,6 +114,8 @@ STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     5: ("source leases: sources.lease_until, lease_owner, last_delay; sources_due", _add_source_leases),
     6: ("article_lsh without a foreign key; the articles_forget_lsh trigger removes buckets", _lsh_without_foreign_key),
     7: ("host_pace: per-host minimum delay shared across workers", _add_host_pace),
+    8: ("article_day_counts: articles per Tehran day, source and agency, kept by triggers (PostgreSQL)",
+        add_day_counts),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 
