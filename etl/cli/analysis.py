@@ -59,8 +59,8 @@ def _print_trends(found: Trends, width: int | None) -> None:
     print(table(rows, headers, width))
     room = (width or 80) - 30
     for s in found.series:
-        peak = max(s.shares, default=0.0)
-        print(f"{truncate(safe(s.query), 20):<20}  {sparkline(s.shares, room)}  peak {_percent(peak)}")
+        low, peak = min(s.shares, default=0.0), max(s.shares, default=0.0)
+        print(f"{truncate(safe(s.query), 20):<20}  {sparkline(s.shares, room)}  {_percent(low)} to {_percent(peak)}")
 
 
 def _percent(share: float) -> str:
@@ -68,16 +68,16 @@ def _percent(share: float) -> str:
 
 
 def sparkline(values: Sequence[float], width: int) -> str:
-    """One block per value, as high as the value against the largest (averaged down to
-    ``width`` blocks when there are more): ``([0, 0.5, 1], 80)`` -> ``"▁▅█"``."""
+    """One block per value, from the lowest (▁) to the highest (█) of the series, averaged down
+    to ``width`` blocks when there are more: ``([0, 1, 2], 80)`` -> ``"▁▅█"``."""
     if not values:
         return ""
     if len(values) > width > 0:
         step = len(values) / width
         values = [sum(values[int(i * step):int((i + 1) * step)]) / max(1, int((i + 1) * step) - int(i * step))
                   for i in range(width)]
-    top = max(values) or 1.0
-    return "".join(SPARKS[min(len(SPARKS) - 1, int(v / top * (len(SPARKS) - 1) + 0.5))] for v in values)
+    low, span = min(values), (max(values) - min(values)) or 1.0
+    return "".join(SPARKS[min(len(SPARKS) - 1, int((v - low) / span * (len(SPARKS) - 1) + 0.5))] for v in values)
 
 
 def cmd_terms(args: argparse.Namespace) -> int:
@@ -122,7 +122,8 @@ def cmd_stories(args: argparse.Namespace) -> int:
     width = terminal_width(args.wide)
     for s in found.stories:
         _print_story(s, args.calendar, width)
-    note(args, f"{len(found.stories)} stories carried by two outlets or more")
+    count = len(found.stories)
+    note(args, f"{count} {'story' if count == 1 else 'stories'} carried by two outlets or more")
     return 0
 
 
