@@ -25,7 +25,6 @@ from etl.analysis.trends import trends
 from etl.analysis.words import is_stopword, words
 from etl.config import Source
 from etl.load.search import Filters, search
-from etl.load.sources import sync_sources
 from etl.pipeline import Backfill, run_backfill
 
 FARS = [r for f in ("fars-news-1.json", "fars-news-2.json")
@@ -396,3 +395,12 @@ def test_step_8_counts_the_articles_already_stored(pg_engine, tmp_path):
     assert stored == live and sum(r[3] for r in stored) == len(EDGES)
     with pg_engine.connect() as conn:
         assert current_version(conn) == 8
+
+
+def test_z_score_of_many_is_the_z_score_of_each():
+    import numpy as np
+    from etl.analysis.terms import z_score, z_scores
+    y_m, y_o = np.array([50.0, 5.0, 3.0, 0.0]), np.array([5.0, 50.0, 0.0, 3.0])
+    many = z_scores(y_m, y_o, 1000, 1000)
+    assert [round(v, 9) for v in many.tolist()] == [round(z_score(int(a), int(b), 1000, 1000), 9) for a, b in zip(y_m, y_o)]
+    assert many[0] > 4 and many[1] < -4 and z_score(10, 10, 1000, 1000) == 0.0

@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import invoke
-from test_web import ANALYSIS_PATHS, validate  # noqa: F401
+from test_web import validate
 from test_web_data import WEB_NOW, corpus  # noqa: F401
 from etl.web import create_app
 

@@ -102,8 +102,10 @@ def characteristic(matching: list[list[str]], others: list[list[str]], limit: in
     skip = {vocab.codes.get(w, 0) >> 2 or vocab.number.get(base(folded(w)), 0) for w in exclude} - {0}
     display = _commonest(matching, vocab)
     n_m, n_o = sum(found_m.values()), sum(found_o.values())
-    scored = [(z_score(y, found_o.get(key, 0), n_m, n_o), key) for key, y in found_m.items()
-              if y >= MIN_COUNT and not skip.intersection(vocab.parts(key))]
+    candidates = [key for key, y in found_m.items() if y >= MIN_COUNT and not skip.intersection(vocab.parts(key))]
+    y_m = np.array([found_m[k] for k in candidates], dtype=float)
+    y_o = np.array([found_o.get(k, 0) for k in candidates], dtype=float)
+    scored = list(zip(z_scores(y_m, y_o, n_m, n_o).tolist(), candidates))
     shown = {key: " ".join(display[k] for k in vocab.parts(key)) for _, key in scored}
     scored.sort(key=lambda pair: (-pair[0], shown[pair[1]]))
     return [Term(shown[key], found_m[key], found_o.get(key, 0), z) for z, key in scored[:limit]]
@@ -161,6 +163,14 @@ def _commonest(docs: list[list[str]], vocab: Vocabulary) -> dict[int, str]:
         if held is None or n > held[0] or (n == held[0] and surface < held[1]):
             best[key] = (n, surface)
     return {key: surface for key, (_, surface) in best.items()}
+
+
+def z_scores(y_m: np.ndarray, y_o: np.ndarray, n_m: int, n_o: int, a0: float = A0) -> np.ndarray:
+    """``z_score`` of many terms at once (numpy arrays of their counts)."""
+    alpha = a0 * (y_m + y_o) / max(1, n_m + n_o)
+    d = (np.log((y_m + alpha) / np.maximum(TINY, n_m + a0 - y_m - alpha))
+         - np.log((y_o + alpha) / np.maximum(TINY, n_o + a0 - y_o - alpha)))
+    return d / np.sqrt(1 / (y_m + alpha) + 1 / (y_o + alpha))
 
 
 def z_score(y_m: int, y_o: int, n_m: int, n_o: int, a0: float = A0) -> float:

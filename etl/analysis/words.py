@@ -79,6 +79,9 @@ class Token:
 def token(raw: str) -> Token:
     """``"«تحریم‌ها،"`` -> ``Token("تحریم‌ها", "تحریم‌ها", opens=True, closes=True)``; ``"علي"`` ->
     ``Token("علي", "علی", False, False)``."""
+    if raw.isalpha():  # most tokens: letters only, nothing around them
+        word = folded(raw)
+        return Token(raw, word if word and " " not in word else None, False, False)
     lead = _LEAD.match(raw).group()
     trail = _TRAIL.search(raw, len(lead)).group()
     surface = raw[len(lead):len(raw) - len(trail)].strip(ZWNJ)

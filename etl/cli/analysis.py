@@ -13,7 +13,6 @@ from ..analysis import periods
 from ..analysis.outlets import outlets
 from ..analysis.stories import Story, stories
 from ..analysis.tables import csv_text
-from ..analysis.terms import terms
 from ..analysis.trends import Trends, trends
 from ..clean.text import normalize_text
 from ..display import safe, table, terminal_width, to_json, truncate
@@ -81,6 +80,7 @@ def sparkline(values: Sequence[float], width: int) -> str:
 
 
 def cmd_terms(args: argparse.Namespace) -> int:
+    from ..analysis.terms import terms  # numpy: only this command counts with it
     found = _read(args, lambda conn: terms(conn, args.query, filters_of(args), args.limit, args.sample))
     if args.json:
         print(to_json(found.as_json()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .openapi import INT, STR, TIME, _answer, _nullable, _object, _param, _ref
+from .openapi import INT, STR, _answer, _nullable, _object, _param, _ref
 
 NUMBER = {"type": "number"}
 DAY = _nullable("string", format="date")
