@@ -100,3 +100,22 @@ def test_article_page_shows_its_agency_and_its_address_decoded(client, corpus):
     page = client.get(f"/articles/{corpus.ids['copy']}").text
     assert '<dd class="agency">ایسنا</dd>' in page
     assert ">https://www.isna.ir/news/1404060901/<" in page
+
+
+def test_chart_geometry_runs_right_to_left_with_persian_period_names():
+    from datetime import date
+    from etl.analysis.trends import Series, Trends
+    from etl.load.search import Filters
+    from etl.web.trend_chart import HEIGHT, chart, percent, period_name
+    starts = (date(2025, 12, 22), date(2026, 1, 21), date(2026, 2, 20))  # Dey, Bahman, Esfand 1404
+    found = Trends("month", "jalali", Filters(), starts, ("1404-10", "1404-11", "1404-12"), (10, 20, 0),
+                   (Series("الف", (1, 10, 0), (0.1, 0.5, 0.0)), Series("ب", (0, 2, 0), (0.0, 0.1, 0.0))))
+    drawn = chart(found)
+    first, second = drawn.lines
+    xs = [dot[0] for dot in first.dots]
+    assert xs == sorted(xs, reverse=True)  # the first period on the right
+    assert first.dots[1][1] < first.dots[0][1] < first.dots[2][1] == HEIGHT - 36  # higher share, higher point
+    assert [t.text for t in drawn.x_labels] == ["دی ۱۴۰۴", "بهمن ۱۴۰۴", "اسفند ۱۴۰۴"]
+    assert [t.anchor for t in drawn.x_labels] == ["start", "middle", "end"]  # the outer ones kept inside
+    assert [t.text for t in drawn.y_labels] == ["۰٪", "۲۵٪", "۵۰٪"] and percent(0.125) == "۱۲٫۵٪"
+    assert period_name(date(2026, 1, 8), "day", "gregorian") == "۸ ژانویه ۲۰۲۶"
