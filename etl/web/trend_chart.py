@@ -71,10 +71,19 @@ def chart(trends: Trends) -> TrendChart:
     shown = list(range(0, n, step))
     # The outermost labels are aligned inwards so they stay inside the picture.
     anchors = {shown[0]: "start", shown[-1]: "end"} if len(shown) > 1 else {}
-    x_labels = tuple(Tick(x(i), HEIGHT - BOTTOM + 16, period_name(trends.starts[i], trends.by, trends.calendar),
-                          anchors.get(i, "middle")) for i in shown)
+    names = [period_name(trends.starts[i], trends.by, trends.calendar) for i in shown]
+    if trends.by != "month":  # a day's year only where it changes: long labels would overlap
+        names = [_without_repeated_year(name, names[k - 1] if k else None) for k, name in enumerate(names)]
+    x_labels = tuple(Tick(x(i), HEIGHT - BOTTOM + 16, name, anchors.get(i, "middle")) for i, name in zip(shown, names))
     y_labels = tuple(Tick(WIDTH - RIGHT + 6, y(v), percent(v), "end") for v in (0.0, top / 2, top))
     return TrendChart(WIDTH, HEIGHT, lines, x_labels, y_labels, HEIGHT - BOTTOM, LEFT, WIDTH - RIGHT)
+
+
+def _without_repeated_year(name: str, previous: str | None) -> str:
+    """``("۸ آذر ۱۴۰۴", "۱ مهر ۱۴۰۴")`` -> ``"۸ آذر"``; the first label, or a new year, keeps it."""
+    if previous is None or previous.rsplit(" ", 1)[-1] != name.rsplit(" ", 1)[-1]:
+        return name
+    return name.rsplit(" ", 1)[0]
 
 
 def _nice(peak: float) -> float:
