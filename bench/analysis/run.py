@@ -56,12 +56,19 @@ def p95(times: list[float]) -> float:
     return ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
 
 
+CPU: list[float] = []  # this process's CPU milliseconds per run of the last timed() call
+
+
 def timed(repeat: int, call) -> tuple[list[float], object]:
+    """Wall-clock milliseconds per run (and, in CPU, this process's CPU milliseconds: on a
+    machine shared with other work the wall clock also counts the waiting)."""
     times, result = [], None
+    CPU.clear()
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = call()
         times.append((time.perf_counter() - start) * 1000)
+        CPU.append((time.process_time() - cpu) * 1000)
     return times, result
 
 
@@ -109,11 +116,13 @@ def measure(engine, repeat: int, postgres: bool) -> None:
                        f"p95 ratio precomputed/live {p95(times) / p95(base):.2f}")
         times, found = timed(max(3, repeat // 4), lambda: terms(conn, common, YEAR, sample=5000))
         report(f"terms '{common}', sample 5,000", times,
-               f"sample {found.sample:,} + {found.background_sample:,} others; top: {', '.join(t.term for t in found.terms[:5])}")
+               f"(of it, this process's CPU: median {statistics.median(CPU):.0f} ms) sample {found.sample:,} + "
+               f"{found.background_sample:,} others; top: {', '.join(t.term for t in found.terms[:5])}")
         for label, query in (("rare", rare), ("common", common)):
             times, hits = timed(repeat, lambda q=query: search(conn, q, YEAR, limit=20))
             report(f"search (limit 20), {label} '{query}'", times)
-    print(f"({total:,} articles in the database; {repeat} runs each, terms {max(3, repeat // 4)})")
+    print(f"({total:,} articles in the database; {repeat} runs each, terms {max(3, repeat // 4)}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end)")
 
 
 def main() -> None:
