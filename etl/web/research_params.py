@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..clean.dates import parse_date
 from ..clean.text import normalize_text
 from ..load.search import Filters
-from .params import ParamError, _date, _number, _text
+from .params import ParamError
 
 MAX_LIMIT = 500
 MAX_SAMPLE = 50_000
@@ -38,6 +39,34 @@ def research_request(params: Any, limit: int = 30) -> Research:
                       since=_date(params, "since"), until=_date(params, "until"))
     return Research(queries, filters, _text(params, "by") or "day", _text(params, "calendar") or "gregorian",
                     _number(params, "limit", limit, MAX_LIMIT), _number(params, "sample", 5000, MAX_SAMPLE))
+
+
+def _text(params: Any, name: str) -> str | None:
+    value = (params.get(name) or "").strip()
+    return value or None
+
+
+def _date(params: Any, name: str):
+    value = _text(params, name)
+    if value is None:
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        raise ParamError(f"{name}: not a date: {value!r} (e.g. 2025-08-22 or ۱۴۰۴/۰۵/۳۱)")
+    return parsed
+
+
+def _number(params: Any, name: str, default: int, highest: int) -> int:
+    value = _text(params, name)
+    if value is None:
+        return default
+    try:
+        number = int(value)  # int() reads Persian and Arabic-Indic digits too
+    except ValueError:
+        raise ParamError(f"{name}: not a number: {value!r}") from None
+    if not 1 <= number <= highest:
+        raise ParamError(f"{name}: must be between 1 and {highest}, got {number}")
+    return number
 
 
 def one_query(request: Research) -> str:
