@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -30,19 +30,68 @@ class ConfigError(ValueError):
     """A configuration problem, phrased as one line naming the file, the source and the key."""
 
 
+# Bounds of every duration in the sources file: a second up to 30 days. A larger interval is a
+# typo (``interval = "99999999999999d"`` overflowed every datetime computed from it).
+MIN_SECONDS = 1
+MAX_SECONDS = 30 * 86400
+MAX_CRAWL_DAYS = 3660
+
+
+@dataclass(frozen=True, slots=True)
+class PageOptions:
+    """How a source's article pages are read (a feed's full text, a site's crawled pages)."""
+
+    selector: str | None = None  # a CSS selector for the main text instead of trafilatura's choice
+    allowed_hosts: tuple[str, ...] = ()  # hosts besides the source's own site its pages may be on
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlOptions:
+    """A feed's or a site's archive crawl through sitemaps (``etl/crawl``)."""
+
+    sitemaps: tuple[str, ...] = ()  # instead of discovery (robots.txt, well-known paths)
+    every: int | None = None  # seconds between scheduled crawls; None: not scheduled (a site: its interval)
+    days: int = 2  # a scheduled crawl covers the last ``days`` days
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
+    """One ``[[sources]]`` table, every value typed and checked when the file is read."""
+
     name: str
     kind: str
-    url: str | None = None
-    path: str | None = None
-    pattern: str | None = None
+    url: str | None = None  # feed, site
+    path: str | None = None  # files
+    pattern: str | None = None  # files
     interval: int = DEFAULT_INTERVAL
-    full_text: bool = False
+    full_text: bool = False  # feed
     enabled: bool = True
-    options: Mapping[str, Any] = field(default_factory=dict)
-    # The sources file's [agencies] table (canonical name, spellings), the same for all its sources.
+    min_interval: int | None = None  # adaptive polling: default ``interval``
+    max_interval: int | None = None  # adaptive polling and backoff: default 4x ``interval``
+    page: PageOptions = PageOptions()  # feed, site
+    crawl: CrawlOptions = CrawlOptions()  # feed, site
+    description: str | None = None
+    language: str | None = None
+
+    @property
+    def crawl_every(self) -> int | None:
+        """Seconds between scheduled crawls: a site's ``interval`` unless ``crawl.every`` says
+        otherwise; a feed only with ``crawl = {...}``; None when it is not crawled on a schedule."""
+        if self.kind == "site":
+            return self.crawl.every or self.interval
+        return self.crawl.every if self.kind == "feed" else None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The sources file: its sources and the ``[agencies]`` table every cleaning path honours."""
+
+    sources: tuple[Source, ...] = ()
+    # canonical agency name -> its spellings (etl/clean/agency.py adds them to the bundled table)
     agencies: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def source(self, name: str) -> Source | None:
+        return next((s for s in self.sources if s.name == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +131,8 @@ def _env_concurrency(env: Mapping[str, str]) -> int:
 
 
 def parse_interval(value: Any) -> int:
-    """Seconds from ``900``, ``"900"``, ``"15m"``, ``"2h"``: ``"15m" -> 900``."""
+    """Seconds from ``900``, ``"900"``, ``"15m"``, ``"2h"``: ``"15m" -> 900``; between a second
+    and 30 days."""
     if isinstance(value, bool):
         raise ValueError("expected seconds or a duration like '15m'")
     if isinstance(value, int):
@@ -92,22 +142,29 @@ def parse_interval(value: Any) -> int:
         if not match:
             raise ValueError(f"expected seconds or a duration like '15m', got {value!r}")
         seconds = int(match.group(1)) * _UNITS[match.group(2)]
-    if seconds <= 0:
+    if seconds < MIN_SECONDS:
         raise ValueError(f"must be positive, got {value!r}")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"at most 30 days, got {value!r}")
     return seconds
 
 
-def load_sources(path: Path, missing_ok: bool = False) -> list[Source]:
+def load_config(path: Path, missing_ok: bool = False) -> Config:
     """Read and validate a sources file. Raises ConfigError with one line naming file, source, key."""
     if not path.exists():
         if missing_ok:
-            return []
+            return Config()
         raise ConfigError(missing_sources(path))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_sources(data, str(path))
+    return parse_config(data, str(path))
+
+
+def load_sources(path: Path, missing_ok: bool = False) -> list[Source]:
+    """The sources of ``load_config``."""
+    return list(load_config(path, missing_ok).sources)
 
 
 def missing_sources(path: Path) -> str:
@@ -118,7 +175,7 @@ def missing_sources(path: Path) -> str:
             "(--config /dev/null for none)")
 
 
-def parse_sources(data: Mapping[str, Any], origin: str) -> list[Source]:
+def parse_config(data: Mapping[str, Any], origin: str) -> Config:
     unknown = set(data) - {"sources", "agencies"}
     if unknown:
         raise ConfigError(f"{origin}: unknown top-level key {sorted(unknown)[0]!r} (expected [[sources]] or [agencies])")
@@ -129,12 +186,16 @@ def parse_sources(data: Mapping[str, Any], origin: str) -> list[Source]:
     sources: list[Source] = []
     seen: set[str] = set()
     for index, table in enumerate(tables, start=1):
-        source = replace(_parse_source(table, origin, index), agencies=agencies)
+        source = _parse_source(table, origin, index)
         if source.name in seen:
             raise ConfigError(f"{origin}: source {source.name!r}: key 'name': duplicate name")
         seen.add(source.name)
         sources.append(source)
-    return sources
+    return Config(tuple(sources), agencies)
+
+
+def parse_sources(data: Mapping[str, Any], origin: str) -> list[Source]:
+    return list(parse_config(data, origin).sources)
 
 
 def parse_agencies(table: Any, origin: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -150,32 +211,53 @@ def parse_agencies(table: Any, origin: str) -> tuple[tuple[str, tuple[str, ...]]
     return tuple(parsed)
 
 
-_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "name": str, "kind": str, "url": str, "path": str, "pattern": str,
-    "interval": (int, str), "full_text": bool, "enabled": bool,
+# Which keys each kind takes; every value is checked by its parser below.
+_COMMON = {"name", "kind", "interval", "min_interval", "max_interval", "enabled", "description", "language"}
+_KEYS = {
+    "feed": _COMMON | {"url", "full_text", "selector", "allowed_hosts", "sitemaps", "crawl"},
+    "files": _COMMON | {"path", "pattern"},
+    "site": _COMMON | {"url", "selector", "allowed_hosts", "sitemaps", "crawl"},
 }
-# Keys later features read from the same table (per-source extractor selector, allowed hosts, ...).
-_OPTION_KEYS = {"selector", "allowed_hosts", "description", "language", "min_interval", "max_interval",
-                "sitemaps", "crawl"}
+_ALL_KEYS = set().union(*_KEYS.values())
 
 
-def _check_crawl_keys(table: Mapping[str, Any], fail) -> None:
-    """``sitemaps = ["..."]`` and ``crawl = {every = "1d", days = 2}`` (etl/crawl)."""
-    sitemaps = table.get("sitemaps", [])
-    if not isinstance(sitemaps, list) or not all(isinstance(u, str) and u for u in sitemaps):
-        raise fail("sitemaps", "must be a list of sitemap URLs")
-    crawl = table.get("crawl")
-    if crawl is None:
-        return
-    if not isinstance(crawl, dict) or set(crawl) - {"every", "days"}:
-        raise fail("crawl", "must be a table like {every = \"1d\", days = 2}")
-    days = crawl.get("days", 2)
-    if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
-        raise fail("crawl", f"days must be a positive whole number, got {days!r}")
-    try:
-        parse_interval(crawl.get("every", "1d"))
-    except ValueError as exc:
-        raise fail("crawl", f"every: {exc}") from None
+class _Table:
+    """One ``[[sources]]`` table and how to complain about it: ``fail(key, why)``."""
+
+    def __init__(self, table: Mapping[str, Any], where: str) -> None:
+        self.table, self.where = table, where
+
+    def fail(self, key: str, why: str) -> ConfigError:
+        return ConfigError(f"{self.where}: key {key!r}: {why}")
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        value = self.table.get(key, default)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(key, f"wrong type {type(value).__name__} (expected text)")
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(key, f"wrong type {type(value).__name__} (expected true or false)")
+        return value
+
+    def seconds(self, key: str, default: Any = None) -> int | None:
+        value = self.table.get(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise self.fail(key, f"wrong type {type(value).__name__}")
+        try:
+            return parse_interval(value)
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from None
+
+    def texts(self, key: str, what: str) -> tuple[str, ...]:
+        value = self.table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(key, f"must be a list of {what}")
+        return tuple(v.strip() for v in value)
 
 
 def _parse_source(table: Any, origin: str, index: int) -> Source:
@@ -185,38 +267,64 @@ def _parse_source(table: Any, origin: str, index: int) -> Source:
     name = table.get("name")
     if isinstance(name, str) and name:
         where = f"{origin}: source {name!r}"
-
-    def fail(key: str, why: str) -> ConfigError:
-        return ConfigError(f"{where}: key {key!r}: {why}")
-
-    for key, value in table.items():
-        if key in _FIELDS:
-            if not isinstance(value, _FIELDS[key]) or (key == "interval" and isinstance(value, bool)):
-                raise fail(key, f"wrong type {type(value).__name__}")
-        elif key not in _OPTION_KEYS:
-            raise fail(key, "unknown key")
+    t = _Table(table, where)
     for key in ("name", "kind"):
         if key not in table:
-            raise fail(key, "missing")
-    if not _NAME_RE.match(table["name"]):
-        raise fail("name", "use letters, digits, '.', '_' or '-' (max 64)")
-    kind = table["kind"]
+            raise t.fail(key, "missing")
+    name, kind = t.text("name"), t.text("kind")
+    if not _NAME_RE.match(name):
+        raise t.fail("name", "use letters, digits, '.', '_' or '-' (max 64)")
     if kind not in KINDS:
-        raise fail("kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
-    if kind in ("feed", "site") and not table.get("url"):
-        raise fail("url", f"missing (required for kind {kind!r})")
-    if kind in ("feed", "site") and not re.match(r"^https?://", table["url"]):
-        raise fail("url", "must start with http:// or https://")
-    _check_crawl_keys(table, fail)
-    if kind == "files" and not table.get("path"):
-        raise fail("path", "missing (required for kind 'files')")
+        raise t.fail("kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+    for key in table:
+        if key not in _ALL_KEYS:
+            raise t.fail(key, "unknown key")
+        if key not in _KEYS[kind]:
+            raise t.fail(key, f"not an option of kind {kind!r}")
+    return Source(name=name, kind=kind, **_location(t, kind), **_timing(t), enabled=t.flag("enabled", True),
+                  full_text=t.flag("full_text", False), page=_page(t), crawl=_crawl(t),
+                  description=t.text("description"), language=t.text("language"))
+
+
+def _location(t: _Table, kind: str) -> dict[str, Any]:
+    if kind == "files":
+        path = t.text("path")
+        if not path:
+            raise t.fail("path", "missing (required for kind 'files')")
+        return {"path": path, "pattern": t.text("pattern")}
+    url = t.text("url")
+    if not url:
+        raise t.fail("url", f"missing (required for kind {kind!r})")
+    if not re.match(r"^https?://", url):
+        raise t.fail("url", "must start with http:// or https://")
+    return {"url": url}
+
+
+def _timing(t: _Table) -> dict[str, Any]:
+    interval = t.seconds("interval", DEFAULT_INTERVAL)
+    low, high = t.seconds("min_interval"), t.seconds("max_interval")
+    if low is not None and high is not None and low > high:
+        raise t.fail("min_interval", f"must not exceed max_interval ({low} s > {high} s)")
+    return {"interval": interval, "min_interval": low, "max_interval": high}
+
+
+def _page(t: _Table) -> PageOptions:
+    return PageOptions(selector=t.text("selector"), allowed_hosts=t.texts("allowed_hosts", "host names"))
+
+
+def _crawl(t: _Table) -> CrawlOptions:
+    """``sitemaps = ["..."]`` and ``crawl = {every = "1d", days = 2}`` (etl/crawl)."""
+    sitemaps = t.texts("sitemaps", "sitemap URLs")
+    crawl = t.table.get("crawl")
+    if crawl is None:
+        return CrawlOptions(sitemaps=sitemaps)
+    if not isinstance(crawl, dict) or set(crawl) - {"every", "days"}:
+        raise t.fail("crawl", "must be a table like {every = \"1d\", days = 2}")
+    days = crawl.get("days", 2)
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 < days <= MAX_CRAWL_DAYS:
+        raise t.fail("crawl", f"days must be a whole number from 1 to {MAX_CRAWL_DAYS}, got {days!r}")
     try:
-        interval = parse_interval(table.get("interval", DEFAULT_INTERVAL))
+        every = parse_interval(crawl.get("every", "1d"))
     except ValueError as exc:
-        raise fail("interval", str(exc)) from None
-    return Source(
-        name=table["name"], kind=kind, url=table.get("url"), path=table.get("path"),
-        pattern=table.get("pattern"), interval=interval,
-        full_text=table.get("full_text", False), enabled=table.get("enabled", True),
-        options={k: v for k, v in table.items() if k in _OPTION_KEYS},
-    )
+        raise t.fail("crawl", f"every: {exc}") from None
+    return CrawlOptions(sitemaps=sitemaps, every=every, days=days)

@@ -1,5 +1,6 @@
 """The typed records that cross the stages: RawItem (fetch -> clean), Article (clean -> load),
-ItemError (any stage -> report) and RunReport (what a run tells its caller)."""
+ItemError (any stage -> report), Failure (why a run or a pass failed) and RunReport (what a run
+tells its caller)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,58 @@ class Skipped:
     reason: str
 
 
+# What went wrong, by what can be done about it (the due policy and `news-etl status` read the kind):
+FAILURE_KINDS = (
+    "network",   # no answer: DNS, refused, reset, timeout
+    "http",      # the server answered with an error status
+    "parse",     # an answer, but not what was asked for (not a feed, not a sitemap)
+    "blocked",   # a bot wall answered instead of the site
+    "limit",     # one of our limits refused it: size, time, redirects, a disallowed address
+    "input",     # local input: a folder or file that cannot be read
+    "database",  # the database refused or was unreachable: not the source's fault
+    "bug",       # an exception nobody foresaw: a traceback is logged
+    "stopped",   # the run was interrupted (Ctrl-C, shutdown)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a run failed, typed at the edge where it happened and carried to the run record as is:
+    the stored text (``message``) is derived from it and never parsed back."""
+
+    kind: str
+    message: str  # one line naming the input: "https://x/rss: HTTP 503 (transient)"
+    transient: bool  # whether trying again later can help
+    retry_after: float | None = None  # seconds the server asked for
+    status: int | None = None  # the HTTP status, when there was one
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAILURE_KINDS:
+            raise ValueError(f"unknown failure kind {self.kind!r}")
+
+    def __str__(self) -> str:
+        return self.message
+
+    @classmethod
+    def database(cls, exc: BaseException) -> Failure:
+        """``OperationalError(...) -> "database error: connection refused"``."""
+        from .errors import first_line
+        return cls("database", f"database error: {first_line(exc)}", transient=True)
+
+    @classmethod
+    def bug(cls, exc: BaseException) -> Failure:
+        """``"unexpected error: UnicodeEncodeError: ..."``, one line that any database can store
+        (a lone surrogate or NUL in the message is escaped)."""
+        from .errors import first_line
+        text = f"unexpected error: {type(exc).__name__}: {first_line(exc)}"
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")[:500]
+        return cls("bug", text, transient=False)
+
+    @classmethod
+    def stopped(cls) -> Failure:
+        return cls("stopped", "interrupted", transient=True)
+
+
 @dataclass(slots=True)
 class RunReport:
     """Counts for one run; ``failed`` counts items (and unreadable files) that were not loaded."""
@@ -73,7 +126,7 @@ class RunReport:
     unchanged: int = 0
     failed: int = 0
     skipped: int = 0
-    error: str | None = None
+    failure: Failure | None = None  # why the run stopped or failed as a whole; None when it did not
     # The first few failures, for the caller; all of them are in ingest_errors.
     errors: list[ItemError] = field(default_factory=list)
     # The first few files passed over (not article files), so the caller can name them.
@@ -86,11 +139,24 @@ class RunReport:
             f"unchanged {self.unchanged}, failed {self.failed}"
         )
 
+    @property
+    def error(self) -> str | None:
+        """The failure as the one line that is stored and shown."""
+        return None if self.failure is None else self.failure.message
+
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["errors"] = [asdict(e) for e in self.errors]
+        data["error"] = self.error
+        data["failure"] = None if self.failure is None else {
+            "kind": self.failure.kind, "transient": self.failure.transient, "retry_after": self.failure.retry_after}
         return data
+
+    def add(self, other: RunReport) -> None:
+        """Add another run's counts to this one (a pass made of several runs, a total)."""
+        for name in ("seen", "new", "updated", "unchanged", "failed", "skipped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.error is None
+        return self.failed == 0 and self.failure is None

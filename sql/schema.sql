@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 8.
+-- news-etl PostgreSQL schema, version 9.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -40,6 +40,8 @@ CREATE TABLE sources (
 	lease_until TIMESTAMP WITH TIME ZONE, 
 	lease_owner TEXT, 
 	last_delay FLOAT, 
+	database_failures INTEGER DEFAULT 0 NOT NULL, 
+	crawl_next_at TIMESTAMP WITH TIME ZONE, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	PRIMARY KEY (id), 
@@ -91,6 +93,10 @@ COMMENT ON COLUMN sources.lease_owner IS 'Who holds the lease (dispatcher name),
 
 COMMENT ON COLUMN sources.last_delay IS 'Seconds of the last healthy delay (adaptive polling), so the schedule moves between machines.';
 
+COMMENT ON COLUMN sources.database_failures IS 'Passes in a row the database refused (not the source''s fault: they back off, they do not count as failures); 0 after any other outcome (etl/tasks/due.py).';
+
+COMMENT ON COLUMN sources.crawl_next_at IS 'When the scheduled crawl of a feed source with crawl = {...} runs next (a site source''s crawl is its pass: next_attempt_at).';
+
 COMMENT ON COLUMN sources.created_at IS 'When the source first appeared (UTC).';
 
 COMMENT ON COLUMN sources.updated_at IS 'When its row last changed (UTC).';
@@ -116,11 +122,26 @@ CREATE TABLE host_pace (
 	PRIMARY KEY (host)
 );
 
-COMMENT ON TABLE host_pace IS 'The per-host minimum delay of the procrastinate executor''s workers, shared through the database (etl/load/pace.py); the local executor keeps it in memory.';
+COMMENT ON TABLE host_pace IS 'The per-host minimum delay of the procrastinate executor''s workers, shared through the database (etl/load/host_pace.py); the local executor keeps it in memory.';
 
 COMMENT ON COLUMN host_pace.host IS 'Lowercased host name of the URLs fetched (etl.fetch.addresses.url_host).';
 
 COMMENT ON COLUMN host_pace.next_at IS 'No request to the host starts before then (per-host delay or its Retry-After), from any worker.';
+
+CREATE TABLE sync_state (
+	name TEXT NOT NULL, 
+	digest TEXT NOT NULL, 
+	synced_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (name)
+);
+
+COMMENT ON TABLE sync_state IS 'Lets every command skip syncing an unchanged sources file (50,000 sources took seconds to compare).';
+
+COMMENT ON COLUMN sync_state.name IS 'What was synced: ''sources'' (the sources file).';
+
+COMMENT ON COLUMN sync_state.digest IS 'Digest of what the sources table was last made to match.';
+
+COMMENT ON COLUMN sync_state.synced_at IS 'When (UTC).';
 
 CREATE TABLE articles (
 	id BIGSERIAL NOT NULL, 

@@ -32,6 +32,7 @@ class Recorded:
     method: str
     path: str
     headers: dict[str, str]  # keys lowercased
+    client_port: int = 0  # the client's end of the connection (which process asked: /proc/net/tcp)
 
 
 @dataclass
@@ -104,7 +105,7 @@ def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status, reply_headers, body = server._reply(Recorded("GET", self.path, headers))
+            status, reply_headers, body = server._reply(Recorded("GET", self.path, headers, self.client_address[1]))
             self.send_response(status)
             for name, value in reply_headers.items():
                 self.send_header(name, value)

@@ -15,7 +15,7 @@ from etl.clean import lead_agency as exported_lead_agency
 from etl.clean.agency import agency_table, build_table, find_attribution, lead_agency
 from etl.clean.article import clean_text, to_article
 from etl.cli import main
-from etl.config import ConfigError, parse_sources
+from etl.config import ConfigError, parse_config
 from etl.fetch.records import record_to_item
 from etl.models import RawItem
 
@@ -107,8 +107,8 @@ def test_lead_agency_on_the_seed_article():
 def test_the_table_is_extended_from_the_sources_file():
     data = {"agencies": {"خبرگزاری محلی": ["محلی نیوز"], "ایرنا": ["ایرتا"]},
             "sources": [{"name": "a", "kind": "files", "path": "x"}]}
-    [source] = parse_sources(data, "sources.toml")
-    table = agency_table(source.agencies)
+    config = parse_config(data, "sources.toml")
+    table = agency_table(config.agencies)
     assert lead_agency("به گزارش محلی نیوز، شهردار گفت", table) == "خبرگزاری محلی"
     assert lead_agency("به گزارش ایرتا، شهردار گفت", table) == "ایرنا"  # a typo added to a known agency
     assert lead_agency("به گزارش ایرنا، شهردار گفت", table) == "ایرنا"  # its own spellings stay
@@ -122,7 +122,7 @@ def test_the_table_is_extended_from_the_sources_file():
 ])
 def test_a_bad_agencies_table_is_one_clear_error(agencies, message):
     with pytest.raises(ConfigError, match=message):
-        parse_sources({"agencies": agencies}, "sources.toml")
+        parse_config({"agencies": agencies}, "sources.toml")
 
 
 def test_a_later_table_entry_wins_a_shared_spelling():

@@ -25,7 +25,8 @@ from etl.analysis.trends import trends
 from etl.analysis.words import is_stopword, words
 from etl.config import Source
 from etl.load.search import Filters, search
-from etl.pipeline import Backfill, run_backfill
+from etl.tasks.backfill import Backfill, run_backfill
+from etl.tasks.context import Context
 
 FARS = [r for f in ("fars-news-1.json", "fars-news-2.json")
         for r in json.loads((DATA / "fars-news" / f).read_text(encoding="utf-8"))]
@@ -56,8 +57,8 @@ def _backfill(engine: Engine, tmp: Path, source: str, records: list[dict], name:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{source}.json"
     path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-    report = run_backfill(engine, Backfill(Source(name=source, kind="files", path=str(folder)), [path], in_config=False),
-                          lambda: LOADED_AT)
+    report = run_backfill(Context(engine, lambda: LOADED_AT),
+                          Backfill(Source(name=source, kind="files", path=str(folder)), [path], in_config=False))
     assert report.failed == 0 and report.error is None, report
 
 
@@ -380,21 +381,21 @@ def test_day_totals_stay_exact_under_revisions_and_deletions(pg_engine, pg_url, 
             assert day_counts(conn, filters) == _day_counts_pg(conn, filters, None), filters
 
 
-def test_step_8_counts_the_articles_already_stored(pg_engine, tmp_path):
+def test_step_9_counts_the_articles_already_stored(pg_engine, tmp_path):
     from etl.load.migrate import current_version, upgrade
     _backfill(pg_engine, tmp_path, "alpha", [_record(i, when, m) for i, src, when, m in EDGES])
-    with pg_engine.begin() as conn:  # the database as version 7 left it
+    with pg_engine.begin() as conn:  # the database as version 8 left it
         conn.execute(text("DROP TABLE article_day_counts"))
         for op in ("insert", "update", "delete"):
             conn.execute(text(f"DROP TRIGGER articles_day_counts_{op} ON articles"))
         conn.execute(text("DROP FUNCTION article_day_counts_apply()"))
-        conn.execute(text("DELETE FROM schema_migrations WHERE version = 8"))
+        conn.execute(text("DELETE FROM schema_migrations WHERE version = 9"))
     result = upgrade(pg_engine, LOADED_AT)
-    assert (result.from_version, result.to_version) == (7, 8)
+    assert (result.from_version, result.to_version) == (8, 9)
     stored, live = _stored_vs_live(pg_engine)
     assert stored == live and sum(r[3] for r in stored) == len(EDGES)
     with pg_engine.connect() as conn:
-        assert current_version(conn) == 8
+        assert current_version(conn) == 9
 
 
 def test_z_score_of_many_is_the_z_score_of_each():

@@ -56,6 +56,7 @@ def test_seed_loads_with_tehran_date_and_body_intact(pg_url):
     assert meta.get("agency") == "مهر"
 
 
+@pytest.mark.slow
 def test_whole_fars_dump_loads_then_reload_changes_nothing(pg_url):
     first = backfill(pg_url, str(FARS_DIR), "--source", "fars", "--json")
     assert first.returncode == 0, first.stderr
@@ -180,6 +181,7 @@ def test_same_article_in_two_files_is_one_row(pg_url, tmp_path):
     assert key.startswith("hash:")
 
 
+@pytest.mark.slow
 def test_archives_through_the_cli(pg_url, tmp_path):
     archive = shutil.make_archive(str(tmp_path / "bundle"), "gztar", root_dir=FARS_DIR.parent, base_dir="fars-news")
     result = backfill(pg_url, archive, "--source", "fars")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from etl.config import ConfigError, build_settings, load_sources, parse_interval
+from etl.config import ConfigError, PageOptions, build_settings, load_config, load_sources, parse_interval
 
 
 def write(tmp_path: Path, body: str) -> Path:
@@ -19,6 +19,7 @@ def write(tmp_path: Path, body: str) -> Path:
 def test_shipped_sources_file_is_valid():
     sources = load_sources(REPO / "config" / "sources.toml")
     assert sources and len({s.name for s in sources}) == len(sources)
+    assert load_config(REPO / "config" / "sources.toml").sources == tuple(sources)
 
 
 def test_full_source_table(tmp_path):
@@ -39,7 +40,7 @@ pattern = "*.jsonl"
 enabled = false
 """))
     assert (feed.name, feed.kind, feed.interval, feed.full_text, feed.enabled) == ("mehr", "feed", 900, True, True)
-    assert feed.options == {"selector": "div.item-text"}
+    assert feed.page == PageOptions(selector="div.item-text")
     assert (files.path, files.pattern, files.enabled, files.interval) == ("/data/dumps", "*.jsonl", False, 900)
 
 
@@ -56,6 +57,22 @@ enabled = false
     ('[[sources]]\nname = "a"\nkind = "files"\npath = "x"\n[[sources]]\nname = "a"\nkind = "files"\npath = "y"\n', "source 'a': key 'name': duplicate name"),
     ('[[sources]\nname = "a"\n', "not valid TOML"),
     ('source = 1\n', "unknown top-level key 'source'"),
+    # Option values are typed and checked when the file is read, not later inside the service (issue 22).
+    ('[[sources]]\nname = "a"\nkind = "feed"\nurl = "http://x/rss"\nmax_interval = "bogus"\n',
+     "source 'a': key 'max_interval': expected seconds or a duration like '15m', got 'bogus'"),
+    ('[[sources]]\nname = "a"\nkind = "feed"\nurl = "http://x/rss"\nallowed_hosts = 5\n',
+     "source 'a': key 'allowed_hosts': must be a list of host names"),
+    ('[[sources]]\nname = "a"\nkind = "feed"\nurl = "http://x/rss"\nselector = ["x"]\n',
+     "source 'a': key 'selector': wrong type list (expected text)"),
+    ('[[sources]]\nname = "a"\nkind = "files"\npath = "x"\nfull_text = true\n',
+     "source 'a': key 'full_text': not an option of kind 'files'"),
+    ('[[sources]]\nname = "a"\nkind = "feed"\nurl = "http://x/rss"\nmin_interval = "2h"\nmax_interval = "1h"\n',
+     "source 'a': key 'min_interval': must not exceed max_interval"),
+    # Out of range (issue 26): a huge interval overflowed every date computed from it.
+    ('[[sources]]\nname = "a"\nkind = "files"\npath = "x"\ninterval = "99999999999999d"\n',
+     "source 'a': key 'interval': at most 30 days, got '99999999999999d'"),
+    ('[[sources]]\nname = "a"\nkind = "feed"\nurl = "http://x/rss"\ncrawl = {every = "1d", days = 100000}\n',
+     "source 'a': key 'crawl': days must be a whole number from 1 to 3660"),
 ])
 def test_invalid_file_is_one_line_naming_file_source_and_key(tmp_path, body, message):
     path = write(tmp_path, body)

@@ -22,7 +22,9 @@ from conftest import PG_ADMIN_URL, REPO, invoke
 from crawlsite import CrawlSite
 from etl.clean.dates import parse_date
 from etl.config import Source
-from etl.crawl import CrawlJob, Window, run_crawl
+from etl.crawl.select import Window
+from etl.tasks.context import Context
+from etl.tasks.crawl import CrawlJob, crawl as run_crawl
 from etl.fetch.http import HttpClient, HttpSettings
 from etl.load.db import make_engine
 from etl.load.migrate import upgrade
@@ -55,7 +57,7 @@ def crawl(engine, server, since=SINCE, until=UNTIL, dry_run=False):
     source = Source(name="site", kind="site", url=server.base + "/")
     window = Window(parse_date(since), parse_date(until))
     with HttpClient(FAST) as client:
-        return run_crawl(engine, CrawlJob(source, window, dry_run=dry_run), client, utcnow)
+        return run_crawl(Context(engine, utcnow, client), CrawlJob(source, window, dry_run=dry_run))
 
 
 def stored(engine) -> dict[str, tuple]:
@@ -140,6 +142,7 @@ def test_crawl_of_three_months_stores_that_range_once_and_resumes_after_kill_9(
         other.dispose()
 
 
+@pytest.mark.slow
 def test_crawl_on_sqlite_one_month_then_nothing_to_fetch(sqlite_url, http_server, site):
     engine = make_engine(sqlite_url)
     upgrade(engine, utcnow())

@@ -14,14 +14,17 @@ from sqlalchemy import select
 from conftest import NOW, invoke
 from etl.clean.article import to_article
 from etl.cli.crawl import ProgressBar
-from etl.config import ConfigError, parse_sources
+from etl.config import ConfigError, parse_config
 from etl.config import Source
-from etl.crawl import CrawlJob, Window, run_crawl
+from etl.config import CrawlOptions
+from etl.crawl.select import Window
+from etl.tasks.context import Context
+from etl.tasks.crawl import CrawlJob, crawl as run_crawl
 from etl.load.schema import articles, crawl_pages, ingest_errors
 from etl.load.sources import ensure_source
 from etl.models import RawItem, RunReport
 from etl.fetch.http import HttpClient, HttpSettings
-from etl.pipeline import load_batch
+from etl.load.batch import load_batch
 
 SITE = "https://news.example/"
 SOURCE = Source(name="news", kind="site", url=SITE)
@@ -68,8 +71,8 @@ def page(n: int) -> dict:
 def crawl(engine, clock: FakeTime, source=SOURCE):
     with HttpClient(HttpSettings(per_host_delay=0, retries=0), resolve=public, sleep=clock.sleep,
                     monotonic=clock.monotonic) as client:
-        return run_crawl(engine, CrawlJob(source, WINDOW), client, lambda: NOW, sleep=clock.sleep,
-                         monotonic=clock.monotonic)
+        context = Context(engine, lambda: NOW, client, sleep=clock.sleep, monotonic=clock.monotonic)
+        return run_crawl(context, CrawlJob(source, WINDOW))
 
 
 def test_429_and_retry_after_slow_the_crawl_down_instead_of_failing_it(engine, rsps):
@@ -125,16 +128,16 @@ def test_an_article_the_feed_stored_under_its_guid_stays_one_row(engine, rsps):
 def test_site_kind_in_the_sources_file():
     table = {"name": "tasnim", "kind": "site", "url": "https://www.tasnimnews.com/",
              "sitemaps": ["https://www.tasnimnews.com/sitemap.xml"], "crawl": {"every": "1d", "days": 2}}
-    (source,) = parse_sources({"sources": [table]}, "s.toml")
-    assert (source.kind, source.options["crawl"], source.options["sitemaps"]) == (
-        "site", {"every": "1d", "days": 2}, ["https://www.tasnimnews.com/sitemap.xml"])
+    (source,) = parse_config({"sources": [table]}, "s.toml").sources
+    assert (source.kind, source.crawl) == (
+        "site", CrawlOptions(sitemaps=("https://www.tasnimnews.com/sitemap.xml",), every=86400, days=2))
     for bad, message in [({"url": None}, "key 'url': missing (required for kind 'site')"),
-                         ({"crawl": {"every": "1d", "days": 0}}, "key 'crawl': days must be a positive"),
+                         ({"crawl": {"every": "1d", "days": 0}}, "key 'crawl': days must be a whole number from 1"),
                          ({"crawl": {"often": 1}}, "key 'crawl': must be a table"),
                          ({"sitemaps": "x"}, "key 'sitemaps': must be a list")]:
         broken = {k: v for k, v in {**table, **bad}.items() if v is not None}
         with pytest.raises(ConfigError, match=re.escape(message)):
-            parse_sources({"sources": [broken]}, "s.toml")
+            parse_config({"sources": [broken]}, "s.toml")
 
 
 def test_progress_bar_line():

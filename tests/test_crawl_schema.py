@@ -25,17 +25,17 @@ ARTICLE = ("INSERT INTO articles (id, source_id, key, title, title_derived, body
 
 
 def version_1(engine) -> None:
-    """What version 1 created: every table but the frontier (and step 7's host_pace), sources.kind
-    limited to feed/files."""
+    """What version 1 created: every table but the frontier (and step 7's host_pace, step 8's
+    sync_state), sources.kind limited to feed/files."""
     with engine.begin() as conn:
         metadata.create_all(conn, tables=[t for t in metadata.sorted_tables
-                                          if not t.name.startswith("crawl_") and t.name != "host_pace"])
+                                          if not t.name.startswith("crawl_") and t.name not in ("host_pace", "sync_state")])
         conn.execute(text("DROP INDEX articles_source_url"))
         conn.execute(text("DROP INDEX articles_source_raw_hash"))  # step 2 adds raw_hash
         conn.execute(text("ALTER TABLE articles DROP COLUMN raw_hash"))
         conn.execute(text("DROP INDEX sources_due"))  # step 5 adds the source leases
-        for column in ("lease_until", "lease_owner", "last_delay"):
-            conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))
+        for column in ("lease_until", "lease_owner", "last_delay", "database_failures", "crawl_next_at"):
+            conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))  # steps 5 and 8
         # Step 6: article_lsh had a foreign key (cascading deletes) and no trigger.
         conn.execute(text("DROP TRIGGER IF EXISTS articles_forget_lsh"
                           + (" ON articles" if conn.dialect.name == "postgresql" else "")))

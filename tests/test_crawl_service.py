@@ -14,8 +14,9 @@ from etl.fetch.http import HttpClient, HttpSettings
 from etl.load.db import make_engine
 from etl.load.migrate import upgrade
 from etl.load.schema import articles, ingest_runs
-from etl.service.health import check_health
-from etl.service.runner import Service, ServiceOptions
+from etl.config import Config, CrawlOptions
+from etl.executors.local import LocalExecutor, LocalOptions
+from etl.health import check_health
 
 PAGE = ('<html><head><meta property="og:title" content="خبر {n}"></head><body><article><h1>خبر {n}</h1>'
         '<p>متن خبر شماره {n} که امروز منتشر می‌شود و در سرویس خزیده می‌شود.</p>'
@@ -31,12 +32,12 @@ def test_service_runs_a_scheduled_crawl_of_the_last_days(sqlite_url, http_server
     http_server.route("/sitemap.xml", 200, {"Content-Type": "application/xml"}, f"<urlset>{locs}</urlset>".encode())
     for n, path in enumerate(paths, 1):
         http_server.route(path, 200, {"Content-Type": "text/html; charset=utf-8"}, PAGE.format(n=n).encode())
-    source = Source("daily", "site", url=http_server.base + "/", interval=3600, options={"crawl": {"days": 2}})
+    source = Source("daily", "site", url=http_server.base + "/", interval=3600, crawl=CrawlOptions(days=2))
     engine = make_engine(sqlite_url)
     clock = lambda: datetime.now(timezone.utc)  # noqa: E731
     upgrade(engine, clock())
     with HttpClient(HttpSettings(per_host_delay=0.001)) as client:
-        service = Service(engine, [source], ServiceOptions(config_path=Path("unused.toml")), client, clock)
+        service = LocalExecutor(engine, Config((source,)), LocalOptions(config_path=Path("unused.toml")), client, clock)
         service.start()
         try:
             deadline = time.monotonic() + 30

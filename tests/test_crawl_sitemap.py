@@ -41,9 +41,9 @@ def test_urlset_entries_with_lastmod_news_date_cdata_and_missing_dates():
 
 
 @pytest.mark.parametrize("body", [
-    gzip.compress(URLSET),                      # a .gz served as gzip bytes
+    gzip.compress(URLSET, mtime=0),                  # a .gz served as gzip bytes
     URLSET,                                     # a .gz already decompressed in transit
-    gzip.compress(gzip.compress(URLSET)),       # gzip bytes sent with Content-Encoding: gzip twice over
+    gzip.compress(gzip.compress(URLSET, mtime=0), mtime=0),    # gzip bytes sent with Content-Encoding: gzip twice over
     b"\xef\xbb\xbf\n  " + URLSET,               # BOM and blank lines before the declaration
     URLSET.replace(f" {NS}".encode(), b""),     # namespace-less
 ])
@@ -72,7 +72,7 @@ def test_plain_text_sitemap():
 
 @pytest.mark.parametrize("body, reason", [
     (b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", "an HTML page, not a sitemap"),
-    (gzip.compress(b"<html><head><title>Not found</title></head></html>"), "an HTML page, not a sitemap"),
+    (gzip.compress(b"<html><head><title>Not found</title></head></html>", mtime=0), "an HTML page, not a sitemap"),
     (b"\x1f\x8b\x08\x00garbage", "corrupt gzip"),
     (b"", "empty sitemap"),
     (b"<rss version='2.0'><channel/></rss>", "not a sitemap (root element <rss>)"),

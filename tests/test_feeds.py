@@ -15,7 +15,7 @@ import pytest
 from httpserver import LocalServer, endless_body, hang
 
 from etl.clean import html_to_text, parse_date
-from etl.config import Source
+from etl.config import PageOptions, Source
 from etl.fetch.feedfile import read_feed
 from etl.fetch.feeds import fetch_feed
 from etl.fetch.http import FetchError, HttpClient, HttpSettings
@@ -264,11 +264,11 @@ def test_full_text_keeps_the_feeds_date(client, http_server):
 def test_per_source_selector(client, http_server):
     serve_pages(http_server)
     item = RawItem("x#1", title="t", body="lead", url=http_server.url("/pages/article_published_meta.html"))
-    source = Source(name="local", kind="feed", url=http_server.url("/rss"), options={"selector": "div.item-text"})
+    source = Source(name="local", kind="feed", url=http_server.url("/rss"), page=PageOptions(selector="div.item-text"))
     full = fetch_full_text(client, item, source)
     paragraphs = full.body.split("\n")
     assert len(paragraphs) == 4 and paragraphs[1].startswith("به گزارش خبرگزاری محلی")  # after the lead
-    missing = replace(source, options={"selector": "div.does-not-exist"})
+    missing = replace(source, page=PageOptions(selector="div.does-not-exist"))
     error = fetch_full_text(client, item, missing)
     assert isinstance(error, ItemError) and "matched no text" in error.reason
 
@@ -308,7 +308,7 @@ def test_allowed_hosts_option_admits_another_site(client, http_server, second_se
     serve_pages(second_server)
     item = RawItem("x#1", title="t", body="lead", url=second_server.url("/pages/article_jsonld.html"))
     allowed = [f"127.0.0.2:{second_server.port}"]  # a host on a non-standard port is named with it
-    source = Source(name="local", kind="feed", url=http_server.url("/rss"), options={"allowed_hosts": allowed})
+    source = Source(name="local", kind="feed", url=http_server.url("/rss"), page=PageOptions(allowed_hosts=tuple(allowed)))
     full = fetch_full_text(client, item, source)
     assert isinstance(full, RawItem) and full.published == "2026-01-07T09:30:00+03:30"
     assert second_server.paths() == ["/pages/article_jsonld.html"]
@@ -317,7 +317,7 @@ def test_allowed_hosts_option_admits_another_site(client, http_server, second_se
 def test_allowed_host_without_port_admits_standard_ports_only(client, http_server, second_server):
     serve_pages(second_server)
     item = RawItem("x#1", title="t", body="lead", url=second_server.url("/pages/article_jsonld.html"))
-    source = Source(name="local", kind="feed", url=http_server.url("/rss"), options={"allowed_hosts": ["127.0.0.2"]})
+    source = Source(name="local", kind="feed", url=http_server.url("/rss"), page=PageOptions(allowed_hosts=("127.0.0.2",)))
     error = fetch_full_text(client, item, source)
     assert isinstance(error, ItemError) and f"port {second_server.port} of host 127.0.0.2 not allowed" in error.reason
     assert second_server.requests == []
@@ -384,9 +384,10 @@ def test_a_page_the_crawl_stored_stays_one_row_when_the_feed_lists_it_under_a_gu
     row instead of adding a second one (crawl first, feed second: one article, one row)."""
     from sqlalchemy import text
 
-    from etl.fetch_run import fetch_source
+    from etl.tasks.context import Context
+    from etl.tasks.poll import poll_feed
     from etl.load.sources import ensure_source
-    from etl.pipeline import load_batch
+    from etl.load.batch import load_batch
     from etl.clean.article import to_article
     from etl.models import RunReport
 
@@ -402,7 +403,7 @@ def test_a_page_the_crawl_stored_stays_one_row_when_the_feed_lists_it_under_a_gu
     with pg_engine.begin() as conn:
         sid = ensure_source(conn, source, NOW, True)
     load_batch(pg_engine, sid, RunReport(kind="crawl", source="local"), [crawled], [], NOW)
-    report = fetch_source(pg_engine, source, client, lambda: NOW)
+    report = poll_feed(Context(pg_engine, lambda: NOW, client), source)
     assert report.error is None and (report.new, report.updated) == (0, 1)
     with pg_engine.connect() as conn:
         assert conn.execute(text("SELECT key FROM articles")).scalars().all() == [crawled.key]

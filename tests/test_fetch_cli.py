@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+import pytest
 from sqlalchemy import text
 
 from conftest import DATA
@@ -80,6 +81,7 @@ def _feed_linking(server, paths: list[str]) -> bytes:
     return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
 
 
+@pytest.mark.slow
 def test_full_text_pages_are_fetched_for_new_items_only(db_url, tmp_path, http_server, capsys):
     page = (DATA / "pages" / "article_published_meta.html").read_bytes()
     for p in ("/news/1001/a", "/news/1002/b", "/news/1003/c"):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from conftest import DATA, REPO, free_port, invoke, run_cli
+from conftest import DATA, REPO, free_port, invoke
 from etl.display import table, text_width
 from etl.load.db import make_engine
 
@@ -139,6 +139,7 @@ def _failing_config(tmp_path) -> Path:
     return config
 
 
+@pytest.mark.slow
 def test_status_counts_a_source_whose_every_attempt_failed_as_unhealthy(pg_url, tmp_path, no_backoff):
     config = _failing_config(tmp_path)
     fetched = cli("--database-url", pg_url, "--config", str(config), "fetch", "down")
@@ -189,6 +190,7 @@ def test_display_width_counts_zwnj_as_zero_and_keeps_it():
     assert max(widths) == len("id  ") + text_width(word)  # aligned by display width, not len()
 
 
+@pytest.mark.slow
 def test_sources_and_runs_fit_80_columns_and_keep_the_reason(pg_url, tmp_path, no_backoff):
     config = _failing_config(tmp_path)
     assert cli("--database-url", pg_url, "--config", str(config), "fetch", "down").returncode == 1
@@ -331,7 +333,7 @@ def test_unreachable_database_exit_3_differs_from_a_partial_load_exit_1(tmp_path
 
 def test_log_lines_say_utc_and_tables_say_tehran():
     import logging
-    from etl.service.observe import JsonFormatter, KeyValueFormatter
+    from etl.observe import JsonFormatter, KeyValueFormatter
     record = logging.LogRecord("etl.service", logging.INFO, __file__, 1, "fetch", None, None)
     record.created = 1768046400.0  # 2026-01-10T12:00:00Z
     assert KeyValueFormatter().format(record).startswith("2026-01-10T12:00:00.000Z INFO fetch")

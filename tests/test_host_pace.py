@@ -1,4 +1,4 @@
-"""The per-host minimum delay shared through PostgreSQL (etl/load/pace.py, table host_pace):
+"""The per-host minimum delay shared through PostgreSQL (etl/load/host_pace.py, table host_pace):
 reservations from many connections are at least the delay apart, a Retry-After pushes every
 worker back, and three `news-etl worker` processes polling one loopback host space their requests
 by the delay as one process would (the server records every request's arrival)."""
@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from conftest import REPO, scalar, wait_for
 from etl.fetch.http import FetchError, HttpClient, HttpSettings
-from etl.load.pace import SharedPace, hold_off, reserve
+from etl.load.host_pace import SharedPace, hold_off, reserve
 from test_queue_e2e import rss
 
 DELAY = 0.4
@@ -109,6 +109,7 @@ class OneHost:
 FEEDS = 9
 
 
+@pytest.mark.slow
 def test_three_workers_space_their_requests_to_one_host_by_the_delay(pg_url, tmp_path):
     host = OneHost()
     config = tmp_path / "sources.toml"

@@ -44,7 +44,8 @@ from etl.load.schema import articles, ingest_errors, ingest_runs
 from etl.load.sources import ensure_source
 from etl.load.upsert import write_articles
 from etl.models import Article, ItemError, RawItem, Skipped
-from etl.pipeline import Backfill, run_backfill
+from etl.tasks.backfill import Backfill, run_backfill
+from etl.tasks.context import Context
 
 HOSTILE = DATA / "hostile"
 # The full-size attacks take minutes and gigabytes of disk I/O: run with NEWS_ETL_LONGRUN=1.
@@ -73,6 +74,7 @@ def peak_mb(fn) -> tuple[object, float]:
 
 # --- F2: HTML nested 100,000 deep -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_html_nested_100000_deep_in_one_description_is_read_in_one_pass():
     deep = "&lt;div&gt;" * 100_000 + "متن&nbsp;خبر" + "&lt;/div&gt;" * 100_000
     feed = (b'<rss version="2.0"><channel><title>t</title><item><title>x</title><link>https://e.ir/1</link>'
@@ -225,7 +227,7 @@ def _dump_with(tmp_path: Path, rows: int, bad_row: int, bad: dict) -> Path:
 
 def test_nul_in_one_field_late_in_the_file_never_aborts_a_postgresql_run(pg_engine, tmp_path):
     path = _dump_with(tmp_path, 600, 590, {"title": "عنوان\u0000پنهان", "tag": "a\u0000b", "guid": "g\u0000"})
-    report = run_backfill(pg_engine, Backfill(Source("s", "files"), [path], in_config=False), lambda: NOW)
+    report = run_backfill(Context(pg_engine, lambda: NOW), Backfill(Source("s", "files"), [path], in_config=False))
     assert report.error is None and (report.new, report.failed) == (600, 1)
     with pg_engine.connect() as conn:
         title, meta = conn.execute(select(articles.c.title, articles.c.meta).where(articles.c.key == "guid:g")).one()
@@ -235,7 +237,7 @@ def test_nul_in_one_field_late_in_the_file_never_aborts_a_postgresql_run(pg_engi
 
 def test_lone_surrogate_in_title_and_guid_loads_on_postgresql(pg_engine, tmp_path):
     path = _dump_with(tmp_path, 5, 3, {"title": "عنوان\ud800", "guid": "id-\udfff-3", "summary": "&#55296;خلاصه"})
-    report = run_backfill(pg_engine, Backfill(Source("s", "files"), [path], in_config=False), lambda: NOW)
+    report = run_backfill(Context(pg_engine, lambda: NOW), Backfill(Source("s", "files"), [path], in_config=False))
     assert report.error is None and report.new == 5
     with pg_engine.connect() as conn:
         row = conn.execute(select(articles.c.title, articles.c.summary).where(articles.c.key == "guid:id--3")).one()
@@ -349,6 +351,7 @@ def _create_source(url: str, gate, name: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_many_processes_creating_the_same_new_sources_all_succeed(pg_engine, pg_url):
     ctx = multiprocessing.get_context("spawn")
     gate = ctx.Event()

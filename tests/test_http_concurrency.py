@@ -10,7 +10,7 @@ import pytest
 
 from etl.cli import main
 from etl.config import DEFAULT_CONCURRENCY, ConfigError, Source, build_settings
-from etl.fetch_run import spread_by_host
+from etl.executors.once import spread_by_host
 from httpserver import Recorded
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -64,6 +64,7 @@ def meeting_point(together: threading.Event, active: list[int], lock: threading.
     return reply
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("concurrency, overlapped", [("1", False), ("2", True)])
 def test_fetch_polls_as_many_sources_at_once_as_the_setting_says(sqlite_url, tmp_path, http_server, second_server,
                                                                  monkeypatch, capsys, concurrency, overlapped):

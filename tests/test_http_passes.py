@@ -14,7 +14,9 @@ from sqlalchemy import select
 from conftest import NOW
 from etl.config import Source
 from etl.fetch.http import HttpClient, HttpSettings
-from etl.fetch_run import run_fetch, unexpected_error
+from etl.executors.once import run_once
+from etl.models import Failure
+from etl.tasks.context import Context
 from etl.load.schema import ingest_runs, sources
 from etl.load.sources import sync_sources
 
@@ -50,7 +52,7 @@ def test_an_unexpected_error_fails_its_source_and_run_and_the_others_load(engine
     with engine.begin() as conn:
         sync_sources(conn, [good, bad], NOW)
     with HttpClient(HttpSettings(per_host_delay=0.0)) as real:
-        reports = run_fetch(engine, [bad, good], BuggyFor(real, bad.url), clock(), workers=2)
+        reports = run_once(Context(engine, clock(), BuggyFor(real, bad.url)), [bad, good], 2)
     assert reports[0].error.startswith("unexpected error: UnicodeEncodeError:") and reports[1].error is None
     assert reports[1].new == 1
     with engine.connect() as conn:
@@ -70,7 +72,7 @@ def test_a_second_failing_pass_counts_again(engine, http_server):
     now = clock()
     with HttpClient(HttpSettings(per_host_delay=0.0)) as real:
         for _ in range(2):
-            run_fetch(engine, [bad], BuggyFor(real, bad.url), now)
+            run_once(Context(engine, now, BuggyFor(real, bad.url)), [bad])
     with engine.connect() as conn:
         row = conn.execute(select(sources).where(sources.c.name == "bad")).one()
         statuses = [r.status for r in conn.execute(select(ingest_runs))]
@@ -78,6 +80,6 @@ def test_a_second_failing_pass_counts_again(engine, http_server):
 
 
 def test_unexpected_error_text_is_storable():
-    text = unexpected_error(ValueError("bad \ud800 and \x00 here"))
+    text = Failure.bug(ValueError("bad \ud800 and \x00 here")).message
     assert text == "unexpected error: ValueError: bad \\ud800 and \\x00 here"
     text.encode("utf-8")  # no lone surrogate left

@@ -26,7 +26,8 @@ from etl.load.schema import SCHEMA_VERSION
 from etl.load.sources import ensure_source
 from etl.load.upsert import write_articles
 from etl.models import Article
-from etl.pipeline import Backfill, run_backfill
+from etl.tasks.backfill import Backfill, run_backfill
+from etl.tasks.context import Context
 
 FARS = DATA / "fars-news"
 
@@ -87,51 +88,53 @@ class CountingCleaner:
 
 def test_rerun_of_unchanged_input_cleans_nothing_and_writes_nothing(pg_engine, tmp_path, monkeypatch):
     dump = fars_dump(tmp_path)
-    first = run_backfill(pg_engine, job(dump, workers=0), now)
+    first = run_backfill(Context(pg_engine, now), job(dump, cleaners=0))
     assert (first.new, first.failed) == (600, 0)
     before = xmins(pg_engine)
     cleaner = CountingCleaner(monkeypatch)
-    again = run_backfill(pg_engine, job(dump, workers=0), now)
+    again = run_backfill(Context(pg_engine, now), job(dump, cleaners=0))
     assert (again.seen, again.new, again.updated, again.unchanged) == (600, 0, 0, 600)
     assert cleaner.calls == 0  # recognised by raw hash, before cleaning
     assert xmins(pg_engine) == before  # not one row rewritten
 
 
+@pytest.mark.slow
 def test_a_new_cleaner_version_reprocesses_every_item_without_rewriting_content(engine, tmp_path, monkeypatch):
     dump = fars_dump(tmp_path)
-    run_backfill(engine, job(dump, workers=0), now)
+    run_backfill(Context(engine, now), job(dump, cleaners=0))
     before = snapshot(engine)
     monkeypatch.setattr(clean_article, "CLEANER_VERSION", f"{clean_article.CLEANER_VERSION}-next")
     cleaner = CountingCleaner(monkeypatch)
-    again = run_backfill(engine, job(dump, workers=0), now)
+    again = run_backfill(Context(engine, now), job(dump, cleaners=0))
     assert cleaner.calls == 600 and (again.new, again.updated, again.unchanged) == (0, 0, 600)
     after = snapshot(engine)
     # Same content; only the raw hashes moved to the new version, so the next run skips again.
     assert {k: v[:1] + v[2:] for k, v in after["rows"].items()} == {k: v[:1] + v[2:] for k, v in before["rows"].items()}
     assert all(after["rows"][k][1] != before["rows"][k][1] for k in before["rows"])
     cleaner.calls = 0
-    run_backfill(engine, job(dump, workers=0), now)
+    run_backfill(Context(engine, now), job(dump, cleaners=0))
     assert cleaner.calls == 0
 
 
+@pytest.mark.slow
 def test_reclean_cleans_every_item_again(engine, tmp_path, monkeypatch):
     dump = fars_dump(tmp_path)
-    run_backfill(engine, job(dump, workers=0), now)
+    run_backfill(Context(engine, now), job(dump, cleaners=0))
     cleaner = CountingCleaner(monkeypatch)
-    report = run_backfill(engine, job(dump, workers=0, reclean=True), now)
+    report = run_backfill(Context(engine, now), job(dump, cleaners=0, reclean=True))
     assert cleaner.calls == 600 and report.unchanged == 600 and report.new == 0
 
 
 def test_an_edited_item_is_cleaned_and_updated_the_rest_skipped(engine, tmp_path, monkeypatch):
     dump = fars_dump(tmp_path)
-    run_backfill(engine, job(dump, workers=0), now)
+    run_backfill(Context(engine, now), job(dump, cleaners=0))
     lines = dump.read_text(encoding="utf-8").splitlines()
     edited = json.loads(lines[7])
     edited["title"] = edited["title"] + " (ویرایش شده)"
     lines[7] = json.dumps(edited, ensure_ascii=False)
     dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
     cleaner = CountingCleaner(monkeypatch)
-    report = run_backfill(engine, job(dump, workers=0), now)
+    report = run_backfill(Context(engine, now), job(dump, cleaners=0))
     assert cleaner.calls == 1
     assert (report.new, report.updated, report.unchanged) == (0, 1, 599)
     with engine.connect() as conn:
@@ -140,7 +143,7 @@ def test_an_edited_item_is_cleaned_and_updated_the_rest_skipped(engine, tmp_path
 
 def test_an_edited_body_replaces_its_buckets_exactly(engine, tmp_path):
     dump = fars_dump(tmp_path)
-    run_backfill(engine, job(dump, workers=0), now)
+    run_backfill(Context(engine, now), job(dump, cleaners=0))
     lines = dump.read_text(encoding="utf-8").splitlines()
     edited = json.loads(lines[3])
     edited["paragraphs"] = list(reversed(edited["paragraphs"])) + ["این بند تازه به متن خبر افزوده شده است."]
@@ -148,7 +151,7 @@ def test_an_edited_body_replaces_its_buckets_exactly(engine, tmp_path):
     dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with engine.connect() as conn:
         before = conn.execute(text("SELECT count(*) FROM article_lsh")).scalar()
-    assert run_backfill(engine, job(dump, workers=0), now).updated == 1
+    assert run_backfill(Context(engine, now), job(dump, cleaners=0)).updated == 1
     with engine.connect() as conn:
         aid = conn.execute(text("SELECT id FROM articles WHERE url = :u"), {"u": edited["link"]}).scalar()
         raw = conn.execute(text("SELECT signature FROM article_minhash WHERE article_id = :a"), {"a": aid}).scalar()
@@ -160,14 +163,15 @@ def test_an_edited_body_replaces_its_buckets_exactly(engine, tmp_path):
     assert after == before
 
 
-def test_worker_processes_store_exactly_the_rows_of_one_process(db_url, tmp_path):
+@pytest.mark.slow
+def test_cleaning_processes_store_exactly_the_rows_of_one_process(db_url, tmp_path):
     dump = fars_dump(tmp_path, copies=2)  # the second copy clusters with the first
     results = []
-    for workers, name in ((0, "one"), (2, "two")):
-        url = db_url if workers == 0 else _sibling(db_url, tmp_path, name)
+    for cleaners, name in ((0, "one"), (2, "two")):
+        url = db_url if cleaners == 0 else _sibling(db_url, tmp_path, name)
         engine = make_engine(url)
         upgrade(engine, NOW)
-        report = run_backfill(engine, job(dump, workers=workers, batch_size=97), now)
+        report = run_backfill(Context(engine, now), job(dump, cleaners=cleaners, batch_size=97))
         assert (report.new, report.failed) == (1200, 0)
         results.append(snapshot(engine))
         engine.dispose()
@@ -176,12 +180,13 @@ def test_worker_processes_store_exactly_the_rows_of_one_process(db_url, tmp_path
     assert len(clusters) <= 610  # each copy joined its original's cluster
 
 
+@pytest.mark.slow
 def test_postgresql_and_sqlite_store_the_same_rows(pg_engine, sqlite_url, tmp_path):
     dump = fars_dump(tmp_path, copies=2)
     lite = make_engine(sqlite_url)
     upgrade(lite, NOW)
     for engine in (pg_engine, lite):
-        run_backfill(engine, job(dump, workers=2, batch_size=150), now)
+        run_backfill(Context(engine, now), job(dump, cleaners=2, batch_size=150))
     assert snapshot(pg_engine) == snapshot(lite)
     lite.dispose()
 
@@ -227,14 +232,17 @@ def test_concurrent_writer_of_the_same_new_key_keeps_clusters_pointing_at_real_r
     second.dispose()
 
 
+@pytest.mark.slow
 def test_a_version_1_database_upgrades_and_fills_raw_hashes_on_reload(pg_engine, tmp_path, monkeypatch):
     dump = fars_dump(tmp_path)
-    run_backfill(pg_engine, job(dump, workers=0), now)
+    run_backfill(Context(pg_engine, now), job(dump, cleaners=0))
     with pg_engine.begin() as conn:  # what a database of schema version 1 looks like
         conn.execute(text("DROP INDEX articles_source_raw_hash"))
         conn.execute(text("ALTER TABLE articles DROP COLUMN raw_hash"))
         conn.execute(text("DROP TABLE crawl_pages, crawl_sitemaps"))  # step 3
         conn.execute(text("DROP TABLE host_pace"))  # step 7
+        conn.execute(text("DROP TABLE sync_state"))  # step 8
+        conn.execute(text("ALTER TABLE sources DROP COLUMN database_failures, DROP COLUMN crawl_next_at"))
         conn.execute(text("DROP INDEX articles_source_url"))
         conn.execute(text("DROP INDEX sources_due"))  # step 5: source leases
         conn.execute(text("ALTER TABLE sources DROP COLUMN lease_until, DROP COLUMN lease_owner, DROP COLUMN last_delay"))
@@ -245,10 +253,10 @@ def test_a_version_1_database_upgrades_and_fills_raw_hashes_on_reload(pg_engine,
     with pg_engine.connect() as conn:
         assert current_version(conn) == SCHEMA_VERSION
         assert conn.execute(text("SELECT count(raw_hash) FROM articles")).scalar() == 0
-    first = run_backfill(pg_engine, job(dump, workers=0), now)
+    first = run_backfill(Context(pg_engine, now), job(dump, cleaners=0))
     assert (first.new, first.updated, first.unchanged) == (0, 0, 600)
     cleaner = CountingCleaner(monkeypatch)
-    run_backfill(pg_engine, job(dump, workers=0), now)
+    run_backfill(Context(pg_engine, now), job(dump, cleaners=0))
     assert cleaner.calls == 0
 
 
@@ -290,6 +298,7 @@ def _drop_siblings():
         admin.dispose()
 
 
+@pytest.mark.slow
 def test_an_article_the_database_refuses_fails_alone_and_the_run_goes_on(pg_engine, tmp_path, monkeypatch):
     """PostgreSQL refuses a NUL in text. The cleaner removes it; should any value still be refused,
     that article is one failed item and the rest of its batch, and the later batches, load."""
@@ -304,7 +313,7 @@ def test_an_article_the_database_refuses_fails_alone_and_the_run_goes_on(pg_engi
         return article
 
     monkeypatch.setattr(prepare_module, "to_article", leaky)
-    report = run_backfill(pg_engine, job(dump, workers=0, batch_size=100), now)
+    report = run_backfill(Context(pg_engine, now), job(dump, cleaners=0, batch_size=100))
     assert report.error is None
     assert (report.seen, report.new, report.failed) == (600, 599, 1)
     assert report.errors[0].location.endswith(":7") and "database refused" in report.errors[0].reason
@@ -317,7 +326,7 @@ def test_bulk_batches_leave_the_lookup_tables_settled(pg_engine, tmp_path):
     """Each bulk batch vacuums article_lsh, so the next batch's bucket lookups are index-only
     scans (a heap visit per probe made them cost four times as much), and analyzes articles when
     it has doubled, so the raw-hash lookups of a rerun have statistics to plan with."""
-    report = run_backfill(pg_engine, job(fars_dump(tmp_path), workers=0, batch_size=200), now)
+    report = run_backfill(Context(pg_engine, now), job(fars_dump(tmp_path), cleaners=0, batch_size=200))
     assert report.new == 600
     with pg_engine.connect() as conn:
         # What the last VACUUM found (relallvisible is only ever set by VACUUM and ANALYZE).

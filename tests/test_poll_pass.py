@@ -18,7 +18,8 @@ from conftest import NOW
 from etl.config import Source
 from etl.fetch.http import HttpClient, HttpSettings
 from etl.fetch.session import LeanSession
-from etl.fetch_run import run_fetch
+from etl.executors.once import run_once
+from etl.tasks.context import Context
 from etl.load.bulk import allocate_ids
 from etl.load.db import make_engine
 from etl.load.groupcommit import GroupCommit
@@ -60,7 +61,7 @@ def test_many_new_feeds_at_once_all_load(engine, http_server):
     with engine.begin() as conn:
         sync_sources(conn, feeds, NOW)
     with HttpClient(HttpSettings(per_host_delay=0.0, per_host_concurrency=16)) as client:
-        reports = run_fetch(engine, feeds, client, lambda: NOW, workers=16)
+        reports = run_once(Context(engine, lambda: NOW, client), feeds, 16)
     assert [r.error for r in reports] == [None] * 24 and sum(r.new for r in reports) == 72
     with engine.connect() as conn:
         titles = conn.execute(select(articles.c.title)).scalars().all()
@@ -103,8 +104,8 @@ def test_the_state_after_a_warm_pass(engine, http_server):
     with engine.begin() as conn:
         sync_sources(conn, feeds, NOW)
     with HttpClient(HttpSettings(per_host_delay=0.0, per_host_concurrency=8, retries=0)) as client:
-        cold = run_fetch(engine, feeds, client, lambda: NOW, workers=8)
-        warm = run_fetch(engine, feeds, client, lambda: WARM, workers=8)
+        cold = run_once(Context(engine, lambda: NOW, client), feeds, 8)
+        warm = run_once(Context(engine, lambda: WARM, client), feeds, 8)
     assert [r.error for r in cold] == [None] * 8
     down = f"{feeds[6].url}: HTTP 500 (transient)"
     assert [r.error for r in warm] == [None] * 6 + [down, None]

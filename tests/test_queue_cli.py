@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import REPO, invoke, scalar, wait_for
@@ -27,6 +28,7 @@ def test_db_upgrade_installs_the_queue_schema_once(pg_url, tmp_path):
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_run_with_the_procrastinate_executor_polls_in_one_process(pg_url, tmp_path, http_server):  # noqa: F811
     for i in range(3):
         http_server.route(f"/f{i}.xml", 200, {"Content-Type": "application/rss+xml"}, rss("one", f"/f{i}.xml"))
@@ -63,7 +65,7 @@ def test_status_reports_queue_depth_ages_stalled_jobs_and_workers(pg_url):
     app = make_app(conninfo_of(pg_url), None)
     with app.open():
         for source_id in (1, 2):
-            app.tasks["poll_source"].configure(queueing_lock=f"source:{source_id}").defer(source_id=source_id)
+            app.tasks["run_pass"].configure(queueing_lock=f"source:{source_id}").defer(source_id=source_id)
     engine = create_engine(pg_url)
     with engine.begin() as conn:
         dead = conn.execute(text("INSERT INTO procrastinate_workers (last_heartbeat) "
@@ -98,7 +100,7 @@ def test_metrics_of_a_worker_report_the_queue(pg_url, tmp_path):
     app = make_app(conninfo_of(pg_url), None)
     with app.open():
         for source_id in (1, 2, 3):  # no worker takes polls here: they stay waiting
-            app.tasks["poll_source"].configure(queueing_lock=f"source:{source_id}").defer(source_id=source_id)
+            app.tasks["run_pass"].configure(queueing_lock=f"source:{source_id}").defer(source_id=source_id)
     port = free_port()
     log = tmp_path / "worker.log"
     proc = subprocess.Popen([sys.executable, "-m", "etl", "--database-url", pg_url, "--config", "/dev/null", "worker",

@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 from sqlalchemy import text
 
-from etl.config import Source
-from etl.executors.queue import QueueRuntime, conninfo_of, ensure_queue_schema, make_app, waiting_polls
+from etl.config import Config, Source
+from etl.executors.queue import POLL_QUEUE, QueueRuntime, conninfo_of, ensure_queue_schema, make_app
+from etl.load.health import waiting_jobs
 from etl.fetch.http import HttpClient
 from etl.load.db import make_engine
 from etl.load.migrate import upgrade
@@ -28,7 +29,7 @@ def test_dispatch_claims_only_what_the_queue_has_room_for(pg_url):
     with engine.begin() as conn:
         sync_sources(conn, FEEDS, now())  # every one due (never polled)
     with HttpClient() as client:
-        runtime = QueueRuntime(engine, {s.name: s for s in FEEDS}, client, now, queue_target=25)
+        runtime = QueueRuntime(engine, Config(tuple(FEEDS)), client, now, queue_target=25)
         app = make_app(conninfo_of(pg_url), runtime)
         with app.open():
             dispatch = app.tasks["dispatch"]
@@ -48,4 +49,4 @@ def _counts(engine) -> tuple[int, int]:
     """(polls waiting in the queue, sources leased)."""
     with engine.connect() as conn:
         leased = conn.execute(text("SELECT count(*) FROM sources WHERE lease_until IS NOT NULL")).scalar()
-        return waiting_polls(conn), leased
+        return waiting_jobs(conn, POLL_QUEUE), leased

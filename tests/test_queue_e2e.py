@@ -147,6 +147,7 @@ def site():
     s.close()
 
 
+@pytest.mark.slow
 def test_three_workers_and_a_dispatcher_share_the_schedule(pg_url, tmp_path, site):
     config = tmp_path / "sources.toml"
     config.write_text("".join(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import create_engine, text
 
 from conftest import invoke
-from etl.executors.queue_schema import _raw, ensure_queue_schema, migration_files, pending_migrations
+from etl.load.queue_schema import _raw, ensure_queue_schema, migration_files, pending_migrations
 
 OLDER = "02.00.00"  # migrations named before this are the older database's
 

@@ -15,7 +15,7 @@ from conftest import DATA
 from etl.fetch.files import iter_paths
 from etl.fetch.limits import Limits
 from etl.fetch.ranges import Part, split_file
-from etl.tasks import shards_of
+from etl.tasks.backfill import shards_of
 
 FARS = json.loads((DATA / "fars-news" / "fars-news-1.json").read_text(encoding="utf-8"))
 

@@ -9,7 +9,8 @@ from sqlalchemy import text
 
 from conftest import DATA, NOW, REPO
 from etl.config import Source
-from etl.pipeline import Backfill, run_backfill
+from etl.tasks.backfill import Backfill, run_backfill
+from etl.tasks.context import Context
 from etl.load import migrate
 from etl.load.db import make_engine
 from etl.load.migrate import SchemaError, current_version, schema_ddl, upgrade
@@ -60,6 +61,27 @@ def test_an_empty_database_gets_the_current_schema_in_one_go(empty_db_url):
     with engine.connect() as conn:
         assert current_version(conn) == SCHEMA_VERSION
     assert upgrade(engine, NOW).from_version == SCHEMA_VERSION  # a second upgrade is a no-op
+    engine.dispose()
+
+
+def test_step_8_adds_the_due_state_and_keeps_every_source(empty_db_url):
+    """A version-7 database (before one due policy for every kind) upgrades in place: its sources
+    keep their rows and schedule, and start with no database failures and no crawl time."""
+    engine = make_engine(empty_db_url)
+    upgrade(engine, NOW)
+    with engine.begin() as conn:
+        for column in ("database_failures", "crawl_next_at"):
+            conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))
+        conn.execute(text("DROP TABLE sync_state"))
+        conn.execute(text("DELETE FROM schema_migrations WHERE version >= 8"))  # later steps run again
+        conn.execute(text("INSERT INTO sources (name, kind, url, settings, next_attempt_at, last_delay, created_at, "
+                          "updated_at) VALUES ('mehr', 'feed', 'http://x/rss', '{}', :t, 90.0, :t, :t)"),
+                     {"t": NOW.replace(tzinfo=None)})
+    assert upgrade(engine, NOW).from_version == 7
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT name, last_delay, database_failures, crawl_next_at FROM sources")).one()
+        synced = conn.execute(text("SELECT count(*) FROM sync_state")).scalar()
+    assert tuple(row) == ("mehr", 90.0, 0, None) and synced == 0
     engine.dispose()
 
 
@@ -116,7 +138,7 @@ def test_tables_without_version_are_not_guessed(empty_db_url):
 def test_example_queries_run(pg_engine):
     """Every example in sql/queries.sql runs, on a database holding real articles."""
     job = Backfill(Source(name="fars", kind="files", path="x"), [DATA / "fars-news", DATA / "seed"], in_config=False)
-    assert run_backfill(pg_engine, job, lambda: NOW).new == 601
+    assert run_backfill(Context(pg_engine, lambda: NOW), job).new == 601
     statements = [s.strip() for s in (REPO / "sql" / "queries.sql").read_text(encoding="utf-8").split(";")]
     statements = [s for s in statements if re.sub(r"--[^\n]*", "", s).strip()]
     assert len(statements) >= 6

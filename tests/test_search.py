@@ -151,6 +151,7 @@ def test_same_story_from_three_outlets_is_one_cluster_different_stories_are_not(
     assert len(set(fars_clusters)) == 2 and not set(fars_clusters) & set(clusters.values())
 
 
+@pytest.mark.slow
 def test_export_round_trips_through_backfill(db_url, tmp_path):
     assert invoke("--database-url", db_url, "backfill", str(DATA / "seed"), str(DATA / "files" / "formats" / "fars_saved.rss"),
                    "--source", "orig").returncode == 0
@@ -270,9 +271,10 @@ def test_upgrade_rebuilds_search_documents_stored_before_version_4(engine):
         else:
             conn.execute(text("UPDATE articles_fts SET doc = :d"), {"d": old})
         conn.execute(text("DROP INDEX sources_due"))  # and what step 5 adds (source leases)
-        for column in ("lease_until", "lease_owner", "last_delay"):
-            conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))
+        for column in ("lease_until", "lease_owner", "last_delay", "database_failures", "crawl_next_at"):
+            conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))  # steps 5 and 8
         conn.execute(text("DROP TABLE host_pace"))  # and step 7's table
+        conn.execute(text("DROP TABLE sync_state"))  # and step 8's
         conn.execute(text("DELETE FROM schema_migrations WHERE version >= 4"))
     assert ids(engine, "ساختوسازهای") == []
     upgrade(engine, NOW)

@@ -26,7 +26,11 @@ from etl.config import Source
 from etl.load.db import make_engine
 from etl.load.migrate import upgrade
 from etl.load.schema import source_files
-from etl.service import Outcome, bounds_of, check_health, next_delay, watch_pass
+from etl.health import check_health
+from etl.models import Failure
+from etl.tasks.context import Context
+from etl.tasks.due import State, next_delay, timing_of
+from etl.tasks.files import files_pass
 from httpserver import LocalServer, Recorded
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -313,22 +317,23 @@ def test_status_exit_code_follows_health(pg_url, tmp_path, http_server, service_
 # --- the pieces -----------------------------------------------------------------------------
 
 def test_backoff_grows_to_a_cap_and_honours_retry_after():
-    bounds = bounds_of(Source("s", "feed", url="http://x", interval=60))
-    delays = [next_delay(bounds, 60, Outcome(ok=False, failures=n)) for n in range(1, 8)]
+    timing = timing_of(Source("s", "feed", url="http://x", interval=60))
+    down = Failure("http", "x: HTTP 503 (transient)", transient=True)
+    delays = [next_delay(timing, State(failures=n), down)[0] for n in range(1, 8)]
     assert delays == [60, 120, 240, 480, 960, 960, 960]  # cap: 16x interval
-    assert next_delay(bounds, 60, Outcome(ok=False, failures=1, retry_after=3600)) == 3600
+    later = Failure("http", "x: HTTP 429 (transient)", transient=True, retry_after=3600)
+    assert next_delay(timing, State(failures=1), later)[0] == 3600
 
 
 def test_quiet_sources_are_polled_less_often_within_bounds():
-    source = Source("s", "feed", url="http://x", interval=60, options={"max_interval": "3m"})
-    bounds = bounds_of(source)
-    delay, seen = 60.0, []
+    timing = timing_of(Source("s", "feed", url="http://x", interval=60, max_interval=180))
+    state, seen = State(healthy_delay=60.0), []
     for _ in range(5):
-        delay = next_delay(bounds, delay, Outcome(ok=True, new=0))
+        delay, state = next_delay(timing, state, None, new=0)
         seen.append(delay)
     assert seen == [90, 135, 180, 180, 180]
-    assert next_delay(bounds, 180, Outcome(ok=True, new=3)) == 60  # news: back to the interval
-    assert bounds_of(Source("t", "feed", url="http://x", interval=10)).max_interval == 40  # default 4x
+    assert next_delay(timing, State(healthy_delay=180), None, new=3)[0] == 60  # news: back to the interval
+    assert timing_of(Source("t", "feed", url="http://x", interval=10)).max_interval == 40  # default 4x
 
 
 def test_watched_folder_loads_new_and_changed_files_once(sqlite_url, tmp_path):
@@ -341,21 +346,21 @@ def test_watched_folder_loads_new_and_changed_files_once(sqlite_url, tmp_path):
     first.write_text(line.format(n=1), encoding="utf-8")
     os.utime(first, (time.time() - 10, time.time() - 10))  # settled
     source = Source("drop", "files", path=str(folder), pattern="*.jsonl")
-    clock = lambda: datetime.now(timezone.utc)  # noqa: E731
+    context = Context(engine, lambda: datetime.now(timezone.utc))
 
-    assert watch_pass(engine, source, clock, lambda: False).new == 1
-    again = watch_pass(engine, source, clock, lambda: False)
+    assert files_pass(context, source).new == 1
+    again = files_pass(context, source)
     assert (again.seen, again.error) == (0, None)  # a restart would see the same rows
 
     first.write_text(line.format(n=1) + line.format(n=2), encoding="utf-8")
     os.utime(first, (time.time() - 5, time.time() - 5))
     fresh = folder / "b.jsonl"
     fresh.write_text(line.format(n=3), encoding="utf-8")  # still being written: next pass
-    changed = watch_pass(engine, source, clock, lambda: False)
+    changed = files_pass(context, source)
     assert (changed.new, changed.unchanged, changed.skipped) == (1, 1, 1)
     os.utime(fresh, (time.time() - 5, time.time() - 5))
     os.utime(first, (time.time() - 3, time.time() - 3))  # touched, same bytes: not reloaded
-    assert watch_pass(engine, source, clock, lambda: False).seen == 1
+    assert files_pass(context, source).seen == 1
     with engine.connect() as conn:
         files = conn.execute(source_files.select()).all()
         runs = conn.execute(text("SELECT count(*) FROM ingest_runs")).scalar()
@@ -381,31 +386,30 @@ def test_health_of_a_new_source_is_ok_until_it_is_due(sqlite_url, tmp_path):
 def test_an_unexpected_exception_in_a_pass_is_recorded_and_backs_the_source_off(engine, monkeypatch, tmp_path):
     """A pass that raises a bug-like error after its run started: the source's failure count and
     last error are set, the run is finished as failed, the next attempt is backed off, and the
-    service's job returns normally (APScheduler would only log it and leave the run 'running')."""
+    executor's job returns normally (APScheduler would only log it and leave the run 'running')."""
     from sqlalchemy import select
+    from etl.config import Config
+    from etl.executors.local import LocalExecutor, LocalOptions
     from etl.fetch.http import HttpClient, HttpSettings
-    from etl.load.runs import start_run
     from etl.load.schema import ingest_runs, sources
-    from etl.load.sources import source_row
-    from etl.service import runner
-    from etl.service.runner import Service, ServiceOptions
+    from etl.tasks import poll
 
-    def buggy_pass(engine, source, client, now, writes=None):
-        with engine.begin() as conn:
-            start_run(conn, "fetch", source_row(conn, source.name).id, {"url": source.url}, now())
+    def buggy_fetch(client, source, etag=None, last_modified=None):
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(runner, "fetch_source", buggy_pass)
+    monkeypatch.setattr(poll, "fetch_feed", buggy_fetch)
     source = Source(name="buggy", kind="feed", url="http://127.0.0.1:9/rss", interval=60)
     times = iter(NOW + timedelta(seconds=n) for n in range(100))
     with HttpClient(HttpSettings(per_host_delay=0.0)) as client:
-        service = Service(engine, [source], ServiceOptions(tmp_path / "sources.toml"), client, lambda: next(times))
+        service = LocalExecutor(engine, Config((source,)), LocalOptions(tmp_path / "sources.toml"), client,
+                                lambda: next(times))
         service._sync()
         service._sources = {source.name: source}
-        next_at = [service._pass_and_time(source) for _ in range(2)][-1]
+        next_at = [service.pass_and_time(source) for _ in range(2)][-1]
     with engine.connect() as conn:
         row = conn.execute(select(sources).where(sources.c.name == "buggy")).one()
         runs = conn.execute(select(ingest_runs)).all()
     assert row.consecutive_failures == 2 and row.last_error.startswith("unexpected error: RecursionError")
     assert [r.status for r in runs] == ["failed", "failed"] and all(r.finished_at for r in runs)
     assert next_at - NOW > timedelta(seconds=60)  # backed off beyond the interval
+    assert row.next_attempt_at == next_at  # and stored on the row, as the queue executor stores it

@@ -17,10 +17,11 @@ from sqlalchemy import Engine
 from conftest import DATA
 from etl.config import Source
 from etl.fetch.http import HttpClient, HttpSettings
-from etl.fetch_run import fetch_source
 from etl.load.queries import articles_per_day
 from etl.load.sources import sync_sources
-from etl.pipeline import Backfill, run_backfill
+from etl.tasks.backfill import Backfill, run_backfill
+from etl.tasks.context import Context
+from etl.tasks.poll import poll_feed
 from etl.web.changes import changes, word_diff
 from etl.web.chart import charts, window
 from etl.web.data import article_view, sources_state
@@ -82,7 +83,7 @@ def load_corpus(engine: Engine, tmp: Path, feed_url: str | None = None, now: dat
     earlier = now - timedelta(minutes=30)
 
     def backfill(name: str, path: Path, at: datetime) -> None:
-        report = run_backfill(engine, Backfill(sources[name], [path], in_config=True), lambda: at)
+        report = run_backfill(Context(engine, lambda: at), Backfill(sources[name], [path], in_config=True))
         assert report.failed == 0 and report.error is None, report
 
     backfill("mehr", DATA / "seed", earlier)
@@ -99,7 +100,7 @@ def load_corpus(engine: Engine, tmp: Path, feed_url: str | None = None, now: dat
     backfill("evil", _write(tmp / "evil", "evil.json", [evil]), earlier)
     if feed_url:
         with HttpClient(HttpSettings(retries=0, per_host_delay=0.0, connect_timeout=2.0, read_timeout=2.0)) as client:
-            report = fetch_source(engine, sources["broken"], client, lambda: now)
+            report = poll_feed(Context(engine, lambda: now, client), sources["broken"])
         assert report.error, "the failing feed should have failed"
     return Corpus(engine, _ids(engine))
 

@@ -21,7 +21,8 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from etl.config import Source
-from etl.pipeline import Backfill, run_backfill
+from etl.tasks.backfill import Backfill, run_backfill
+from etl.tasks.context import Context
 
 REPO = Path(__file__).resolve().parents[2]
 # Outlets and the agency name their own leads carry (None: a site without a wire service).
@@ -80,14 +81,14 @@ def _record(source: str, story: int, title: str, paragraphs: list[str], when: da
             "published": when.isoformat()}
 
 
-def build(engine: Engine, count: int, tmp: Path, now: datetime, workers: int | None = None) -> int:
+def build(engine: Engine, count: int, tmp: Path, now: datetime, cleaners: int | None = None) -> int:
     """Load about ``count`` articles through the product's backfill; returns the articles stored."""
     loaded = 0
     for name, rows in records(count).items():
         path = tmp / f"{name}.json"
         path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
         source = Source(name=name, kind="files", path=str(tmp))
-        report = run_backfill(engine, Backfill(source, [path], in_config=False, workers=workers), lambda: now)
+        report = run_backfill(Context(engine, lambda: now), Backfill(source, [path], in_config=False, cleaners=cleaners))
         if report.error or report.failed:
             raise RuntimeError(f"backfill of {name} failed: {report.error or report.failed}")
         loaded += report.new

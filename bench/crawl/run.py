@@ -32,7 +32,9 @@ from crawlsite import CrawlSite  # noqa: E402
 from httpserver import LocalServer  # noqa: E402
 from etl.clean.dates import parse_date  # noqa: E402
 from etl.config import Source  # noqa: E402
-from etl.crawl import CrawlJob, Window, run_crawl  # noqa: E402
+from etl.crawl.select import Window  # noqa: E402
+from etl.tasks.context import Context  # noqa: E402
+from etl.tasks.crawl import CrawlJob, crawl  # noqa: E402
 from etl.fetch.http import HttpClient, HttpSettings  # noqa: E402
 from etl.load.db import make_engine  # noqa: E402
 from etl.load.migrate import upgrade  # noqa: E402
@@ -55,7 +57,7 @@ def crawl_once(engine, server: LocalServer, window: Window, delay: float):
     source = Source(name="bench", kind="site", url=server.base + "/")
     with HttpClient(HttpSettings(per_host_delay=delay)) as client:
         started = time.monotonic()
-        report = run_crawl(engine, CrawlJob(source, window), client, utcnow)
+        report = crawl(Context(engine, utcnow, client), CrawlJob(source, window))
         return report, time.monotonic() - started, len(server.requests)
 
 

@@ -101,7 +101,8 @@ def case_nul(flat: bool, workdir: Path, pg: str) -> str:
     from etl.config import Source
     from etl.load.db import make_engine
     from etl.load.migrate import upgrade
-    from etl.pipeline import Backfill, run_backfill
+    from etl.tasks.backfill import Backfill, run_backfill
+    from etl.tasks.context import Context
     path = workdir / "rows.jsonl"
     with path.open("w", encoding="utf-8") as out:
         for i in range(1, 10_001):
@@ -115,7 +116,7 @@ def case_nul(flat: bool, workdir: Path, pg: str) -> str:
     try:
         upgrade(engine, _now())
         start = time.perf_counter()
-        report = run_backfill(engine, Backfill(Source("bench", "files"), [path], in_config=False), _now)
+        report = run_backfill(Context(engine, _now), Backfill(Source("bench", "files"), [path], in_config=False))
         return _result(start, f"{report.line()}; error: {report.error}")
     finally:
         engine.dispose()

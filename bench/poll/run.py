@@ -6,7 +6,7 @@
 server.py (a separate process) serves ``--feeds`` RSS feeds from ``--hosts`` sites on 127.0.0.2 ..
 127.0.0.250 (more sites go on to 127.0.1.2 .. 127.0.1.250 and so on, all loopback), so per-host
 politeness does not serialize them; a share of the sites are full-text
-sites whose every item's page is fetched. The product's own fetch path (``run_fetch`` with a real
+sites whose every item's page is fetched. The product's own fetch path (``run_once`` with a real
 HttpClient and a real database) makes one cold pass (every feed and page fetched, every article
 written) and one warm pass (every feed answers 304). For each pass it prints seconds, feeds/s,
 pages/s and peak RSS, beside the floor: the least wall time the per-host rules permit (requests
@@ -47,8 +47,9 @@ from etl.clean.article import to_article  # noqa: E402
 from etl.fetch.http import HttpClient, HttpSettings  # noqa: E402
 from etl.fetch.pages import site_hosts  # noqa: E402
 from etl.models import RawItem  # noqa: E402
-from etl import fetch_run  # noqa: E402
-from etl.fetch_run import run_fetch  # noqa: E402
+from etl.executors import once  # noqa: E402
+from etl.executors.once import run_once  # noqa: E402
+from etl.tasks.context import Context  # noqa: E402
 from etl.load.db import make_engine  # noqa: E402
 from etl.load.migrate import upgrade  # noqa: E402
 from etl.load.sources import sync_sources  # noqa: E402
@@ -164,10 +165,10 @@ def one_pass(engine, feeds, client, args, server_pid: int, profile: "ThreadProfi
     with PeakRss() as memory:
         started, cpu, served = time.perf_counter(), time.process_time(), process_cpu(server_pid)
         if profile is None:
-            reports = run_fetch(engine, feeds, client, utcnow, workers=args.concurrency)
+            reports = run_once(Context(engine, utcnow, client), feeds, args.concurrency)
         else:
             with profile:
-                reports = run_fetch(engine, feeds, client, utcnow, workers=args.concurrency)
+                reports = run_once(Context(engine, utcnow, client), feeds, args.concurrency)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         served = process_cpu(server_pid) - served
     errors = Counter((r.error or "").split(": ", 1)[-1][:60] for r in reports if r.error)
@@ -178,7 +179,7 @@ def one_pass(engine, feeds, client, args, server_pid: int, profile: "ThreadProfi
 
 class ThreadProfiles:
     """CPU profile of every worker thread of a pass (cProfile sees only the thread that enables it):
-    each thread's first call to ``fetch_source`` starts a profiler of its own; ``stats`` merges them."""
+    each thread's first call to ``run_pass`` starts a profiler of its own; ``stats`` merges them."""
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -187,12 +188,12 @@ class ThreadProfiles:
         self._original = None
 
     def __enter__(self) -> "ThreadProfiles":
-        self._original = fetch_run.fetch_source
-        fetch_run.fetch_source = self._wrapped
+        self._original = once.run_pass
+        once.run_pass = self._wrapped
         return self
 
     def __exit__(self, *exc: object) -> None:
-        fetch_run.fetch_source = self._original
+        once.run_pass = self._original
 
     def _wrapped(self, *args, **kwargs):
         profiler = getattr(self._local, "profiler", None)

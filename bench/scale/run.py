@@ -7,7 +7,7 @@ seconds, so the work is network-bound as on the internet. Each configuration get
 PostgreSQL database with the same feeds: the workers (plus one dispatcher, ``--queues schedule``)
 are started and registered first, then every feed is made due at once, and the clock runs until
 every feed has been fetched successfully. The local executor's figure is one pass of
-``etl.fetch_run.run_fetch`` (what ``news-etl run`` does per source) with ``--concurrency`` threads.
+``etl.executors.once.run_once`` (each source's pass, as ``news-etl run`` runs it) with ``--concurrency`` threads.
 Prints figures and ratios against one worker, measured in the same run; asserts nothing. Beside
 each rate: CPU milliseconds per feed of the worker processes, the dispatcher, PostgreSQL's backends
 of the bench database (all from /proc/PID/stat) and this process (the site; the local executor's
@@ -38,9 +38,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from etl.config import load_sources  # noqa: E402
+from etl.tasks.context import Context  # noqa: E402
 from etl.executors.queue import ensure_queue_schema  # noqa: E402
 from etl.fetch.http import HttpClient, HttpSettings  # noqa: E402
-from etl.fetch_run import run_fetch  # noqa: E402
+from etl.executors.once import run_once  # noqa: E402
 from etl.load.db import make_engine  # noqa: E402
 from etl.load.migrate import upgrade  # noqa: E402
 from etl.load.sources import sync_sources  # noqa: E402
@@ -238,7 +239,7 @@ def local_run(admin_url: str, config: Path, feeds: int, concurrency: int) -> Fig
         with HttpClient(HttpSettings(per_host_delay=0.0, retries=1)) as client:
             meter = Meter(engine, db.name, [])
             meter.start()
-            reports = run_fetch(engine, sources, client, utcnow, workers=concurrency)
+            reports = run_once(Context(engine, utcnow, client), sources, concurrency)
             figure = meter.stop(feeds, None)
         failed = [r for r in reports if r.error]
         if failed:

@@ -25,6 +25,13 @@ def cleaner_version() -> str:
     return version if normalizer is None else f"{version}+{normalizer()}"
 
 
+def cleaning_version(agencies: tuple = ()) -> str:
+    """The version an item's raw hash is made with: the cleaner's, and the sources file's own
+    agency spellings when it has some (they change what cleaning yields)."""
+    version = cleaner_version()
+    return version + (f"+agencies.{digest(repr(agencies))}" if agencies else "")
+
+
 def digest(value: str) -> str:
     return hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 

@@ -59,7 +59,7 @@ def note(args: argparse.Namespace, message: str) -> None:
 def setup_verbose_logging(args: argparse.Namespace) -> None:
     """``--verbose`` on a one-shot command: the library's debug log on stderr, times in UTC (``Z``)."""
     if verbose(args):
-        from ..service.observe import setup_logging  # the service's formatter: ISO times ending in Z
+        from ..observe import setup_logging  # the service's formatter: ISO times ending in Z
         setup_logging(False, logging.DEBUG)
 
 

@@ -9,34 +9,58 @@ from datetime import timedelta
 from typing import TextIO
 
 from ..clean.dates import parse_date
-from ..config import Source
-from ..crawl import CrawlJob, CrawlReport, Window, run_crawl
-from ..crawl.frontier import last_range
+from ..config import Config, Source
+from ..crawl.select import Window
 from ..display import to_json
 from ..fetch.http import HttpClient
+from ..load.frontier import last_range
 from ..load.sources import source_row
+from ..tasks.context import Context
+from ..tasks.crawl import CrawlJob, CrawlReport, crawl
 from .common import PROG, UsageError, http_settings, utcnow
-from .db import open_db
+from .db import open_db, settings_of
 
 __all__ = ["ProgressBar", "cmd_crawl"]
 
+
 def cmd_crawl(args: argparse.Namespace) -> int:
-    engine, configured = open_db(args)
-    source = _crawlable(configured, args.source)
+    engine, config = open_db(args)
+    source = _crawlable(config, args.source)
     window = _window(engine, source, args)
+    if args.queue:
+        return _queue_crawl(args, engine, source, window)
     job = CrawlJob(source=source, window=window, dry_run=args.dry_run)
     bar = ProgressBar(enabled=False if args.json or args.no_progress or args.dry_run else None)
     with HttpClient(http_settings(per_host_delay=args.per_host_delay)) as client:
         try:
-            report = run_crawl(engine, job, client, utcnow, on_progress=bar)
+            report = crawl(Context(engine, utcnow, client, config.agencies), job, on_progress=bar)
         finally:
             bar.close()
     print(to_json(report.as_dict()) if args.json else _summary(report))
     return 0 if report.ok else 1
 
 
-def _crawlable(configured: list[Source], name: str) -> Source:
-    source = next((s for s in configured if s.name == name), None)
+def _queue_crawl(args: argparse.Namespace, engine, source: Source, window: Window) -> int:
+    """Defer the crawl's walk and return; the workers walk, then crawl its page slices."""
+    from ..executors.queue import conninfo_of, defer_crawl, ensure_queue_schema, make_app
+    if args.dry_run:
+        raise UsageError("--queue and --dry-run: a dry run crawls nothing; run it without --queue")
+    try:
+        conninfo = conninfo_of(settings_of(args).database_url)
+    except ValueError as exc:
+        raise UsageError(f"--queue: {exc}; crawl here without --queue") from None
+    ensure_queue_schema(engine)
+    app = make_app(conninfo, None)
+    with app.open():
+        deferred = defer_crawl(app, source, window)
+    what = "deferred a crawl" if deferred else "a crawl is already waiting in the queue"
+    print(f"{PROG}: {what} of {source.name} from {window.since:%Y-%m-%d} to {window.until:%Y-%m-%d}; "
+          f"`{PROG} runs --source {source.name}` shows its progress")
+    return 0
+
+
+def _crawlable(config: Config, name: str) -> Source:
+    source = config.source(name)
     if source is None or source.kind not in ("feed", "site"):
         raise UsageError(f"no feed or site source named {name!r} in the sources file")
     return source

@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from ..config import Settings, Source, build_settings, load_sources
+from ..config import Config, Settings, build_settings, load_config
 from ..display import table, terminal_width, to_json
 from ..errors import first_line
 from ..load.db import describe, make_engine
@@ -24,10 +24,10 @@ def settings_of(args: argparse.Namespace) -> Settings:
                           concurrency=getattr(args, "concurrency", None))
 
 
-def configured(settings: Settings) -> list[Source]:
+def configured(settings: Settings) -> Config:
     # A missing sources file is an error even when it is the default: running outside the clone
     # would otherwise create an empty database and report a healthy service with nothing in it.
-    return load_sources(settings.config_path)
+    return load_config(settings.config_path)
 
 
 def connect(settings: Settings, notice: bool = True) -> Engine:
@@ -51,16 +51,17 @@ def engine_of(settings: Settings, notice: bool = True) -> Engine:
     return engine
 
 
-def open_db(args: argparse.Namespace) -> tuple[Engine, list[Source]]:
+def open_db(args: argparse.Namespace) -> tuple[Engine, Config]:
     """Settings, sources file and database, with the sources table synced to the file."""
     settings = settings_of(args)
-    sources = configured(settings)
+    config = configured(settings)
     engine = engine_of(settings, notice=not quiet(args))
     if verbose(args):
-        note(args, f"sources file {settings.config_path} ({len(sources)} source(s)), database {describe(engine)}")
+        note(args, f"sources file {settings.config_path} ({len(config.sources)} source(s)), "
+                   f"database {describe(engine)}")
     with engine.begin() as conn:
-        sync_sources(conn, sources, utcnow())
-    return engine, sources
+        sync_sources(conn, config.sources, utcnow())
+    return engine, config
 
 
 def show_rows(args: argparse.Namespace, read: Callable, headers: Sequence[str], cells: Callable,

@@ -6,13 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import Source
+from ..config import Config, Source
 from ..display import ProgressLine, to_json
 from ..errors import one_line
+from ..executors.once import run_once
 from ..fetch.http import HttpClient
-from ..fetch_run import run_fetch
 from ..models import RunReport
-from ..pipeline import Backfill, run_backfill
+from ..tasks.backfill import Backfill, run_backfill, with_pattern
+from ..tasks.context import Context
 from .common import EXIT_FAILED, EXIT_OK, PROG, UsageError, http_settings, quiet, utcnow
 from .db import open_db, settings_of
 
@@ -25,22 +26,17 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         return _queue_backfill(args, paths)
     # Missing paths among existing ones are not fatal: the run records each as a failed item
     # (named in the report and in `errors --run`) and loads the rest, exit 1.
-    engine, configured = open_db(args)
-    source = next((s for s in configured if s.name == args.source), None)
+    engine, config = open_db(args)
+    source = config.source(args.source)
     in_config = source is not None
-    if source is None:
-        # An ad-hoc source still reads attributions with the sources file's [agencies].
-        agencies = configured[0].agencies if configured else ()
-        source = Source(name=args.source, kind="files", path=str(next(p for p in paths if p.exists())),
-                        agencies=agencies)
-    if args.pattern:
-        source = Source(**{**{n: getattr(source, n) for n in Source.__slots__}, "pattern": args.pattern})
+    if source is None:  # an ad-hoc source (it still reads attributions with the file's [agencies])
+        source = Source(name=args.source, kind="files", path=str(next(p for p in paths if p.exists())))
     quiet_progress = args.json or args.no_progress or quiet(args)
     progress = ProgressLine(enabled=False if quiet_progress else None)
-    job = Backfill(source=source, paths=paths, in_config=in_config, batch_size=args.batch_size,
-                   workers=args.workers, reclean=args.reclean)
+    job = Backfill(source=with_pattern(source, args.pattern), paths=paths, in_config=in_config,
+                   batch_size=args.batch_size, cleaners=args.cleaners, reclean=args.reclean)
     try:
-        report = run_backfill(engine, job, utcnow, progress)
+        report = run_backfill(Context(engine, utcnow, agencies=config.agencies), job, progress)
     finally:
         progress.close()
     _print_report(args, report)
@@ -50,7 +46,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def _queue_backfill(args: argparse.Namespace, paths: list[Path]) -> int:
     """Defer the shards and return; the workers load them (each shard is one backfill run)."""
     from ..executors.queue import conninfo_of, defer_shards, ensure_queue_schema, make_app
-    from ..tasks import shards_of
+    from ..tasks.backfill import shards_of
     settings = settings_of(args)
     try:
         conninfo = conninfo_of(settings.database_url)
@@ -102,10 +98,10 @@ def _explain(report: RunReport) -> None:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    engine, configured = open_db(args)
-    feeds = _chosen_feeds(configured, args.names)
+    engine, config = open_db(args)
+    feeds = _chosen_feeds(config, args.names)
     with HttpClient(http_settings()) as client:
-        reports = run_fetch(engine, feeds, client, utcnow, workers=settings_of(args).concurrency)
+        reports = run_once(Context(engine, utcnow, client, config.agencies), feeds, settings_of(args).concurrency)
     if args.json:
         print(to_json({"sources": [_one_line_report(r) for r in reports], "total": _total(reports).as_dict()}))
     else:
@@ -118,9 +114,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
 
 
-def _chosen_feeds(configured: list[Source], names: list[str]) -> list[Source]:
-    feeds = {s.name: s for s in configured if s.kind == "feed"}
-    others = {s.name: s for s in configured if s.kind != "feed"}
+def _chosen_feeds(config: Config, names: list[str]) -> list[Source]:
+    feeds = {s.name: s for s in config.sources if s.kind == "feed"}
+    others = {s.name: s for s in config.sources if s.kind != "feed"}
     for name in names:
         if name in others:
             raise UsageError(f"{name!r} is a {others[name].kind} source, not a feed: load it with "
@@ -136,8 +132,6 @@ def _chosen_feeds(configured: list[Source], names: list[str]) -> list[Source]:
 def _total(reports: list[RunReport]) -> RunReport:
     total = RunReport(kind="fetch", source="*")
     for report in reports:
-        for name in ("seen", "new", "updated", "unchanged", "failed", "skipped"):
-            setattr(total, name, getattr(total, name) + getattr(report, name))
-        if report.error:
-            total.error = report.error
+        total.add(report)
+        total.failure = report.failure or total.failure
     return total

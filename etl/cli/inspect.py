@@ -11,7 +11,7 @@ from ..load.db import describe
 from ..load.migrate import schema_ddl, upgrade
 from ..load.queries import run_exists, source_overview
 from ..load.runs import list_errors, list_runs, repair_runs
-from ..service.health import shard_progress
+from ..load.health import progress_lines
 from .common import PROG, NotFound, quiet, utcnow
 from .db import connect, open_db, settings_of, show_rows
 
@@ -48,10 +48,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _shards_heading(source: str | None):
-    """With --source: how far a queued backfill of it has got across the workers (one run per shard)."""
+    """With --source: how far a queued backfill or crawl of it has got across the workers (one run
+    per shard or slice)."""
     def heading(conn) -> str | None:
-        progress = shard_progress(conn, source) if source else None
-        return progress.line(source) if progress else None
+        return "\n".join(progress_lines(conn, source)) or None if source else None
     return heading
 
 

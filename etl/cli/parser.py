@@ -67,8 +67,9 @@ def _ingest(sub, common) -> None:
     p.add_argument("--batch-size", type=positive, default=BATCH_SIZE, metavar="N", help="articles per transaction")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--no-progress", action="store_true", help="no progress line, even on a terminal")
-    p.add_argument("--workers", type=non_negative, default=None, metavar="N",
-                   help="cleaning processes beside this one (default: one per core but one; 0 cleans in this process)")
+    p.add_argument("--cleaners", "--workers", dest="cleaners", type=non_negative, default=None, metavar="N",
+                   help="cleaning processes beside this one (default: one per core but one; 0 cleans in this "
+                        "process; --workers is its older name)")
     p.add_argument("--reclean", action="store_true",
                    help="clean every item again, also those whose input and cleaner version are unchanged")
     p.add_argument("--queue", action="store_true",
@@ -271,6 +272,9 @@ def _crawl(sub, common) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
     p.add_argument("--per-host-delay", type=float, default=1.0, metavar="SECONDS",
                    help="minimum pause between requests to the site (default 1; robots.txt Crawl-delay may ask more)")
+    p.add_argument("--queue", action="store_true",
+                   help="PostgreSQL: defer the crawl to `news-etl worker`s in slices (the walk, then batches of "
+                        "pages) instead of crawling here; `news-etl runs --source SOURCE` shows their progress")
 
 
 def _worker(sub, common) -> None:
@@ -278,9 +282,9 @@ def _worker(sub, common) -> None:
                     "run a procrastinate worker: poll due sources from the shared PostgreSQL schedule (scale-out)",
                     "news-etl worker --database-url postgresql+psycopg://etl@db/news --concurrency 16", [common])
     p.add_argument("--concurrency", type=int, default=8, metavar="N", help="tasks run at once (default 8)")
-    p.add_argument("--queues", choices=WORKER_QUEUES, default="all",
-                   help="'polls' (fetching only), 'schedule' (dispatch and maintenance only), 'backfill' (queued "
-                        "backfill shards only) or 'all' (default)")
+    p.add_argument("--queues", type=_queues, default="all", metavar="QUEUE[,QUEUE]",
+                   help="'polls' (sources' passes), 'schedule' (dispatch and maintenance), 'backfill' (queued "
+                        "backfill shards, files, crawl slices), several separated by commas, or 'all' (default)")
     p.add_argument("--no-listen-notify", action="store_true",
                    help="poll the queue instead of holding a LISTEN connection (needed behind pgbouncer "
                         "transaction pooling)")
@@ -294,6 +298,15 @@ def _worker(sub, common) -> None:
                    help="serve Prometheus metrics (the queue's depth, oldest job, stalled jobs, workers) on this port")
     p.add_argument("--metrics-addr", default="127.0.0.1", metavar="ADDR",
                    help="address for the metrics server (default 127.0.0.1; 0.0.0.0 in a container)")
+
+
+def _queues(value: str) -> str:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in WORKER_QUEUES]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"unknown queue {', '.join(unknown) or value!r} "
+                                         f"(choose from {', '.join(WORKER_QUEUES)}, comma-separated)")
+    return ",".join(names)
 
 
 def _port(value: str) -> int:

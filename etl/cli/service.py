@@ -18,8 +18,8 @@ from sqlalchemy.exc import OperationalError
 
 from ..errors import first_line
 from ..fetch.http import HttpClient
-from ..service.observe import Metrics, setup_logging
-from ..service.runner import Service, ServiceOptions
+from ..executors.local import LocalExecutor, LocalOptions
+from ..observe import Metrics, setup_logging
 from .common import DatabaseUnavailable, UsageError, http_settings, quiet, utcnow, verbose
 from .db import configured, engine_of, settings_of
 from .worker import WorkerChoice, run_queue_worker
@@ -40,7 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.concurrency:
             choice = replace(choice, concurrency=args.concurrency)
         return run_queue_worker(settings, choice)
-    sources = configured(settings)  # a bad file fails here, before anything starts (exit 2)
+    config = configured(settings)  # a bad file fails here, before anything starts (exit 2)
     signals = _Signals()
     engine = _open_engine(settings, signals, notice=not quiet(args))
     if engine is None:
@@ -54,7 +54,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.info("metrics served", extra={"fields": {"addr": args.metrics_addr, "port": args.metrics_port}})
     http = http_settings(retries=args.http_retries, per_host_delay=args.per_host_delay)
     with HttpClient(http) as client:
-        service = Service(engine, sources, ServiceOptions(settings.config_path, settings.concurrency), client, utcnow, metrics)
+        service = LocalExecutor(engine, config, LocalOptions(settings.config_path, settings.concurrency), client, utcnow,
+                                metrics)
         service.start()
         signals.wait_loop(service)
         log.info("stopping", extra={"fields": {"grace": args.grace}})
@@ -97,7 +98,7 @@ class _Signals:
             os._exit(128 + signum)  # second signal: now; each batch is one transaction
         self.stop.set()
 
-    def wait_loop(self, service: Service) -> None:
+    def wait_loop(self, service: LocalExecutor) -> None:
         while not self.stop.wait(0.2):
             if self.reload.is_set():
                 self.reload.clear()

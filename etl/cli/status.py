@@ -7,7 +7,7 @@ import argparse
 
 from ..display import terminal_width, text_width, to_json, truncate
 from ..load.db import describe, make_engine
-from ..service.health import LAST_ERROR, check_health
+from ..health import LAST_ERROR, check_health
 from .common import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, PROG, utcnow
 from .db import configured, settings_of
 

@@ -17,20 +17,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..config import Settings
 from ..fetch.http import HttpClient
 from ..load.sources import sync_sources
-from ..service.health import queue_figures
-from ..service.observe import Metrics, setup_logging
+from ..load.health import queue_figures
+from ..observe import Metrics, setup_logging
 from .common import UsageError, http_settings, quiet, utcnow, verbose
 from .db import configured, engine_of, settings_of
 
 log = logging.getLogger("etl.queue")
-QUEUES = {"all": None, "polls": ["polls"], "schedule": ["schedule"], "backfill": ["backfill"]}  # etl.executors.queue's
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     if args.concurrency < 1 or args.per_host < 1:
         raise UsageError("--concurrency and --per-host must be at least 1")
     setup_logging(args.log_json, logging.DEBUG if verbose(args) else logging.WARNING if quiet(args) else logging.INFO)
-    return run_queue_worker(settings_of(args), WorkerChoice(args.concurrency, QUEUES[args.queues],
+    queues = None if "all" in args.queues.split(",") else args.queues.split(",")
+    return run_queue_worker(settings_of(args), WorkerChoice(args.concurrency, queues,
                                                            not args.no_listen_notify, args.per_host,
                                                            args.per_host_delay, args.metrics_port,
                                                            args.metrics_addr))
@@ -51,23 +51,22 @@ def run_queue_worker(settings: Settings, choice: WorkerChoice) -> int:
     """One worker until SIGINT/SIGTERM; also `news-etl run --executor procrastinate`."""
     # Imported here: the other commands do not need procrastinate loaded.
     from ..executors.queue import QueueRuntime, conninfo_of, ensure_queue_schema, make_app, run_worker
-    from ..load.pace import SharedPace
+    from ..load.host_pace import SharedPace
     try:
         conninfo = conninfo_of(settings.database_url)
     except ValueError as exc:
         raise UsageError(f"{exc}; without PostgreSQL use `news-etl run` (the local executor)") from None
-    sources = configured(settings)
+    config = configured(settings)
     engine = engine_of(settings, notice=False)
     with engine.begin() as conn:
-        sync_sources(conn, sources, utcnow())
+        sync_sources(conn, config.sources, utcnow())
     ensure_queue_schema(engine)
     if choice.metrics_port:
         serve_queue_metrics(engine, choice.metrics_port, choice.metrics_addr)
     name = f"{socket.gethostname()}:{os.getpid()}"
     pace = SharedPace(engine, choice.per_host_delay)
     with HttpClient(http_settings(retries=1, per_host_delay=choice.per_host_delay), pacer=pace) as client:
-        runtime = QueueRuntime(engine, {s.name: s for s in sources}, client, utcnow, owner=name,
-                               per_host=choice.per_host)
+        runtime = QueueRuntime(engine, config, client, utcnow, owner=name, per_host=choice.per_host)
         run_worker(make_app(conninfo, runtime), choice.concurrency, choice.queues, choice.listen_notify, name)
     engine.dispose()
     return 0

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bs4 import BeautifulSoup
 
+from ..clean.agency import AgencyTable
 from ..clean.article import to_article
 from ..clean.dates import TEHRAN
 from ..config import Source
@@ -22,19 +23,20 @@ _TITLE_METAS = ("og:title", "twitter:title")
 
 
 def page_article(url: str, response: Response, source: Source, fetched_at: datetime,
-                 key: str | None = None, sitemap_date: str | None = None) -> Article | ItemError:
+                 key: str | None = None, sitemap_date: str | None = None,
+                 agencies: AgencyTable | None = None) -> Article | ItemError:
     """The Article a fetched page holds; ``key`` (an article already stored for this URL, e.g. by
     the feed under its GUID) keeps crawl and feed on one row; ``sitemap_date`` (what the sitemap
     said: ``"2024-08-02T10:00:00+03:30"`` or a URL's day ``"2024-08-02"``) dates a page that
-    states no date itself."""
+    states no date itself; ``agencies``: the table the sources file's ``[agencies]`` extends."""
     item = RawItem(location=url, url=url, title=page_title(response.body, response.content_type),
                    extra={"crawled": True})
-    page = page_to_item(item, response.body, response.content_type, response.url, source.options.get("selector"))
+    page = page_to_item(item, response.body, response.content_type, response.url, source.page.selector)
     if isinstance(page, ItemError):
         return page
     if not page.published and sitemap_date:
         page = replace(page, published=sitemap_date)
-    article = to_article(page, fetched_at)
+    article = to_article(page, fetched_at, agencies)
     if isinstance(article, Article) and key and key != article.key:
         article = replace(article, key=key)
     return article

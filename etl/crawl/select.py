@@ -41,6 +41,11 @@ class Window:
     since: datetime
     until: datetime
 
+    @classmethod
+    def from_strings(cls, since: str, until: str) -> Window:
+        """The window a queued crawl's job carries: ISO instants, as ``isoformat()`` wrote them."""
+        return cls(datetime.fromisoformat(since), datetime.fromisoformat(until))
+
     def overlaps(self, start: datetime, end: datetime) -> bool:
         """Whether ``[start, end)`` meets the window; ``start == end`` is one instant."""
         if start == end:

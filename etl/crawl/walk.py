@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from ..fetch.http import FetchError, Response
 from ..models import ItemError
-from . import frontier
+from ..load import frontier
 from .select import Observed, Window, sitemap_skip, url_span
 from .sitemap import Parsed, SitemapError, parse_sitemap
 

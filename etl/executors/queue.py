@@ -1,43 +1,59 @@
 """Executor ``procrastinate``: the same tasks (``etl.tasks``) on any number of worker processes
-over the product's own PostgreSQL database, which is also the queue.
+over the product's own PostgreSQL database, which is also the queue. It decides only *when* and
+*where*; what runs is the task code the local executor runs too.
 
 * One periodic ``dispatch`` task (procrastinate defers a periodic task once per period however
-  many workers run) claims due sources from the ``sources`` table (``etl.load.schedule``) and
-  defers ``poll_source(source_id)`` with ``queueing_lock="source:ID"`` (at most one waiting poll
-  per source) and a per-host ``lock`` (see ``host_lock``).
+  many workers run) claims due sources of every kind from the ``sources`` table
+  (``etl.load.schedule``) and defers ``run_pass(source_id)`` with ``queueing_lock="source:ID"`` (at
+  most one waiting pass per source) and a ``lock`` (``lock_of``): a feed's per-host key, a files
+  source's own key, a site's crawl key. It also defers the scheduled crawls of feed sources.
+* A pass is ``etl.tasks.run_pass``, then ``etl.tasks.end_pass`` stores its next attempt. A files
+  source's pass notices its new files and defers one ``load_file`` job per file; a site source's
+  pass walks its sitemaps (``crawl_walk``) and defers its pages in ``crawl_pages`` slices. Slices
+  of one site share the ``crawl:HOST`` lock, so several workers crawl several sites at once and
+  never one site twice at once; the per-host delay holds across workers (``etl.load.host_pace``).
 * ``retry_stalled`` puts the jobs of workers whose heartbeat stopped (``kill -9``, a lost machine)
-  back in the queue, so a dead worker's poll is redone within ``STALL_BOUND`` seconds.
+  back in the queue, so a dead worker's job is redone within ``STALL_BOUND`` seconds; every task
+  is idempotent, so a redone job converges on the same rows.
 * ``purge_jobs`` deletes finished jobs, which otherwise pile up and slow every worker's start.
-
-Task logic lives in ``etl.tasks``; this module only wires it to procrastinate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import random
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
 from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from ..config import Source
-from ..fetch.http import HttpClient
+from ..config import Config, Source
+from ..crawl.select import Window
 from ..fetch.ranges import Part
-from ..load.schedule import STALLED_AFTER, claim_due, release  # a worker silent STALLED_AFTER s is dead
-from ..load.schema import sources as sources_table
+from ..load.health import waiting_jobs
+from ..load.schedule import STALLED_AFTER, claim_due, claim_due_crawls, release
+from ..load.sources import source_name
 from ..models import RunReport
-from ..pipeline import Clock
-from ..tasks import load_shard, poll_source
-from .queue_schema import ensure_queue_schema  # re-exported: callers install the queue through here
+from ..observe import log_pass
+from ..tasks.backfill import load_shard
+from ..tasks.context import Clock, Context
+from ..tasks.crawl import CrawlJob, crawl_pages, crawl_root, crawl_walk, scheduled_window
+from ..tasks.files import FileStat, files_pass, load_file
+from ..tasks.passes import end_pass, record_failure
+from ..tasks.poll import poll_feed
+from ..load.queue_schema import ensure_queue_schema  # re-exported: callers install the queue through here
 
-__all__ = ["DISPATCH_QUEUE", "POLL_QUEUE", "QUEUE_TARGET", "QueueRuntime", "conninfo_of", "ensure_queue_schema",
-           "host_lock", "defer_shards", "make_app", "run_worker", "waiting_polls"]
+__all__ = ["DISPATCH_QUEUE", "POLL_QUEUE", "QUEUE_TARGET", "QueueRuntime", "conninfo_of", "defer_crawl",
+           "defer_shards", "ensure_queue_schema", "host_lock", "lock_of", "make_app", "run_worker"]
 
 log = logging.getLogger("etl.queue")
 
@@ -52,11 +68,11 @@ STALL_BOUND = STALLED_AFTER + HEARTBEAT + 5 + 2  # ... + one retry_stalled perio
 PURGE_HOURS = 1
 LEASE = 600.0                        # a claimed source is not claimed again before this, unless released
 CLAIM_LIMIT = 500
-# The polls waiting in the queue are kept near this many. procrastinate's fetch_job checks every
+# The passes waiting in the queue are kept near this many. procrastinate's fetch_job checks every
 # waiting job's lock against the others, so its cost grows with the queue's depth (measured: 0.5 ms
 # per fetched job at 10 waiting, 3.7 ms at 500, 16 ms at 2,000): a due source waits in the sources
 # table, where waiting costs nothing, until the queue has room. One dispatch a second at this depth
-# feeds up to QUEUE_TARGET polls/s, more than a two-core database serves.
+# feeds up to QUEUE_TARGET passes/s, more than a two-core database serves.
 QUEUE_TARGET = 200
 FETCH_POLL = 1.0                     # seconds; see run_worker
 
@@ -66,37 +82,98 @@ class QueueRuntime:
     """What the tasks of one worker process share: built once at start, passed to ``make_app``."""
 
     engine: Engine
-    sources: dict[str, Source]
-    client: HttpClient
+    config: Config
+    client: object  # etl.fetch.http.HttpClient (with the shared per-host pace)
     now: Clock
     owner: str = "dispatcher"
     per_host: int = 2
     queue_target: int = QUEUE_TARGET
+    app: App | None = None  # set by make_app: passes defer their files and crawl slices through it
+    pass_fn: Callable[[Context, Source], RunReport] | None = None  # instead of the pass by kind (tests)
+    uniform: Callable[[float, float], float] = random.uniform  # the due policy's jitter
+    context: Context = field(init=False)
 
-    def shard(self, source_name: str, paths: list[str | dict], pattern: str | None, batch_size: int) -> RunReport:
+    def __post_init__(self) -> None:
+        self.context = Context(self.engine, self.now, self.client, self.config.agencies)
+
+    def source(self, name: str) -> Source | None:
+        return self.config.source(name)
+
+    def pass_(self, source_id: int) -> RunReport:
+        """The pass of a claimed source, then its next attempt; a source missing from this
+        worker's sources file (removed meanwhile) is given back, its schedule kept."""
+        with self.engine.connect() as conn:
+            name = source_name(conn, source_id)
+        source = self.source(name or "")
+        if source is None:
+            with self.engine.begin() as conn:
+                release(conn, source_id, self.now())
+            report = RunReport(kind="pass", source=name or f"#{source_id}")
+            return report
+        started = time.monotonic()
+        report = self.pass_fn(self.context, source) if self.pass_fn else self._pass(source)
+        due = end_pass(self.context, source, report, uniform=self.uniform)
+        log_pass(log, source, report, time.monotonic() - started, due)
+        return report
+
+    def _pass(self, source: Source) -> RunReport:
+        if source.kind == "feed":
+            return poll_feed(self.context, source)
+        if source.kind == "files":
+            return files_pass(self.context, source, load=lambda stat: self._defer_file(source, stat))
+        report, plan, delay = crawl_walk(self.context, CrawlJob(source, scheduled_window(source, self.now())))
+        self._defer_slices(source, Window.from_strings(report.since, report.until), plan, delay)
+        return report
+
+    def load_file(self, source_name_: str, stat: FileStat) -> RunReport | None:
+        source = self.source(source_name_)
+        if source is None:
+            return None
+        report = load_file(self.context, source, stat)
+        if report is not None and report.failure is not None:
+            record_failure(self.context, source, report.failure)  # shown on the source until a pass succeeds
+        return report
+
+    def walk(self, source_name_: str, window: Window) -> RunReport:
+        """A crawl's first slice (``crawl --queue``, a feed's scheduled crawl): walk, defer the pages."""
+        source = self._crawlable(source_name_)
+        report, plan, delay = crawl_walk(self.context, CrawlJob(source, window, in_config=self.source(source.name) is not None))
+        self._defer_slices(source, window, plan, delay)
+        return report
+
+    def pages(self, source_name_: str, window: Window, page_ids: list[int], delay: float) -> RunReport:
+        source = self._crawlable(source_name_)
+        return crawl_pages(self.context, CrawlJob(source, window, in_config=self.source(source.name) is not None),
+                           page_ids, delay)
+
+    def shard(self, source_name_: str, paths: list[str | dict], pattern: str | None, batch_size: int) -> RunReport:
         """A backfill shard; a source missing from this worker's file is ad hoc, as in `news-etl backfill`."""
         pieces = [Part.from_json(p) if isinstance(p, dict) else Path(p) for p in paths]
-        source = self.sources.get(source_name)
+        source = self.source(source_name_)
         in_config = source is not None
         if source is None:
-            agencies = next(iter(self.sources.values())).agencies if self.sources else ()
             first = pieces[0].path if isinstance(pieces[0], Part) else str(pieces[0])
-            source = Source(name=source_name, kind="files", path=first, agencies=agencies)
+            source = Source(name=source_name_, kind="files", path=first)
         if pattern:
             source = replace(source, pattern=pattern)
-        return load_shard(self.engine, source, pieces, self.now, in_config=in_config, batch_size=batch_size)
+        return load_shard(self.context, source, pieces, in_config=in_config, batch_size=batch_size)
 
-    def poll(self, source_id: int) -> RunReport:
-        with self.engine.connect() as conn:
-            name = conn.execute(select(sources_table.c.name).where(sources_table.c.id == source_id)).scalar()
-        source = self.sources.get(name or "")
-        if source is None:
-            # Not in this worker's sources file (removed meanwhile): drop the lease, keep the schedule.
-            with self.engine.begin() as conn:
-                release(conn, source_id, self.now(), None)
-            return RunReport(kind="fetch", source=name or f"#{source_id}",
-                             error=f"source {name or source_id!r} is not in this worker's sources file")
-        return poll_source(self.engine, source, self.client, self.now)
+    def _crawlable(self, name: str) -> Source:
+        source = self.source(name)
+        if source is None or source.kind not in ("feed", "site"):
+            raise LookupError(f"no feed or site source named {name!r} in this worker's sources file")
+        return source
+
+    def _defer_file(self, source: Source, stat: FileStat) -> None:
+        key = hashlib.sha1(stat.as_json()["path"].encode()).hexdigest()[:16]
+        job = self.app.tasks["load_file"].configure(queueing_lock=f"file:{source.name}:{key}",
+                                                    lock=f"file:{source.name}:{key}")
+        _defer_all(self.app, [job.make_new_job(source=source.name, file=stat.as_json())])
+        return None
+
+    def _defer_slices(self, source: Source, window: Window, plan: list[list[int]], delay: float) -> None:
+        if self.app is not None and plan:
+            defer_slices(self.app, source, window, plan, delay)
 
 
 def conninfo_of(database_url: str) -> str:
@@ -110,37 +187,96 @@ def conninfo_of(database_url: str) -> str:
 def host_lock(source_id: int, url: str | None, per_host: int) -> str:
     """Polls with one lock never run at once, so ``per_host`` keys per host cap the concurrent
     polls of a host across all workers; a source always maps to one key, so it never overlaps itself."""
-    host = (urlsplit(url or "").hostname or "").lower()
-    return f"host:{host}:{source_id % max(1, per_host)}"
+    return f"host:{_host(url)}:{source_id % max(1, per_host)}"
+
+
+def crawl_lock(url: str | None) -> str:
+    """The crawl slices of one site run one at a time, on whichever worker."""
+    return f"crawl:{_host(url)}"
+
+
+def lock_of(kind: str, source_id: int, url: str | None, per_host: int) -> str:
+    """The lock of a source's pass: a feed's per-host key, a files source's own, a site's crawl key."""
+    if kind == "feed":
+        return host_lock(source_id, url, per_host)
+    if kind == "files":
+        return f"files:{source_id}"
+    return crawl_lock(url)
+
+
+def _host(url: str | None) -> str:
+    return (urlsplit(url or "").hostname or "").lower()
 
 
 def make_app(conninfo: str, runtime: QueueRuntime | None) -> App:
     """The App and its tasks; ``runtime`` None for an App that only defers (no task runs)."""
     app = App(connector=PsycopgConnector(conninfo=conninfo))
-    poll = _register_poll(app, runtime)
-    _register_dispatch(app, runtime, poll)
+    if runtime is not None:
+        runtime.app = app
+    run_pass = _register_pass(app, runtime)
+    _register_dispatch(app, runtime, run_pass)
+    _register_files(app, runtime)
+    _register_crawl(app, runtime)
     _register_backfill(app, runtime)
     _register_maintenance(app)
     return app
 
 
-def _register_poll(app: App, runtime: QueueRuntime | None):
-    @app.task(name="poll_source", queue=POLL_QUEUE)
-    def poll_source_task(source_id: int) -> None:
-        report = runtime.poll(source_id)
-        fields = {"source": report.source, "seen": report.seen, "new": report.new, "updated": report.updated,
-                  "failed": report.failed, "error": report.error}
-        log.log(logging.WARNING if report.error else logging.INFO, "poll", extra={"fields": fields})
-    return poll_source_task
+def _logged(what: str, report: RunReport | None) -> None:
+    if report is None:
+        return
+    fields = {"source": report.source, "run": report.run_id, "seen": report.seen, "new": report.new,
+              "updated": report.updated, "failed": report.failed, "error": report.error}
+    log.log(logging.WARNING if report.failure else logging.INFO, what, extra={"fields": fields})
+
+
+def _register_pass(app: App, runtime: QueueRuntime | None):
+    @app.task(name="run_pass", queue=POLL_QUEUE)
+    def run_pass_task(source_id: int) -> None:
+        runtime.pass_(source_id)
+    return run_pass_task
+
+
+def _register_files(app: App, runtime: QueueRuntime | None) -> None:
+    @app.task(name="load_file", queue=BACKFILL_QUEUE)
+    def load_file_task(source: str, file: dict) -> None:
+        _logged("file", runtime.load_file(source, FileStat.from_json(file)))
+
+
+def _register_crawl(app: App, runtime: QueueRuntime | None) -> None:
+    @app.task(name="crawl_walk", queue=BACKFILL_QUEUE)
+    def crawl_walk_task(source: str, since: str, until: str) -> None:
+        _logged("crawl walk", runtime.walk(source, Window.from_strings(since, until)))
+
+    @app.task(name="crawl_pages", queue=BACKFILL_QUEUE)
+    def crawl_pages_task(source: str, since: str, until: str, pages: list[int], delay: float = 0.0) -> None:
+        _logged("crawl pages", runtime.pages(source, Window.from_strings(since, until), pages, delay))
+
+
+def defer_crawl(app: App, source: Source, window: Window, source_id: int | None = None) -> bool:
+    """Queue a crawl of ``source`` for ``window`` (its walk; the walk queues its page slices).
+    False when a crawl of the source is waiting already."""
+    task = app.tasks["crawl_walk"].configure(queueing_lock=f"crawl:{source.name}", lock=crawl_lock(crawl_root(source)))
+    try:
+        app.job_manager.defer_job(task.make_new_job(source=source.name, since=window.since.isoformat(),
+                                                    until=window.until.isoformat()))
+    except AlreadyEnqueued:
+        return False
+    return True
+
+
+def defer_slices(app: App, source: Source, window: Window, plan: list[list[int]], delay: float) -> int:
+    task = app.tasks["crawl_pages"].configure(lock=crawl_lock(crawl_root(source)))
+    jobs = [task.make_new_job(source=source.name, since=window.since.isoformat(), until=window.until.isoformat(),
+                              pages=ids, delay=delay) for ids in plan]
+    app.job_manager.batch_defer_jobs(jobs)
+    return len(jobs)
 
 
 def _register_backfill(app: App, runtime: QueueRuntime | None) -> None:
     @app.task(name="load_shard", queue=BACKFILL_QUEUE)
     def load_shard_task(source: str, paths: list[str | dict], pattern: str | None = None, batch_size: int = 500) -> None:
-        report = runtime.shard(source, paths, pattern, batch_size)
-        fields = {"source": report.source, "run": report.run_id, "seen": report.seen, "new": report.new,
-                  "failed": report.failed, "error": report.error}
-        log.log(logging.WARNING if report.error else logging.INFO, "shard", extra={"fields": fields})
+        _logged("shard", runtime.shard(source, paths, pattern, batch_size))
 
 
 def defer_shards(app: App, source: str, shards: list[list[Path | Part]], pattern: str | None,
@@ -159,28 +295,28 @@ def _piece_json(piece: Path | Part) -> str | dict:
     return str(piece.resolve())
 
 
-def _register_dispatch(app: App, runtime: QueueRuntime | None, poll) -> None:
+def _register_dispatch(app: App, runtime: QueueRuntime | None, run_pass) -> None:
     @app.periodic(cron=DISPATCH_CRON, periodic_id="dispatch")
     @app.task(name="dispatch", queue=DISPATCH_QUEUE, queueing_lock="dispatch")
     def dispatch(timestamp: int) -> None:
+        now = runtime.now()
         with runtime.engine.begin() as conn:
-            room = min(CLAIM_LIMIT, runtime.queue_target - waiting_polls(conn))
-            claims = claim_due(conn, runtime.now(), LEASE, room, runtime.owner) if room > 0 else []
-        jobs = [poll.configure(queueing_lock=f"source:{c.id}", lock=host_lock(c.id, c.url, runtime.per_host))
+            room = min(CLAIM_LIMIT, runtime.queue_target - waiting_jobs(conn, POLL_QUEUE))
+            claims = claim_due(conn, now, LEASE, room, runtime.owner) if room > 0 else []
+            crawls = claim_due_crawls(conn, now, CLAIM_LIMIT)
+        jobs = [run_pass.configure(queueing_lock=f"source:{c.id}", lock=lock_of(c.kind, c.id, c.url, runtime.per_host))
                 .make_new_job(source_id=c.id) for c in claims]
         _defer_all(app, jobs)
-        if claims:
-            log.info("dispatch", extra={"fields": {"claimed": len(claims)}})
-
-
-def waiting_polls(conn) -> int:
-    """Polls deferred and not started yet (the partial index on status = 'todo' answers it)."""
-    return conn.execute(text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' AND queue_name = :q"),
-                        {"q": POLL_QUEUE}).scalar()
+        for claim in crawls:
+            source = runtime.source(claim.name)
+            if source is not None:
+                defer_crawl(app, source, scheduled_window(source, now))
+        if claims or crawls:
+            log.info("dispatch", extra={"fields": {"claimed": len(claims), "crawls": len(crawls)}})
 
 
 def _defer_all(app: App, jobs: list) -> None:
-    """One insert for the lot; when a source has a poll waiting already (its queueing lock), the
+    """One insert for the lot; when a job has a twin waiting already (its queueing lock), the
     batch is refused whole, so then one by one, skipping those."""
     if not jobs:
         return
@@ -193,7 +329,7 @@ def _defer_all(app: App, jobs: list) -> None:
         try:
             app.job_manager.defer_job(job)
         except AlreadyEnqueued:
-            pass  # a poll of this source is waiting already; it releases the lease when it runs
+            pass  # waiting already; a source's lease is released when its pass runs
 
 
 def _register_maintenance(app: App) -> None:
@@ -217,8 +353,8 @@ def run_worker(app: App, concurrency: int, queues: list[str] | None, listen_noti
 
     A worker whose fetch finds no runnable job sleeps until a job is deferred (NOTIFY) or
     ``fetch_job_polling_interval`` passes; a job finishing does not wake it. Jobs waiting behind a
-    host ``lock`` held by a running poll are such unrunnable jobs, so with procrastinate's default
-    of 5 s a worker idled that long behind a busy host; ``FETCH_POLL`` bounds the wait instead."""
+    ``lock`` held by a running job are such unrunnable jobs, so with procrastinate's default of
+    5 s a worker idled that long behind a busy host; ``FETCH_POLL`` bounds the wait instead."""
     asyncio.run(_worker(app, concurrency, queues, listen_notify, name))
 
 

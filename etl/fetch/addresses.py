@@ -32,17 +32,17 @@ def check_url(url: str, allowed_hosts: Iterable[str] | None = None, allow_loopba
     ``allow_loopback``). The caller connects to one of these addresses and no other."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise FetchError(url, f"scheme {parts.scheme or '(none)'!r} not allowed", transient=False)
+        raise FetchError(url, f"scheme {parts.scheme or '(none)'!r} not allowed", transient=False, kind="limit")
     host = url_host(url)
     if not host:
-        raise FetchError(url, "no host in URL", transient=False)
+        raise FetchError(url, "no host in URL", transient=False, kind="limit")
     if allowed_hosts is not None:
         _check_site(url, host, allowed_hosts)
     addresses = _addresses(url, host, resolve)
     for address in addresses:
         problem = address_problem(address, allow_loopback)
         if problem:
-            raise FetchError(url, f"host {host} resolves to {problem} address {address}", transient=False)
+            raise FetchError(url, f"host {host} resolves to {problem} address {address}", transient=False, kind="limit")
     return addresses
 
 
@@ -59,10 +59,10 @@ def _check_site(url: str, host: str, allowed: Iterable[str]) -> None:
     # A bare host admits the standard ports only (an http feed may link its https pages).
     allowed = frozenset(allowed)
     if host not in allowed and not any(a.startswith(f"{host}:") or a.startswith(f"[{host}]:") for a in allowed):
-        raise FetchError(url, f"host {host} not allowed", transient=False)
+        raise FetchError(url, f"host {host} not allowed", transient=False, kind="limit")
     port = _port(url)
     if site_key(host, port) not in allowed:
-        raise FetchError(url, f"port {port} of host {host} not allowed", transient=False)
+        raise FetchError(url, f"port {port} of host {host} not allowed", transient=False, kind="limit")
 
 
 def _port(url: str) -> int:
@@ -70,7 +70,7 @@ def _port(url: str) -> int:
     try:
         port = parts.port
     except ValueError:
-        raise FetchError(url, "invalid port in URL", transient=False) from None
+        raise FetchError(url, "invalid port in URL", transient=False, kind="limit") from None
     return port if port is not None else (443 if parts.scheme == "https" else 80)
 
 

@@ -32,12 +32,12 @@ def fetch_feed(client: HttpClient, source: Source, etag: str | None = None,
     """Fetch and parse ``source``'s feed. Raises FetchError when the feed cannot be fetched or
     its bytes are not a feed at all; a bad item is an ItemError in ``items``."""
     if not source.url:
-        raise FetchError(f"source:{source.name}", "feed source has no url", transient=False)
+        raise FetchError(f"source:{source.name}", "feed source has no url", transient=False, kind="input")
     # A feed configured on loopback (a local mirror, a test server) may be fetched there, and its
     # redirects stay on its own site and port (not another local service); anything else the
     # feed points to must still be public.
     loopback = resolves_to_loopback(source.url, client.resolve)
-    site = site_hosts(source.url, source.options.get("allowed_hosts", ())) if loopback else None
+    site = site_hosts(source.url, source.page.allowed_hosts) if loopback else None
     response = client.get(source.url, etag=etag, last_modified=last_modified, allowed_hosts=site,
                           allow_loopback=loopback)
     if response.not_modified:
@@ -45,7 +45,8 @@ def fetch_feed(client: HttpClient, source: Source, etag: str | None = None,
                           last_modified=response.last_modified or last_modified, final_url=response.url)
     feed = read_feed(response.body, response.url, base_url=response.url, content_type=response.content_type)
     if not feed.readable:
-        raise FetchError(response.url, feed.problem or "not a feed", transient=False, status=response.status)
+        raise FetchError(response.url, feed.problem or "not a feed", transient=False, status=response.status,
+                         kind="parse")
     return FeedResult(status=response.status, not_modified=False, etag=response.etag,
                       last_modified=response.last_modified, final_url=response.url,
                       items=list(feed.items), warning=feed.warning)

@@ -34,8 +34,11 @@ def iter_paths(paths: Iterable[Path | Part], pattern: str | None = None,
             yield from _iter_part(path, pattern, limits)
         elif path.is_dir():
             yield from _iter_dir(path, pattern, limits)
-        elif path.exists():
+        elif path.is_file():
             yield from _iter_file(path, pattern, limits)
+        elif path.exists():
+            # A FIFO would block the run on open, a device could be endless: never opened.
+            yield Skipped(safe(path), "not a regular file (a FIFO, device or socket): not opened")
         else:
             yield ItemError(safe(path), "no such file or directory")
 

@@ -115,7 +115,7 @@ def backoff(settings: HttpSettings, attempt: int) -> float:
 # --- the client -------------------------------------------------------------------------------
 
 class Pacer(Protocol):
-    """Who keeps the per-host delay when it must hold across processes (``etl.load.pace.SharedPace``)."""
+    """Who keeps the per-host delay when it must hold across processes (``etl.load.host_pace.SharedPace``)."""
 
     def turn(self, host: str) -> None: ...          # block until a request to host may start
     def hold_off(self, host: str, seconds: float) -> None: ...  # the host sent Retry-After
@@ -182,7 +182,7 @@ class HttpClient:
             if isinstance(result, Response):
                 return result
             current = result
-        raise FetchError(url, f"more than {self.settings.max_redirects} redirects", transient=False)
+        raise FetchError(url, f"more than {self.settings.max_redirects} redirects", transient=False, kind="limit")
 
     def _check(self, url: str, allowed_hosts: frozenset[str] | None, allow_loopback: bool,
                origin: str | None) -> list[Address]:
@@ -192,7 +192,7 @@ class HttpClient:
         except FetchError as exc:
             if origin and not exc.transient:
                 raise FetchError(origin, f"redirect to a disallowed host ({exc.reason}: {url})",
-                                 transient=False) from None
+                                 transient=False, kind="limit") from None
             raise
         if not addresses:
             raise FetchError(url, f"host {url_host(url)} has no address", transient=True)
@@ -231,7 +231,7 @@ class HttpClient:
                 except requests.exceptions.RequestException as exc:
                     if self._monotonic() >= deadline:
                         raise FetchError(url, f"headers took over {self.settings.total_timeout:g} s",
-                                         transient=False) from None
+                                         transient=False, kind="limit") from None
                     raise _request_error(url, exc) from None
             with raw:
                 try:
@@ -298,7 +298,7 @@ class HttpClient:
         """The body, refused as soon as it passes max_bytes or the deadline: the rest is never
         read. Both refusals are permanent: the same server would only waste the same time again."""
         limit = self.settings.max_bytes
-        too_big = FetchError(url, f"body over {_size(limit)}", transient=False, status=raw.status_code)
+        too_big = FetchError(url, f"body over {_size(limit)}", transient=False, status=raw.status_code, kind="limit")
         declared = raw.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit and "content-encoding" not in raw.headers:
             raise too_big
@@ -325,7 +325,7 @@ class HttpClient:
         return raw.raw.read(_CHUNK)  # a plain file object standing in for the network
 
     def _too_slow(self, url: str, raw: requests.Response) -> FetchError:
-        return FetchError(url, f"body took over {self.settings.total_timeout:g} s", transient=False,
+        return FetchError(url, f"body took over {self.settings.total_timeout:g} s", transient=False, kind="limit",
                           status=raw.status_code)
 
 
@@ -348,7 +348,7 @@ def _request_error(url: str, exc: requests.exceptions.RequestException) -> Fetch
     if isinstance(exc, requests.exceptions.SSLError):
         return FetchError(url, f"TLS error: {_first_line(exc)}", transient=False)
     if isinstance(exc, requests.exceptions.ContentDecodingError):
-        return FetchError(url, f"undecodable compressed body: {_first_line(exc)}", transient=False)
+        return FetchError(url, f"undecodable compressed body: {_first_line(exc)}", transient=False, kind="parse")
     # A read timeout in the middle of the body reaches us as a ConnectionError.
     if isinstance(exc, requests.exceptions.Timeout) or "timed out" in str(exc):
         return FetchError(url, "timeout", transient=True)
@@ -362,7 +362,7 @@ def _body_error(url: str, exc: BaseException) -> FetchError:
     if isinstance(exc, requests.exceptions.RequestException):
         return _request_error(url, exc)
     if isinstance(exc, urllib3.exceptions.DecodeError):
-        return FetchError(url, f"undecodable compressed body: {_first_line(exc)}", transient=False)
+        return FetchError(url, f"undecodable compressed body: {_first_line(exc)}", transient=False, kind="parse")
     if isinstance(exc, (TimeoutError, urllib3.exceptions.TimeoutError)) or "timed out" in str(exc):
         return FetchError(url, "timeout", transient=True)
     return FetchError(url, f"connection error: {_first_line(exc)}", transient=True)

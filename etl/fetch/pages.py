@@ -1,6 +1,6 @@
 """Full text: fetch an item's article page on the feed's own site and extract the main text.
 
-Extraction is trafilatura's, or a per-source CSS selector (``source.options["selector"]``) when
+Extraction is trafilatura's, or a per-source CSS selector (``source.page.selector``) when
 the site's layout defeats it; either way the page's lead goes first and its over-title into
 ``extra["kicker"]`` (``etl.fetch.layout``). The publication date comes from page metadata when
 the feed gave none, as the raw string the cleaner's date chain reads.
@@ -95,8 +95,7 @@ def fetch_full_text(client: HttpClient, item: RawItem, source: Source,
     """
     if not item.url:
         return ItemError(item.location, "full text: item has no link")
-    hosts = feed_host_set if feed_host_set is not None else site_hosts(
-        source.url, source.options.get("allowed_hosts", ()))
+    hosts = feed_host_set if feed_host_set is not None else site_hosts(source.url, source.page.allowed_hosts)
     host = _hostname(item.url)
     if host not in hosts:
         return ItemError(item.location, f"off-site link: {host or 'no host'} is not the feed's site", item.url)
@@ -105,7 +104,7 @@ def fetch_full_text(client: HttpClient, item: RawItem, source: Source,
         response = client.get(item.url, allowed_hosts=hosts, allow_loopback=loopback)
     except FetchError as exc:
         return ItemError(item.location, f"full text: {exc.reason}{' (transient)' if exc.transient else ''}", item.url)
-    return page_to_item(item, response.body, response.content_type, response.url, source.options.get("selector"))
+    return page_to_item(item, response.body, response.content_type, response.url, source.page.selector)
 
 
 def page_to_item(item: RawItem, body: bytes, content_type: str | None, page_url: str,

@@ -66,7 +66,7 @@ del _ddl
 
 
 def add_day_counts(conn: Connection) -> None:
-    """Schema step 8: the table, its triggers, and the counts of the articles already stored.
+    """Schema step 9: the table, its triggers, and the counts of the articles already stored.
     Whatever of them exists already (a rerun by hand, a test rebuilding an older state) is
     replaced: the counts are derived from the articles, so nothing is lost."""
     if conn.dialect.name != "postgresql":

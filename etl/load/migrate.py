@@ -18,7 +18,7 @@ from . import views  # noqa: F401  (registers the views with the schema)
 from .daycounts import add_day_counts
 from .reindex import rebuild_search_docs
 from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, article_lsh, crawl_pages,
-                     crawl_sitemaps, host_pace, metadata, schema_migrations)
+                     crawl_sitemaps, host_pace, metadata, schema_migrations, sync_state)
 
 
 def _add_crawl_frontier(conn: Connection) -> None:
@@ -107,6 +107,18 @@ def _add_host_pace(conn: Connection) -> None:
     host_pace.create(conn)
 
 
+def _add_due_state(conn: Connection) -> None:
+    """Version 8 (issue 22): one due policy for every kind on both executors: sources.database_failures
+    and crawl_next_at (a feed's scheduled crawl on the queue); sync_state (skip an unchanged sources file)."""
+    conn.execute(text("ALTER TABLE sources ADD COLUMN database_failures INTEGER NOT NULL DEFAULT 0"))
+    conn.execute(text("ALTER TABLE sources ADD COLUMN crawl_next_at " +
+                      ("TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME")))
+    sync_state.create(conn)
+    if conn.dialect.name == "postgresql":
+        for column in ("database_failures", "crawl_next_at"):
+            conn.execute(text(f"COMMENT ON COLUMN sources.{column} IS " + _quote(_column_comment("sources", column))))
+
+
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
@@ -114,7 +126,8 @@ STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     5: ("source leases: sources.lease_until, lease_owner, last_delay; sources_due", _add_source_leases),
     6: ("article_lsh without a foreign key; the articles_forget_lsh trigger removes buckets", _lsh_without_foreign_key),
     7: ("host_pace: per-host minimum delay shared across workers", _add_host_pace),
-    8: ("article_day_counts: articles per Tehran day, source and agency, kept by triggers (PostgreSQL)",
+    8: ("due state: sources.database_failures, crawl_next_at; sync_state", _add_due_state),
+    9: ("article_day_counts: articles per Tehran day, source and agency, kept by triggers (PostgreSQL)",
         add_day_counts),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}

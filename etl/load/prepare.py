@@ -16,7 +16,7 @@ from ..clean.article import to_article
 from ..clean.version import cleaner_version
 from ..clean.dedup import Signature, bands, signature
 from ..clean.fold import fold, fold_fields, fold_parts
-from ..models import Article, ItemError, RawItem, Skipped
+from ..models import Article, Failure, ItemError, RawItem, Skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +69,14 @@ def prepare(article: Article, raw_hash: str | None = None) -> Prepared:
 
 def clean_and_prepare(item: RawItem, fetched_at: datetime, raw_hash: str | None,
                       agencies: AgencyTable | None = None) -> Prepared | ItemError:
-    """One raw item through the cleaner and the loader's derivations; a failure is an ItemError."""
-    cleaned = to_article(item, fetched_at, agencies)
-    return prepare(cleaned, raw_hash) if isinstance(cleaned, Article) else cleaned
+    """One raw item through the cleaner and the loader's derivations; a failure is an ItemError.
+    So is an exception nobody foresaw (a bug the input found): the item fails alone, named with
+    the exception, and the rest of its batch loads (a crash used to lose the whole shard)."""
+    try:
+        cleaned = to_article(item, fetched_at, agencies)
+        return prepare(cleaned, raw_hash) if isinstance(cleaned, Article) else cleaned
+    except Exception as exc:  # noqa: BLE001: recorded as the item's failure, never swallowed
+        return ItemError(item.location, Failure.bug(exc).message, (item.title or item.body or "")[:300])
 
 
 def clean_batch(batch: CleanBatch) -> CleanBatch:

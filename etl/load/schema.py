@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 class UTCDateTime(TypeDecorator):
@@ -102,6 +102,12 @@ sources = Table(
     Column("lease_owner", Text, comment="Who holds the lease (dispatcher name), for operators."),
     Column("last_delay", Float,
            comment="Seconds of the last healthy delay (adaptive polling), so the schedule moves between machines."),
+    Column("database_failures", Integer, nullable=False, server_default=text("0"),
+           comment="Passes in a row the database refused (not the source's fault: they back off, they do not count "
+                   "as failures); 0 after any other outcome (etl/tasks/due.py)."),
+    Column("crawl_next_at", UTCDateTime,
+           comment="When the scheduled crawl of a feed source with crawl = {...} runs next (a site source's crawl "
+                   "is its pass: next_attempt_at)."),
     Column("created_at", UTCDateTime, nullable=False, comment="When the source first appeared (UTC)."),
     Column("updated_at", UTCDateTime, nullable=False, comment="When its row last changed (UTC)."),
     CheckConstraint(SOURCE_KINDS_CHECK, name="sources_kind_check"),
@@ -242,7 +248,7 @@ source_files = Table(
     comment="Files a 'files' source has loaded, so the service loads only new or changed files, also after a restart.",
 )
 
-# The crawl's frontier (etl/crawl/frontier.py): every sitemap and article URL a crawl of a source has
+# The crawl's frontier (etl/load/frontier.py): every sitemap and article URL a crawl of a source has
 # seen, with its state, so an interrupted crawl resumes without fetching anything twice.
 crawl_sitemaps = Table(
     "crawl_sitemaps", metadata,
@@ -294,7 +300,15 @@ host_pace = Table(
     Column("next_at", UTCDateTime, nullable=False,
            comment="No request to the host starts before then (per-host delay or its Retry-After), from any worker."),
     comment="The per-host minimum delay of the procrastinate executor's workers, shared through the database "
-            "(etl/load/pace.py); the local executor keeps it in memory.",
+            "(etl/load/host_pace.py); the local executor keeps it in memory.",
+)
+
+sync_state = Table(
+    "sync_state", metadata,
+    Column("name", Text, primary_key=True, comment="What was synced: 'sources' (the sources file)."),
+    Column("digest", Text, nullable=False, comment="Digest of what the sources table was last made to match."),
+    Column("synced_at", UTCDateTime, nullable=False, comment="When (UTC)."),
+    comment="Lets every command skip syncing an unchanged sources file (50,000 sources took seconds to compare).",
 )
 
 # PostgreSQL search: a GIN index over the tsvector, trigrams on titles for partial words.

@@ -14,7 +14,7 @@ twice. PostgreSQL receives the batch by ``COPY`` into a temporary table and one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple, Sequence
 
@@ -25,6 +25,7 @@ from ..models import Article
 from . import bulk
 from .index import assign_clusters, index_fts, store_signatures
 from .prepare import Prepared, prepare
+from .queries import keys_by_url
 from .sigcache import SIGNATURES
 from .schema import UTCDateTime, article_revisions, articles
 
@@ -92,19 +93,31 @@ def classify(batch: Sequence, stored: dict[str, str]) -> tuple[BatchCounts, list
 
 
 def write_articles(conn: Connection, source_id: int, batch: Sequence[Article | Prepared],
-                   now: datetime) -> BatchCounts:
+                   now: datetime, adopt_url_keys: bool = False) -> BatchCounts:
     """Upsert one batch inside the caller's transaction; returns what it did.
 
     Only new or changed rows are written; for them the previous version goes to
-    ``article_revisions``, and their search document and cluster are maintained.
+    ``article_revisions``, and their search document and cluster are maintained. With
+    ``adopt_url_keys``, an article whose key is new but whose URL the source stored under another
+    key keeps that row's key (a feed's GUID for a page the crawl stored by its URL: one article).
     """
     prepared = [item if isinstance(item, Prepared) else prepare(item) for item in batch]
     stored = stored_rows(conn, source_id, list({p.key for p in prepared}))
+    if adopt_url_keys:
+        prepared = _adopt_url_keys(conn, source_id, prepared, stored)
+        stored = stored_rows(conn, source_id, list({p.key for p in prepared}))
     counts, rows = classify(prepared, {key: row.content_hash for key, row in stored.items()})
     _refresh_raw_hashes(conn, prepared, stored, {p.key for p in rows})
     if rows:
         _write(conn, source_id, rows, stored, now)
     return counts
+
+
+def _adopt_url_keys(conn: Connection, source_id: int, batch: list[Prepared], stored: dict[str, Stored]) -> list[Prepared]:
+    urls = [p.article.url for p in batch if p.key not in stored and p.article.url]
+    by_url = keys_by_url(conn, source_id, urls)
+    return [replace(p, article=replace(p.article, key=by_url[p.article.url]))
+            if p.key not in stored and by_url.get(p.article.url) else p for p in batch]
 
 
 def _write(conn: Connection, source_id: int, rows: list[Prepared], stored: dict[str, Stored], now: datetime) -> None:

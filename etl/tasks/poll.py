@@ -1,58 +1,97 @@
-"""Poll one feed source (``etl.fetch_run.fetch_source``) and store when to poll it next.
+"""Poll one feed source: fetch the feed (a conditional GET), fetch the pages of its new or changed
+items (``full_text``), clean everything, load it in one batch. One run, one way through the
+stages: fetch -> clean -> load.
 
-The next attempt is computed exactly as the one-process service does (``etl.service.timing``:
-backoff, quiet stretching, Retry-After) from what the ``sources`` row holds, and written back with
-the lease dropped, so any worker on any machine continues the same schedule.
+Which items are new or changed is known before anything is cleaned: each item's raw hash (its
+fields and the cleaning version, ``etl.clean.version.raw_hash``) is stored with the article it
+became, so an item seen before is counted unchanged and neither its page fetched nor cleaned again.
 """
 
 from __future__ import annotations
 
-import random
-from datetime import timedelta
-from typing import Callable
+from dataclasses import replace
+from typing import Sequence
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-
+from ..clean.agency import agency_table
+from ..clean.article import content_hash, to_article
+from ..clean.version import cleaning_version, raw_hash
 from ..config import Source
-from ..fetch.http import ErrorKeeper, FetchError, HttpClient
-from ..fetch_run import fetch_source
-from ..load.schedule import release
-from ..load.sources import source_row
-from ..models import RunReport
-from ..pipeline import Clock
-from ..service.timing import Outcome, bounds_of, jitter_of, next_delay
+from ..fetch.feeds import fetch_feed
+from ..fetch.pages import fetch_full_text, site_hosts
+from ..load.batch import load_batch
+from ..load.prepare import Prepared, prepare
+from ..load.upsert import known_raw_hashes
+from ..models import Article, ItemError, RawItem, RunReport
+from .context import Context
+from .lifecycle import Run, perform
 
-__all__ = ["poll_source"]
-
-MIN_DELAY = 0.05
-
-
-def poll_source(engine: Engine, source: Source, client: HttpClient, now: Clock,
-                uniform: Callable[[float, float], float] = random.uniform) -> RunReport:
-    """One pass of ``source``; its row gets the next attempt and loses its lease, even on failure."""
-    keeper = ErrorKeeper(client)
-    report = fetch_source(engine, source, keeper, now)
-    try:
-        with engine.begin() as conn:
-            row = source_row(conn, source.name)
-            delay, healthy = _delay(source, row, report, keeper.pop_error(source.url))
-            at = now() + timedelta(seconds=max(MIN_DELAY, delay + jitter_of(delay, uniform)))
-            release(conn, row.id, at, delay if healthy else None)
-    except SQLAlchemyError:
-        # The lease runs out by itself and the source is claimed again then; the report says why.
-        report.error = report.error or "database error while storing the next attempt"
-    return report
+__all__ = ["poll_feed"]
 
 
-def _delay(source: Source, row, report: RunReport, error: FetchError | None) -> tuple[float, bool]:
-    """(seconds until the next attempt, whether it is a healthy delay to remember)."""
-    bounds = bounds_of(source)
-    if report.error and report.error.startswith("database error"):
-        return bounds.interval, False  # not the source's fault: try again at its interval
-    if report.error:
-        outcome = Outcome(ok=False, failures=max(1, row.consecutive_failures),
-                          retry_after=error.retry_after if error else None)
-        return next_delay(bounds, 0, outcome), False
-    previous = row.last_delay or bounds.interval
-    return next_delay(bounds, previous, Outcome(ok=True, new=report.new)), True
+def poll_feed(context: Context, source: Source) -> RunReport:
+    """One pass of a feed source, as its own run; its outcome goes on the source row. Never raises
+    for what goes wrong in the pass: the report's ``failure`` says what."""
+    report = RunReport(kind="fetch", source=source.name)
+    return perform(context, source, report, {"url": source.url}, _poll, record_pass=True)
+
+
+def _poll(run: Run) -> None:
+    feed = fetch_feed(run.context.client, run.source, run.row.etag, run.row.last_modified)
+    run.outcome.status, run.outcome.warning = feed.status, feed.warning
+    if feed.not_modified:  # a 304 has nothing to load: no transaction for it; the validators stay
+        run.outcome.validators = (feed.etag, feed.last_modified)
+        return
+    fetched_at = run.context.now()
+    todo, known, failed = _sort(run, feed.items)
+    pages = _pages(run, todo) if run.source.full_text else [item for item, _ in todo]
+    articles, errors = _clean(run, todo, pages, fetched_at)
+    load_batch(run.engine, run.source_id, run.report, articles, failed + errors, fetched_at,
+               known_unchanged=known, adopt_url_keys=True)
+    # Validators advance only when every item made it, so failed items are seen again next time.
+    run.outcome.items = len(feed.items)
+    run.outcome.validators = (feed.etag, feed.last_modified) if not failed + errors else None
+
+
+def _sort(run: Run, items: Sequence[RawItem | ItemError]) -> tuple[list[tuple[RawItem, str]], int, list[ItemError]]:
+    """(items to fetch and clean with their raw hashes, how many are stored already, reader failures)."""
+    version = cleaning_version(run.context.agencies)
+    hashed = [(item, raw_hash(item, version)) for item in items if isinstance(item, RawItem)]
+    with run.engine.connect() as conn:
+        stored = known_raw_hashes(conn, run.source_id, [h for _, h in hashed])
+    todo = [(item, h) for item, h in hashed if h not in stored]
+    return todo, len(hashed) - len(todo), [item for item in items if isinstance(item, ItemError)]
+
+
+def _pages(run: Run, todo: list[tuple[RawItem, str]]) -> list[RawItem | ItemError]:
+    """Each item with its page's full text (``fetch_full_text``), or why the page failed."""
+    hosts = site_hosts(run.source.url, run.source.page.allowed_hosts)
+    return [fetch_full_text(run.context.client, item, run.source, hosts) if item.url else item for item, _ in todo]
+
+
+def _clean(run: Run, todo: list[tuple[RawItem, str]], pages: list[RawItem | ItemError],
+           fetched_at) -> tuple[list[Prepared], list[ItemError]]:
+    agencies = agency_table(run.context.agencies)
+    articles: list[Prepared] = []
+    errors: list[ItemError] = []
+    for (item, hashed), page in zip(todo, pages):
+        article = _article(item, page, fetched_at, agencies, run.source.full_text)
+        if isinstance(article, ItemError):
+            errors.append(article)
+        else:
+            articles.append(prepare(article, hashed))
+    return articles, errors
+
+
+def _article(item: RawItem, page: RawItem | ItemError, fetched_at, agencies, full_text: bool) -> Article | ItemError:
+    """The article an item becomes; with full text, its page's, remembering the feed item's own
+    content hash (``meta.feed_hash``, part of the article's content hash, as stored since issue 5)."""
+    if isinstance(page, ItemError):
+        return page
+    article = to_article(page, fetched_at, agencies)
+    if not full_text or isinstance(article, ItemError):
+        return article
+    feed_article = to_article(item, fetched_at, agencies)
+    if isinstance(feed_article, ItemError):
+        return feed_article
+    meta = {**article.meta, "feed_hash": feed_article.content_hash}
+    return replace(article, meta=meta, content_hash=content_hash({"article": article.content_hash, "meta": meta}))

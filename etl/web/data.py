@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from ..load.queries import articles_per_day, source_overview
 from ..load.runs import list_errors, list_runs
 from ..load.search import Hit, get_article, search
-from ..service.health import DEFAULT_FACTOR, source_problem
+from ..health import DEFAULT_FACTOR, source_problem
 from .changes import changes
 from .chart import SourceChart, charts, window
 from .params import SearchRequest

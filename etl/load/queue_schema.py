@@ -29,7 +29,7 @@ _TABLE = """CREATE TABLE IF NOT EXISTS queue_migrations (
     name text PRIMARY KEY,
     applied_at timestamptz NOT NULL DEFAULT now())"""
 _COMMENT = ("COMMENT ON TABLE queue_migrations IS 'procrastinate migration files applied to this database "
-            "(etl/executors/queue_schema.py); news-etl db upgrade applies the missing ones'")
+            "(etl/load/queue_schema.py); news-etl db upgrade applies the missing ones'")
 
 
 @dataclass(frozen=True, slots=True)

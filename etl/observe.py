@@ -1,6 +1,7 @@
 """What the service tells its operators: log lines (plain or JSON) and Prometheus metrics.
 
-Every fetch logs one line through the ``etl.service`` logger with its facts in ``extra={"fields":
+Every pass logs one line (``log_pass``) through the ``etl.service`` logger (the local executor;
+``etl.queue`` for workers) with its facts in ``extra={"fields":
 {...}}``; the plain formatter appends them as ``key=value``, the JSON one as keys of the object.
 """
 
@@ -12,12 +13,15 @@ import sys
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
-from ..models import RunReport
+from .models import RunReport
 
 if TYPE_CHECKING:
-    from .health import QueueFigures
+    from .load.health import QueueFigures
 
-__all__ = ["JsonFormatter", "KeyValueFormatter", "Metrics", "setup_logging"]
+__all__ = ["JsonFormatter", "KeyValueFormatter", "Metrics", "log_pass", "setup_logging"]
+
+# The log line's name for a source's pass, by kind.
+PASS_NAMES = {"feed": "fetch", "files": "watch", "site": "crawl"}
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -51,6 +55,22 @@ def setup_logging(json_lines: bool, level: int = logging.INFO) -> None:
     root.setLevel(level)
     # APScheduler logs every job start and end at INFO; our one line per pass says more.
     logging.getLogger("apscheduler").setLevel(logging.WARNING if level > logging.DEBUG else level)
+
+
+def log_pass(log: logging.Logger, source, report: RunReport, seconds: float, due=None, what: str | None = None) -> None:
+    """One line per pass: ``fetch source=mehr status=ok seen=3 new=2 ... duration=0.41 next_in=600.0``;
+    ``due`` (``etl.tasks.due.Due``) adds the failures in a row and the delay to the next attempt."""
+    fields = {"source": source.name, "status": "error" if report.failure else "ok", "seen": report.seen,
+              "new": report.new, "updated": report.updated, "failed": report.failed, "duration": round(seconds, 3)}
+    if due is not None:
+        fields.update(failures=due.state.failures, next_in=round(due.delay, 1))
+    for name, shown in (("pages_fetched", "pages"), ("pages_left", "left"), ("requests", "requests")):
+        if hasattr(report, name):  # a crawl's
+            fields[shown] = getattr(report, name)
+    if report.failure is not None:
+        fields.update(error=report.error, failure=report.failure.kind)
+    level = logging.WARNING if report.failure else logging.INFO
+    log.log(level, what or PASS_NAMES.get(source.kind, "pass"), extra={"fields": fields})
 
 
 def _iso(created: float) -> str:

@@ -1,5 +1,6 @@
-"""A bounded, ordered map over worker processes: the CPU-bound cleaning of a backfill runs on
-every core while the calling process writes to the database.
+"""Cleaning processes: a bounded, ordered map over worker processes, so the CPU-bound cleaning
+of a backfill runs on every core while the calling process writes to the database. (They are
+called cleaners, not workers: "workers" are the queue executor's processes, `news-etl worker`.)
 
 Why not ``ProcessPoolExecutor.map``: it submits the whole input at once, so memory would grow
 with the input. Here at most ``window`` tasks are in flight, results come back in input order,
@@ -23,9 +24,9 @@ R = TypeVar("R")
 _PRELOAD = ["etl.load.prepare"]
 
 
-def default_workers() -> int:
+def default_cleaners() -> int:
     """One cleaning process per core but one: the writing process and the database server need
-    the last core (on 2 cores a second worker only moved the wait, for 40 MiB more)."""
+    the last core (on 2 cores a second one only moved the wait, for 40 MiB more)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux

@@ -13,12 +13,12 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..load.queries import keys_by_url
-from ..load.schema import crawl_pages, crawl_sitemaps, ingest_runs
-from .select import Window
+from ..crawl.select import Window
+from .queries import keys_by_url
+from .schema import crawl_pages, crawl_sitemaps, ingest_runs
 
 __all__ = ["PageRow", "add_pages", "add_sitemaps", "candidate_pages", "children", "last_range",
-           "mark_page", "mark_sitemap", "page_counts", "sitemap_row", "stored_keys"]
+           "mark_page", "mark_sitemap", "page_counts", "pages_by_id", "sitemap_row", "stored_keys"]
 
 RETRYABLE = ("pending", "failed")
 
@@ -97,6 +97,13 @@ def candidate_pages(conn: Connection, source_id: int, window: Window, states: Se
     query = (select(crawl_pages).where(c.source_id == source_id, c.state.in_(list(states)), or_(dated, undated))
              .order_by(c.date_from, c.id))
     return list(conn.execute(query))
+
+
+def pages_by_id(conn: Connection, source_id: int, ids: Sequence[int]) -> list:
+    """The frontier rows of a queued crawl slice, in the given order."""
+    rows = {r.id: r for r in conn.execute(select(crawl_pages).where(crawl_pages.c.source_id == source_id,
+                                                                       crawl_pages.c.id.in_(list(ids))))}
+    return [rows[i] for i in ids if i in rows]
 
 
 def mark_page(conn: Connection, page_id: int, state: str, now: datetime, *, key: str | None = None,

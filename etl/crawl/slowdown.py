@@ -1,17 +1,17 @@
 """How fast a crawl asks for pages: at least robots.txt's Crawl-delay apart (the HTTP client
-keeps its own per-host delay too), slower after a 429, 503 or timeout, and back to the floor
-step by step once pages come again."""
+keeps its own per-host delay too, ``etl.load.host_pace`` across the queue's workers), slower after
+a 429, 503 or timeout, and back to the floor step by step once pages come again."""
 
 from __future__ import annotations
 
 from typing import Callable
 
-__all__ = ["Pace"]
+__all__ = ["Slowdown"]
 
 SLOWEST = 300.0  # seconds between pages at most, however often the server pushes back
 
 
-class Pace:
+class Slowdown:
     def __init__(self, sleep: Callable[[float], None], monotonic: Callable[[], float], floor: float = 0.0) -> None:
         self.sleep = sleep
         self.monotonic = monotonic
