@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 9.
+-- news-etl PostgreSQL schema, version 10.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -223,6 +223,47 @@ ALTER TABLE articles ALTER COLUMN summary SET COMPRESSION lz4;
 ALTER TABLE articles ALTER COLUMN search_doc SET COMPRESSION lz4;
 
 ALTER TABLE articles ALTER COLUMN search_doc SET STORAGE MAIN;
+
+CREATE TABLE article_day_counts (
+    day DATE NOT NULL,
+    source_id INTEGER NOT NULL,
+    agency TEXT NOT NULL DEFAULT '',
+    articles INTEGER NOT NULL,
+    PRIMARY KEY (day, source_id, agency)
+);
+
+COMMENT ON TABLE article_day_counts IS 'Dated articles per Tehran day, source and agency, kept exact by the articles_day_counts_* triggers: the totals of news-etl trends.';
+
+COMMENT ON COLUMN article_day_counts.day IS 'The Tehran calendar day of published_at (Asia/Tehran, with its history).';
+
+COMMENT ON COLUMN article_day_counts.source_id IS 'The source (sources.id).';
+
+COMMENT ON COLUMN article_day_counts.agency IS 'meta.agency, the agency the lead credits; empty when none.';
+
+COMMENT ON COLUMN article_day_counts.articles IS 'How many articles (0 once all were moved or deleted).';
+
+CREATE OR REPLACE FUNCTION article_day_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO article_day_counts AS c (day, source_id, agency, articles)
+        SELECT (published_at AT TIME ZONE 'Asia/Tehran')::date, source_id, coalesce(meta->>'agency', ''), -count(*) FROM gone WHERE published_at IS NOT NULL
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (day, source_id, agency) DO UPDATE SET articles = c.articles + EXCLUDED.articles;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        INSERT INTO article_day_counts AS c (day, source_id, agency, articles)
+        SELECT (published_at AT TIME ZONE 'Asia/Tehran')::date, source_id, coalesce(meta->>'agency', ''), count(*) FROM added WHERE published_at IS NOT NULL
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (day, source_id, agency) DO UPDATE SET articles = c.articles + EXCLUDED.articles;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER articles_day_counts_insert AFTER INSERT ON articles REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION article_day_counts_apply();
+
+CREATE TRIGGER articles_day_counts_update AFTER UPDATE ON articles REFERENCING OLD TABLE AS gone NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION article_day_counts_apply();
+
+CREATE TRIGGER articles_day_counts_delete AFTER DELETE ON articles REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION article_day_counts_apply();
 
 CREATE TABLE ingest_runs (
 	id BIGSERIAL NOT NULL, 

@@ -40,7 +40,8 @@ def test_version_and_help_load_neither_the_library_nor_sqlalchemy(argv, tmp_path
 
 
 @pytest.mark.parametrize("argv", [["articles", "--limit", "1"], ["sources"], ["runs"], ["status"],
-                                  ["search", "نخست‌وزیر"]])
+                                  ["search", "نخست‌وزیر"], ["trends", "نفت", "--by", "month"], ["outlets", "نفت"],
+                                  ["stories"]])
 def test_light_commands_leave_the_heavy_stacks_unloaded(argv, tmp_path):
     db = ["--database-url", f"sqlite:///{tmp_path / 'news.db'}", "--config", "/dev/null"]
     assert invoke(*db, "db", "upgrade").returncode == 0  # `status` reads a database, never creates one

@@ -193,7 +193,10 @@ def test_never_raises_and_always_returns_utc(text: str) -> None:
 @settings(max_examples=300)
 @given(
     st.dates(min_value=date(2006, 1, 1), max_value=date(2035, 12, 31)),
-    st.times().map(lambda t: t.replace(second=0, microsecond=0)),
+    # fold=0: a wall-clock time printed without an offset in the hour repeated when summer time
+    # ended (until 2022) is ambiguous, and the parser reads the first of the two (Hypothesis
+    # also draws fold=1 times, whose expected instant is the second).
+    st.times().map(lambda t: t.replace(second=0, microsecond=0, fold=0)),
 )
 def test_jalali_round_trip(day: date, clock: time) -> None:
     # Print a Tehran wall-clock time the way Persian sites do, and read it back.

@@ -8,6 +8,8 @@ Set NEWS_ETL_SCREENSHOTS=DIR to also save a screenshot of each page there (the R
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import socket
 import threading
@@ -175,7 +177,9 @@ def test_script_title_is_shown_and_runs_nothing(site, page):
     assert page.dialogs == []
 
 
-@pytest.mark.parametrize("path", ["/search", "/search?q=ایران", "/articles/{story}", "/articles/{edited}", "/sources"])
+@pytest.mark.parametrize("path", ["/search", "/search?q=ایران", "/articles/{story}", "/articles/{edited}", "/sources",
+                                  "/", "/trends?q=ایران&q=پاکستان&calendar=jalali", "/terms?q=ایران",
+                                  "/outlets?q=ایران", "/stories"])
 def test_pages_are_rtl_and_fit_a_phone(site, page, path):
     base, ids = site
     page.goto(base + path.format(**ids))
@@ -184,3 +188,35 @@ def test_pages_are_rtl_and_fit_a_phone(site, page, path):
     assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
     width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1] == PHONE["width"], f"{path} scrolls sideways: {width}"
+
+
+def test_trends_chart_with_its_labels_and_its_csv_equal_to_the_api(site, page):
+    base, _ = site
+    page.goto(f"{base}/trends")
+    page.locator("input[name=q]").nth(0).fill("ایران")
+    page.locator("input[name=q]").nth(1).fill("پاکستان")
+    page.select_option("select[name=calendar]", "jalali")
+    page.click("button[type=submit]")
+    page.wait_for_selector("figure.trend-chart svg polyline")
+    chart = page.locator("figure.trend-chart > svg")
+    assert chart.locator("polyline").count() == 2
+    labels = chart.locator("text.x-label")
+    assert labels.count() >= 2 and "مرداد ۱۴۰۴" in labels.first.text_content()
+    box = chart.bounding_box()
+    spots = [labels.nth(i).bounding_box() for i in range(labels.count())]
+    for spot in spots:  # every label inside the picture, none cut off at its edges
+        assert box["x"] - 1 <= spot["x"] and spot["x"] + spot["width"] <= box["x"] + box["width"] + 1
+    assert spots[0]["x"] > spots[-1]["x"]  # the first period on the right: time runs right to left
+    assert [t.inner_text() for t in page.locator("ul.legend bdi").all()] == ["ایران", "پاکستان"]
+    screenshot(page, "trends")
+    with page.expect_download() as download:
+        page.click("a.csv")
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    api = page.request.get(base + page.locator("a.json").get_attribute("href")).json()
+    assert rows[0] == ["period", "total", "count: ایران", "share: ایران", "count: پاکستان", "share: پاکستان"]
+    assert [r[0] for r in rows[1:]] == api["periods"]
+    assert [int(r[1]) for r in rows[1:]] == api["totals"]
+    for k, series in enumerate(api["series"]):
+        assert [int(r[2 + 2 * k]) for r in rows[1:]] == series["counts"]
+        assert [float(r[3 + 2 * k]) for r in rows[1:]] == series["shares"]
+    assert sum(api["series"][0]["counts"]) > 0

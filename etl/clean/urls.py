@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, unquote_to_bytes, urlencode, urlsplit, urlunsplit
 
 # Parameters that say how a reader arrived, not which article they read.
 _TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|dclid|msclkid|yclid|mc_cid|mc_eid|_ga|ref|ref_src|at_medium|at_campaign)$", re.I)
@@ -86,3 +86,21 @@ def identity_url(url: str | None) -> str | None:
     if ids:
         return urlunsplit(("https", host, parts.path, urlencode(ids[:1]), ""))
     return urlunsplit(("https", host, parts.path, parts.query, ""))
+
+
+def readable_url(url: str) -> str:
+    """Percent-encoded Persian slugs decoded for reading, as a browser's address bar shows them:
+    ``/news/1/%D8%AE%D8%A8%D8%B1 -> /news/1/خبر``. Only non-ASCII runs are decoded (``%20``, ``%2F``
+    keep their meaning), and only when they are UTF-8; the stored URL is unchanged (``show``, the
+    article page and search results print this, ``--json`` and the API keep the stored one)."""
+    return _ENCODED_RUN.sub(_decode_run, url)
+
+
+_ENCODED_RUN = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
+
+
+def _decode_run(match: re.Match) -> str:
+    try:
+        return unquote_to_bytes(match.group()).decode("utf-8")
+    except UnicodeDecodeError:
+        return match.group()

@@ -76,7 +76,8 @@ def _classify(exc: Exception) -> tuple[int, str] | None:
     The library's error classes are looked up only among modules the command has loaded: an
     error cannot come from a module that was never imported."""
     if isinstance(exc, (UsageError, *_loaded("etl.config:ConfigError", "etl.load.db:DatabaseURLError",
-                                              "etl.load.search:QueryError", "etl.export:ExportError"))):
+                                              "etl.load.search:QueryError", "etl.export:ExportError",
+                                              "etl.analysis.errors:AnalysisError"))):
         return EXIT_USAGE, str(exc)
     if isinstance(exc, DatabaseUnavailable):
         return EXIT_UNAVAILABLE, f"database unavailable: {exc}"

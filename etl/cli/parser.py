@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-V", "--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for group in (_ingest, _inspect, _query, _service, _lexicon, _web, _crawl, _worker):
+    for group in (_ingest, _inspect, _query, _analysis, _service, _lexicon, _web, _crawl, _worker):
         group(sub, common)
     return parser
 
@@ -143,6 +143,63 @@ def _query(sub, common) -> None:
     p.add_argument("--excel", action="store_true",
                    help="CSV for Excel: a UTF-8 byte-order mark and CRLF line ends, so Persian text opens readable")
     filter_args(p)
+
+
+def _analysis_filters(parser: argparse.ArgumentParser, calendar: bool = True) -> None:
+    parser.add_argument("--source", nargs="+", dest="sources", metavar="NAME", help="only articles of these sources")
+    parser.add_argument("--agency", metavar="NAME", help="only articles whose lead credits this agency (e.g. مهر)")
+    parser.add_argument("--since", type=date_arg, metavar="DATE", help="published at or after (ISO or Jalali)")
+    parser.add_argument("--until", type=date_arg, metavar="DATE", help="published before (ISO or Jalali)")
+    if calendar:
+        parser.add_argument("--calendar", default="gregorian", metavar="NAME",
+                            help="gregorian or jalali: how days and months are labelled (default gregorian)")
+
+
+def _output(parser: argparse.ArgumentParser, csv: bool = True) -> None:
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON object")
+    if csv:
+        out.add_argument("--csv", action="store_true", help="print CSV (the web page's .csv links give the same)")
+    parser.add_argument("--wide", action="store_true",
+                        help="full text in every column (also the case when standard output is not a terminal)")
+
+
+def _analysis(sub, common) -> None:
+    p = add_command(sub, "trends", "analysis:cmd_trends",
+                    "attention over time: per Tehran day, week (from Saturday) or month, the articles matching each "
+                    "query, all articles under the same filters, and the share",
+                    "news-etl trends 'تحریم' 'انتخابات' --by month --calendar jalali --since 1404/01/01", [common])
+    p.add_argument("queries", nargs="+", metavar="QUERY", help="queries as `search` takes them (one series each)")
+    p.add_argument("--by", default="day", metavar="PERIOD", help="day, week or month (default day)")
+    _analysis_filters(p)
+    _output(p)
+
+    p = add_command(sub, "terms", "analysis:cmd_terms",
+                    "the words and two-word phrases most characteristic of the articles matching a query, against the "
+                    "other articles under the same filters (weighted log-odds, informative Dirichlet prior)",
+                    "news-etl terms 'تحریم' --since 1404/01/01 --limit 20", [common])
+    p.add_argument("query", metavar="QUERY", help="a query as `search` takes it")
+    p.add_argument("--limit", type=positive, default=30, metavar="N", help="how many terms (default 30)")
+    p.add_argument("--sample", type=positive, default=5000, metavar="N",
+                   help="read at most N matching articles, and as many others (default 5000; drawn only when there are more)")
+    _analysis_filters(p, calendar=False)
+    _output(p)
+
+    p = add_command(sub, "outlets", "analysis:cmd_outlets",
+                    "per source and per agency: the articles matching a query, their share of the outlet's articles, "
+                    "the first and last match",
+                    "news-etl outlets 'تحریم' --since 1404/01/01 --calendar jalali", [common])
+    p.add_argument("query", metavar="QUERY", help="a query as `search` takes it")
+    _analysis_filters(p)
+    _output(p)
+
+    p = add_command(sub, "stories", "analysis:cmd_stories",
+                    "the stories most outlets carried (near-duplicate clusters): who published first, each other "
+                    "outlet's delay, and which copies credit the first one's agency",
+                    "news-etl stories --since 1404/10/01 --limit 10", [common])
+    p.add_argument("--limit", type=positive, default=20, metavar="N", help="how many stories (default 20)")
+    _analysis_filters(p)
+    _output(p, csv=False)
 
 
 def _service(sub, common) -> None:

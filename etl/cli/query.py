@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
+from ..clean.urls import readable_url
 from ..display import fmt_time, safe, shown, terminal_width, to_json, truncate
 from ..export import write_csv, write_jsonl, write_parquet
 from ..load.queries import latest_articles
@@ -51,23 +50,6 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"    {safe(h.snippet)}\n")
     note(args, f"{len(hits)} result(s)")
     return 0
-
-
-def readable_url(url: str) -> str:
-    """Percent-encoded Persian slugs decoded for reading, as a browser's address bar shows them:
-    ``/news/1/%D8%AE%D8%A8%D8%B1 -> /news/1/خبر``. Only non-ASCII runs are decoded (``%20``, ``%2F``
-    keep their meaning), and only when they are UTF-8; ``--json`` keeps the stored URL."""
-    return _ENCODED_RUN.sub(_decode_run, url)
-
-
-_ENCODED_RUN = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
-
-
-def _decode_run(match: re.Match) -> str:
-    try:
-        return unquote_to_bytes(match.group()).decode("utf-8")
-    except UnicodeDecodeError:
-        return match.group()
 
 
 def _fit(text: str, width: int | None, middle: bool = False) -> str:

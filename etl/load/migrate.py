@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, 
 
 from ..clean.jsonsafe import NotJSON, storable
 from . import views  # noqa: F401  (registers the views with the schema)
+from .daycounts import add_day_counts
 from .reindex import rebuild_search_docs
 from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, article_lsh, crawl_pages,
                      crawl_sitemaps, host_pace, metadata, schema_migrations, sync_state)
@@ -152,6 +153,8 @@ STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     7: ("host_pace: per-host minimum delay shared across workers", _add_host_pace),
     8: ("due state: sources.database_failures, crawl_next_at; sync_state", _add_due_state),
     9: ("meta as valid JSON: NaN and Infinity written by older versions become text (SQLite)", _meta_as_valid_json),
+    10: ("article_day_counts: articles per Tehran day, source and agency, kept by triggers (PostgreSQL)",
+        add_day_counts),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 

@@ -22,7 +22,7 @@ from ..clean.snippet import MARKS, Snippet, excerpt, has_hit, may_hit
 from .schema import article_revisions, articles, sources
 
 __all__ = ["MARKS", "MAX_WORDS", "Filters", "Hit", "QueryError", "SearchError", "Snippet", "export_rows",
-           "get_article", "search"]
+           "get_article", "match_clause", "search"]
 
 TITLE_BONUS = 0.05
 RANK_CANDIDATES = 1000  # a partial-word title hit ranks below any full-text hit of similar strength
@@ -52,11 +52,14 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
     agency: str | None = None  # meta.agency, the agency a lead attribution names
+    sources: tuple[str, ...] = ()  # any of these sources (the analysis commands' --source NAME...)
 
     def clauses(self) -> list:
         out = []
         if self.source:
             out.append(sources.c.name == self.source)
+        if self.sources:
+            out.append(sources.c.name.in_(self.sources))
         if self.agency:
             out.append(articles.c.meta["agency"].as_string() == self.agency)
         if self.since:
@@ -152,8 +155,28 @@ def _quoted(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def match_clause(conn: Connection, query: str):
+    """The condition an article meets when ``search`` finds ``query`` in its text (in any
+    spelling), for other read-side questions to count or sample exactly those articles:
+    ``articles.search_doc @@ to_tsquery(...)`` on PostgreSQL, ``articles.id IN (SELECT rowid
+    FROM articles_fts WHERE articles_fts MATCH ...)`` on SQLite. Raises QueryError as search does."""
+    terms = _terms(query)
+    if conn.dialect.name == "postgresql":
+        return _ts_match(_tsquery(terms))
+    fts = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match").bindparams(match=fts_match(terms))
+    return articles.c.id.in_(fts)
+
+
+def _tsquery(terms: list[Term]):
+    return func.to_tsquery(literal_column("'simple'"), bindparam("tsquery", tsquery_text(terms)))
+
+
+def _ts_match(tsquery):
+    return articles.c.search_doc.op("@@", is_comparison=True)(tsquery)
+
+
 def _full_text_pg(conn: Connection, terms: list[Term], filters: Filters, limit: int) -> list[dict]:
-    tsquery = func.to_tsquery(literal_column("'simple'"), bindparam("tsquery", tsquery_text(terms)))
+    tsquery = _tsquery(terms)
     ids = _recent_matches(conn, tsquery, filters)
     if not ids:
         return []
@@ -210,7 +233,7 @@ def _next_window(window: int, found: int, newest: int) -> int:
 def _matches_since(conn: Connection, tsquery, filters: Filters, floor: int | None) -> list[int]:
     since = [articles.c.id > floor] if floor is not None else []
     query = (select(articles.c.id).join(sources, sources.c.id == articles.c.source_id)
-             .where(articles.c.search_doc.op("@@")(tsquery), *since, *filters.clauses())
+             .where(_ts_match(tsquery), *since, *filters.clauses())
              .order_by(articles.c.id.desc()).limit(RANK_CANDIDATES))
     return list(conn.execute(query).scalars())
 

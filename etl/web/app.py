@@ -28,9 +28,10 @@ from ..load.queries import source_names
 from ..load.runs import list_runs
 from ..load.schema import SCHEMA_VERSION
 from ..load.search import QueryError
+from ..clean.urls import readable_url
 from ..errors import first_line
 from ..redact import redact
-from . import api, present
+from . import api, present, research
 from .auth import TokenGate
 from .data import article_view, search_page, sources_page
 from .openapi import spec
@@ -82,6 +83,7 @@ def templates() -> Environment:
                       trim_blocks=True, lstrip_blocks=True, finalize=_masked)
     env.filters.update(fa=present.fa_digits, when=present.tehran_time, iso=present.iso,
                        marked=present.marked, jalali=present.jalali_date)
+    env.filters["readable"] = readable_url  # an article's address decoded, as `news-etl show` prints it
     env.globals["time_basis"] = present.time_basis
     return env
 
@@ -197,7 +199,7 @@ def create_app(engine: Engine, *, token: str | None = None, now: Clock = utcnow)
     """The ASGI app; with ``token``, every request must present it (see etl/web/auth.py)."""
     web = Web(engine, now)
     routes = [
-        Route("/", web.search), Route("/search", web.search),
+        *research.routes(web), Route("/search", web.search),
         Route("/articles/{id:int}", web.article), Route("/sources", web.sources),
         Route("/api/search", web.api_search), Route("/api/articles/{id:int}", web.api_article),
         Route("/api/sources", web.api_sources), Route("/api/runs", web.api_runs),

@@ -92,6 +92,7 @@ SEARCH_PARAMS = [
 
 
 def spec() -> dict[str, Any]:
+    from . import openapi_research as research  # its schemas are built from the helpers above
     return {
         "openapi": "3.1.0",
         "info": {"title": "news-etl", "version": __version__,
@@ -109,6 +110,7 @@ def spec() -> dict[str, Any]:
                                   "parameters": [_param("source", "only runs of this source"),
                                                  _param("limit", "how many (1-200, default 20)", "integer")],
                                   "responses": _answer("Runs", "the runs", (400,))}},
+            **research.PATHS,
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": {**SCHEMAS, **research.SCHEMAS}},
     }

@@ -1,0 +1,239 @@
+"""The SQL behind the analysis commands (etl/analysis/): counts per Tehran day, per outlet,
+samples of article texts and the clusters several outlets carried. Every function takes the
+search's own ``Filters`` and, where a query narrows the articles, the condition
+``search.match_clause`` builds, so "the articles that match" is always exactly what ``search``
+matches. Rows out, no statistics here.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (BigInteger, Connection, Date, String, case, cast, column, distinct, func, literal, not_, select,
+                        table)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.util import ClauseAdapter
+
+from .schema import articles, sources
+from .search import Filters
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+_IDS = ARRAY(BigInteger)
+CHUNK = 900  # ids per IN list on SQLite (its default limit is 999 bound variables on old builds)
+
+
+def _dated(filters: Filters, match=None) -> list:
+    """Undated articles have no period: every count here leaves them out."""
+    return [articles.c.published_at.is_not(None), *filters.clauses(), *([match] if match is not None else [])]
+
+
+def _from_articles(*columns):
+    return select(*columns).select_from(articles.join(sources, sources.c.id == articles.c.source_id))
+
+
+# --- per Tehran day ----------------------------------------------------------------------------
+
+def day_counts(conn: Connection, filters: Filters, match=None) -> dict[date, int]:
+    """Articles per Tehran calendar day (with Tehran's real offset history) under ``filters``,
+    those meeting ``match`` only when given: ``{date(2026, 1, 8): 12, ...}``."""
+    if conn.dialect.name != "postgresql":
+        return _day_counts_sqlite(conn, filters, match)
+    if match is None:
+        return _precounted(conn, filters)
+    return _day_counts_pg(conn, filters, match)
+
+
+def _day_counts_pg(conn: Connection, filters: Filters, match) -> dict[date, int]:
+    day = cast(func.timezone("Asia/Tehran", articles.c.published_at), Date)
+    query = _from_articles(day, func.count()).where(*_dated(filters, match)).group_by(day)
+    return {d: int(n) for d, n in conn.execute(query)}
+
+
+_DAY_COUNTS = table("article_day_counts", column("day", Date), column("source_id"), column("agency"),
+                    column("articles"))
+
+
+def _precounted(conn: Connection, filters: Filters) -> dict[date, int]:
+    """All articles per Tehran day from ``article_day_counts`` (etl/load/daycounts.py) for the
+    days ``filters`` covers whole; a day it covers in part (``since`` or ``until`` not at Tehran
+    midnight) is counted from the articles themselves, so the sum is exact either way."""
+    first = _tehran_day(filters.since, up=True) if filters.since else None
+    end = _tehran_day(filters.until, up=False) if filters.until else None
+    if first is not None and end is not None and first >= end:
+        return _day_counts_pg(conn, filters, None)
+    c = _DAY_COUNTS.c
+    where = [*([sources.c.name == filters.source] if filters.source else []),
+             *([sources.c.name.in_(filters.sources)] if filters.sources else []),
+             *([c.agency == filters.agency] if filters.agency else []),
+             *([c.day >= first] if first else []), *([c.day < end] if end else [])]
+    query = (select(c.day, func.sum(c.articles)).select_from(_DAY_COUNTS.join(sources, sources.c.id == c.source_id))
+             .where(*where).group_by(c.day).having(func.sum(c.articles) > 0))
+    out = {d: int(n) for d, n in conn.execute(query)}
+    edges = []
+    if first is not None and _midnight(first) != filters.since:
+        edges.append(replace(filters, until=_midnight(first)))
+    if end is not None and _midnight(end) != filters.until:
+        edges.append(replace(filters, since=_midnight(end)))
+    for edge in edges:
+        for d, n in _day_counts_pg(conn, edge, None).items():
+            out[d] = out.get(d, 0) + n
+    return out
+
+
+def _tehran_day(moment: datetime, up: bool) -> date:
+    """The first Tehran day starting at or after ``moment`` (``up``), or the day holding it."""
+    day = moment.astimezone(TEHRAN).date()
+    return day + timedelta(days=1) if up and _midnight(day) != moment else day
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=TEHRAN).astimezone(timezone.utc)
+
+
+def _day_counts_sqlite(conn: Connection, filters: Filters, match) -> dict[date, int]:
+    # SQLite has no time zones. Since 1946 every Tehran offset is a whole number of half hours,
+    # so a UTC half hour lies within one Tehran day: count per half hour in SQL (a few thousand
+    # groups a year) and place each in its Tehran day here. Older instants (local mean time,
+    # +03:25:44) are grouped by the exact instant instead.
+    stamp = cast(articles.c.published_at, String)
+    half = func.substr(stamp, 1, 14) + case((func.substr(stamp, 15, 2) >= "30", "30"), else_="00")
+    key = case((stamp < "1946", stamp), else_=half)
+    query = _from_articles(key, func.count()).where(*_dated(filters, match)).group_by(key)
+    out: Counter[date] = Counter()
+    for bucket, count in conn.execute(query):
+        instant = datetime.fromisoformat(bucket).replace(tzinfo=timezone.utc)
+        out[instant.astimezone(TEHRAN).date()] += int(count)
+    return dict(out)
+
+
+def count(conn: Connection, filters: Filters, match=None) -> int:
+    """Dated articles under ``filters`` (meeting ``match`` when given)."""
+    return int(conn.execute(_from_articles(func.count()).where(*_dated(filters, match))).scalar())
+
+
+# --- per outlet --------------------------------------------------------------------------------
+
+OUTLET_KINDS = ("source", "agency")
+
+
+def outlet_counts(conn: Connection, filters: Filters, kind: str, match=None) -> list[dict[str, Any]]:
+    """Per source (``kind="source"``) or per agency named in the lead (``"agency"``): the dated
+    articles under ``filters`` (meeting ``match`` when given) and their first and last
+    publication: ``[{"outlet": "fars", "articles": 40, "first": datetime, "last": datetime}]``.
+    Articles whose lead names no agency are left out of the agency rows."""
+    outlet = sources.c.name if kind == "source" else articles.c.meta["agency"].as_string()
+    query = (_from_articles(outlet.label("outlet"), func.count().label("articles"),
+                            func.min(articles.c.published_at).label("first"),
+                            func.max(articles.c.published_at).label("last"))
+             .where(*_dated(filters, match), outlet.is_not(None)).group_by(outlet))
+    return [{**dict(r), "first": _utc(r["first"]), "last": _utc(r["last"])} for r in conn.execute(query).mappings()]
+
+
+def _utc(value) -> datetime | None:
+    """min()/max() over the UTC column come back as text on SQLite (no column type applies)."""
+    if value is None or isinstance(value, datetime):
+        return value.astimezone(timezone.utc) if value else None
+    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+
+
+# --- samples of texts --------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    ids: list[int]  # at most ``size`` ids, drawn at random
+    whole: bool  # True: these are every such article (there were no more than the size)
+
+
+def sample_ids(conn: Connection, filters: Filters, condition, size: int, seed: int) -> Sample:
+    """At most ``size`` dated articles under ``filters`` meeting ``condition``, drawn at random
+    when there are more; the same seed draws the same sample from the same rows.
+
+    On PostgreSQL a large set is not read whole: first at most ``size + 1`` of them are listed
+    (all there are, when they are few: a rare query's matches through the search index), then,
+    when there are more, pages are sampled (``TABLESAMPLE SYSTEM ... REPEATABLE``) at a fraction
+    sized from what the last try held, until the sample holds ``size``. SQLite lists them all
+    (the embedded database is small).
+    """
+    where = _dated(filters) + [condition]
+    listing = _from_articles(articles.c.id).where(*where).order_by(articles.c.id)
+    if conn.dialect.name != "postgresql":
+        ids = list(conn.execute(listing).scalars())
+        return Sample(_draw(ids, size, seed), len(ids) <= size)
+    first = list(conn.execute(listing.limit(size + 1)).scalars())
+    if len(first) <= size:
+        return Sample(first, True)
+    # The articles under the filters, from the day totals (a millisecond) rather than a count.
+    percent = min(100.0, 100.0 * 2 * size / max(1, sum(day_counts(conn, filters).values())))
+    while True:
+        sampled = articles.tablesample(func.system(percent), name="a", seed=literal(seed % 2_147_483_647))
+        query = (select(sampled.c.id).select_from(sampled.join(sources, sources.c.id == sampled.c.source_id))
+                 .where(*_on(sampled, where)))
+        ids = sorted(conn.execute(query).scalars())
+        if len(ids) >= size or percent >= 100:
+            return Sample(_draw(ids, size, seed), False)
+        # Twice the size expected at the density just seen; page sampling is lumpy.
+        percent = min(100.0, percent * max(2.0, 2 * size / max(1, len(ids))))
+
+
+def not_matching(match):
+    """The articles a query does not match (the background of its terms)."""
+    return not_(match)
+
+
+def _on(alias, clauses: list) -> list:
+    """``clauses`` written against ``articles`` re-pointed at an alias of it (the sampled table)."""
+    adapter = ClauseAdapter(alias)
+    return [adapter.traverse(clause) for clause in clauses]
+
+
+def _draw(ids: Sequence[int], size: int, seed: int) -> list[int]:
+    """``size`` of ``ids`` chosen at random (all of them when there are no more), the same for
+    the same seed: ``([1, 2, 3], 5, 0)`` -> ``[1, 2, 3]``."""
+    if len(ids) <= size:
+        return list(ids)
+    return sorted(random.Random(seed).sample(list(ids), size))
+
+
+def texts(conn: Connection, ids: Iterable[int]) -> list[dict[str, Any]]:
+    """Title, summary and body of the articles with these ids (in any order)."""
+    wanted = list(ids)
+    columns = (articles.c.id, articles.c.title, articles.c.summary, articles.c.body)
+    if conn.dialect.name == "postgresql":
+        query = select(*columns).where(articles.c.id == func.any(cast(wanted, _IDS)))
+        return [dict(r) for r in conn.execute(query).mappings()]
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(wanted), CHUNK):
+        query = select(*columns).where(articles.c.id.in_(wanted[start:start + CHUNK]))
+        rows.extend(dict(r) for r in conn.execute(query).mappings())
+    return rows
+
+
+# --- stories several outlets carried -----------------------------------------------------------
+
+def shared_clusters(conn: Connection, filters: Filters, limit: int, at_least: int = 2) -> list[int]:
+    """The near-duplicate clusters whose dated members under ``filters`` come from at least
+    ``at_least`` sources, most sources first (then the most recent first publication)."""
+    outlets = func.count(distinct(articles.c.source_id))
+    query = (_from_articles(articles.c.cluster_id)
+             .where(*_dated(filters), articles.c.cluster_id.is_not(None))
+             .group_by(articles.c.cluster_id).having(outlets >= at_least)
+             .order_by(outlets.desc(), func.min(articles.c.published_at).desc(), articles.c.cluster_id.desc())
+             .limit(limit))
+    return list(conn.execute(query).scalars())
+
+
+def cluster_members(conn: Connection, cluster_ids: Sequence[int], filters: Filters) -> list[dict[str, Any]]:
+    """The dated members under ``filters`` of these clusters, earliest first."""
+    if not cluster_ids:
+        return []
+    query = (_from_articles(articles.c.id, articles.c.cluster_id, sources.c.name.label("source"),
+                            articles.c.published_at, articles.c.title, articles.c.url,
+                            articles.c.meta["agency"].as_string().label("agency"))
+             .where(*_dated(filters), articles.c.cluster_id.in_(list(cluster_ids)))
+             .order_by(articles.c.published_at, articles.c.id))
+    return [dict(r) for r in conn.execute(query).mappings()]

@@ -1,0 +1,407 @@
+"""The analysis commands on both databases: per-period counts against plain SQL counts with the
+same filters, Tehran days, Jalali months and Saturday weeks, several queries aligned, terms
+without stopwords and with inflected forms merged, stories with their first outlet and delays,
+and bad input as one line with exit 2. The corpus is real Fars News text loaded through the
+product's backfill, at publication times chosen to sit on the calendar's edges.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from conftest import DATA, invoke
+from etl.analysis import periods
+from etl.analysis.errors import AnalysisError
+from etl.analysis.outlets import outlets
+from etl.analysis.stories import stories
+from etl.analysis.terms import characteristic, terms
+from etl.analysis.trends import trends
+from etl.analysis.words import is_stopword, words
+from etl.config import Source
+from etl.load.search import Filters, search
+from etl.tasks.backfill import Backfill, run_backfill
+from etl.tasks.context import Context
+
+FARS = [r for f in ("fars-news-1.json", "fars-news-2.json")
+        for r in json.loads((DATA / "fars-news" / f).read_text(encoding="utf-8"))]
+UTC = timezone.utc
+LOADED_AT = datetime(2026, 6, 1, tzinfo=UTC)  # after every publication time below (later ones are not trusted)
+VOLCANO, ECLIPSE = "آتشفشان", "کسوف"  # words no Fars article holds: only the titles below carry them
+# (Fars article, source, UTC publication time, marker words in its title). Tehran is UTC+03:30 in 2026.
+EDGES = [
+    (0, "alpha", datetime(2026, 1, 7, 20, 15, tzinfo=UTC), (ECLIPSE,)),   # Wed 7 Jan 23:45 Tehran
+    (1, "alpha", datetime(2026, 1, 7, 20, 45, tzinfo=UTC), (VOLCANO,)),   # Thu 8 Jan 00:15 Tehran
+    (2, "beta", datetime(2026, 1, 8, 9, 0, tzinfo=UTC), ()),               # Thu 8 Jan
+    (3, "beta", datetime(2026, 1, 9, 9, 0, tzinfo=UTC), (VOLCANO, ECLIPSE)),  # Fri 9 Jan: last day of its week
+    (4, "alpha", datetime(2026, 1, 10, 9, 0, tzinfo=UTC), (VOLCANO,)),   # Sat 10 Jan: a new week
+    (5, "beta", datetime(2026, 1, 20, 12, 0, tzinfo=UTC), (VOLCANO,)),   # 30 Dey 1404 (20 Jan)
+    (6, "alpha", datetime(2026, 1, 20, 20, 45, tzinfo=UTC), (ECLIPSE,)),  # 1 Bahman 1404 (21 Jan, 00:15 Tehran)
+    (7, "beta", datetime(2026, 1, 24, 9, 0, tzinfo=UTC), ()),
+]
+
+
+@dataclass
+class Loaded:
+    engine: Engine
+    url: str
+
+
+def _backfill(engine: Engine, tmp: Path, source: str, records: list[dict], name: str | None = None) -> None:
+    folder = tmp / (name or source)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{source}.json"
+    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    report = run_backfill(Context(engine, lambda: LOADED_AT),
+                          Backfill(Source(name=source, kind="files", path=str(folder)), [path], in_config=False))
+    assert report.failed == 0 and report.error is None, report
+
+
+def _record(i: int, when: datetime, markers: tuple[str, ...] = (), lead: str | None = None) -> dict:
+    r = FARS[i]
+    paragraphs = list(r["paragraphs"])
+    abstract = r["abstract"]
+    if lead:  # another outlet's copy: its own attribution opens the lead (and it has no abstract)
+        paragraphs[0] = lead + " " + paragraphs[0].split("،", 1)[-1]
+        abstract = None
+    return {"title": " ".join((*markers, r["title"])), "abstract": abstract, "paragraphs": paragraphs,
+            "link": r["link"] + (f"?copy={lead}" if lead else ""), "published": when.isoformat()}
+
+
+@pytest.fixture
+def edges(engine, db_url, tmp_path) -> Loaded:
+    for source in ("alpha", "beta"):
+        _backfill(engine, tmp_path, source, [_record(i, when, markers) for i, src, when, markers in EDGES if src == source])
+    return Loaded(engine, db_url)
+
+
+def tehran_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=periods.TEHRAN).astimezone(UTC)
+
+
+def plain_count(engine: Engine, word: str | None, start: datetime, end: datetime, source: str | None = None) -> int:
+    """A plain SQL count of the articles holding ``word`` (None: all) published in [start, end)."""
+    if engine.dialect.name == "postgresql":
+        match = "a.search_doc @@ to_tsquery('simple', :word)"
+        params = {"start": start, "end": end}
+    else:  # SQLite stores naive UTC text
+        match = "a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :word)"
+        params = {"start": start.replace(tzinfo=None).isoformat(" "), "end": end.replace(tzinfo=None).isoformat(" ")}
+    sql = ("SELECT count(*) FROM articles a JOIN sources s ON s.id = a.source_id "
+           "WHERE a.published_at >= :start AND a.published_at < :end")
+    if word:
+        sql += " AND " + match
+        params["word"] = word
+    if source:
+        sql += " AND s.name = :source"
+        params["source"] = source
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
+
+
+# --- trends -----------------------------------------------------------------------------------
+
+def test_day_counts_equal_plain_sql_counts_with_the_same_filters(edges):
+    for source in (None, "alpha"):
+        filters = Filters(sources=(source,) if source else ())
+        with edges.engine.connect() as conn:
+            found = trends(conn, [VOLCANO, ECLIPSE, "ایران"], filters, by="day")
+        assert found.periods[0] == "2026-01-07" and found.periods[-1] == ("2026-01-21" if source else "2026-01-24")
+        for i, start in enumerate(found.starts):
+            lo, hi = tehran_midnight(start), tehran_midnight(start + timedelta(days=1))
+            assert found.totals[i] == plain_count(edges.engine, None, lo, hi, source), (source, start)
+            for series in found.series:
+                word = series.query
+                assert series.counts[i] == plain_count(edges.engine, word, lo, hi, source), (source, word, start)
+                assert series.shares[i] == (round(series.counts[i] / found.totals[i], 6) if found.totals[i] else 0.0)
+
+
+def test_an_article_at_2045_utc_counts_on_the_next_tehran_day(edges):
+    with edges.engine.connect() as conn:
+        found = trends(conn, [VOLCANO, ECLIPSE], by="day")
+    day = dict(zip(found.periods, zip(found.totals, found.series[0].counts, found.series[1].counts)))
+    assert day["2026-01-07"] == (1, 0, 1)  # 20:15 UTC is still the 7th in Tehran
+    assert day["2026-01-08"] == (2, 1, 0)  # 20:45 UTC on the 7th is 00:15 on the 8th
+    assert day["2026-01-21"] == (1, 0, 1)
+
+
+def test_empty_periods_are_present_with_zeros(edges):
+    with edges.engine.connect() as conn:
+        found = trends(conn, [VOLCANO], by="day")
+    assert len(found.periods) == 18  # 7 to 24 January, every day
+    gap = found.periods.index("2026-01-15")
+    assert found.totals[gap] == 0 and found.series[0].counts[gap] == 0 and found.series[0].shares[gap] == 0.0
+
+
+def test_jalali_months_have_their_own_edges(edges):
+    with edges.engine.connect() as conn:
+        found = trends(conn, [VOLCANO, ECLIPSE], by="month", calendar="jalali")
+        gregorian = trends(conn, [VOLCANO], by="month")
+    assert found.periods == ("1404-10", "1404-11")
+    assert found.starts == (date(2025, 12, 22), date(2026, 1, 21))  # 1 Dey and 1 Bahman 1404
+    assert found.totals == (6, 2)
+    assert found.series[0].counts == (4, 0) and found.series[1].counts == (2, 1)
+    assert found.series[1].shares == (round(2 / 6, 6), 0.5)
+    assert gregorian.periods == ("2026-01",) and gregorian.totals == (8,)
+
+
+def test_weeks_start_on_saturday(edges):
+    with edges.engine.connect() as conn:
+        found = trends(conn, [VOLCANO], by="week", calendar="jalali")
+        greg = trends(conn, [VOLCANO], by="week")
+    assert greg.periods == ("2026-01-03", "2026-01-10", "2026-01-17", "2026-01-24")
+    assert all(s.weekday() == periods.SATURDAY for s in greg.starts)
+    assert greg.totals == (4, 1, 2, 1) and greg.series[0].counts == (2, 1, 1, 0)  # Friday the 9th ends the first
+    assert found.periods == ("1404-10-13", "1404-10-20", "1404-10-27", "1404-11-04")
+
+
+def test_several_queries_are_aligned_and_a_query_matching_nothing_is_zeros(edges):
+    with edges.engine.connect() as conn:
+        found = trends(conn, [VOLCANO, "کلمه‌ای‌که‌نیست", ECLIPSE], by="week")
+    assert [len(s.counts) for s in found.series] == [len(found.periods)] * 3
+    assert found.series[1].counts == (0,) * 4 and found.series[1].shares == (0.0,) * 4
+    # Each count is what search finds for the query in that week, with the same filters.
+    with edges.engine.connect() as conn:
+        for start, count in zip(found.starts, found.series[2].counts):
+            week = Filters(since=tehran_midnight(start), until=tehran_midnight(start + timedelta(days=7)))
+            assert len(search(conn, ECLIPSE, week, limit=100)) == count
+
+
+def test_since_and_until_bound_the_periods(edges):
+    since, until = tehran_midnight(date(2026, 1, 8)), tehran_midnight(date(2026, 1, 10))
+    with edges.engine.connect() as conn:
+        found = trends(conn, [VOLCANO], Filters(since=since, until=until), by="day")
+    assert found.periods == ("2026-01-08", "2026-01-09") and found.totals == (2, 1)
+
+
+def test_trends_json_and_csv_from_the_command_line(edges):
+    args = ("--database-url", edges.url, "--config", "/dev/null", "-q")
+    done = invoke("trends", VOLCANO, ECLIPSE, "--by", "month", "--calendar", "jalali", "--json", *args)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert set(payload) == {"by", "calendar", "periods", "totals", "series"}
+    assert payload["by"] == "month" and payload["calendar"] == "jalali" and payload["periods"] == ["1404-10", "1404-11"]
+    assert [s["query"] for s in payload["series"]] == [VOLCANO, ECLIPSE] and payload["series"][0]["counts"] == [4, 0]
+    csv = invoke("trends", VOLCANO, ECLIPSE, "--by", "month", "--calendar", "jalali", "--csv", *args).stdout
+    lines = csv.splitlines()
+    assert lines[0] == f"period,total,count: {VOLCANO},share: {VOLCANO},count: {ECLIPSE},share: {ECLIPSE}"
+    assert lines[1] == f"1404-10,6,4,{round(4 / 6, 6)},2,{round(2 / 6, 6)}"
+    table = invoke("trends", VOLCANO, "--by", "week", *args).stdout
+    assert "2026-01-10" in table and "▁" in table or "█" in table
+
+
+@pytest.mark.parametrize("argv, named", [
+    (("trends", VOLCANO, "--by", "year"), "by: 'year'"),
+    (("trends", VOLCANO, "--calendar", "hijri"), "calendar: 'hijri'"),
+    (("trends", VOLCANO, "--since", "2026-02-01", "--until", "2026-01-01"), "is not before until"),
+    (("trends", "و از که"), "only stopwords"),
+    (("terms", "این است"), "only stopwords"),
+    (("outlets", "، ؛"), "no words"),
+    (("stories", "--since", "1404/11/01", "--until", "1404/10/01"), "is not before until"),
+])
+def test_bad_input_is_one_line_and_exit_2(sqlite_url, argv, named):
+    done = invoke(*argv, "--database-url", sqlite_url, "--config", "/dev/null", "-q")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("news-etl: error: ") and named in done.stderr
+
+
+def test_periods_are_pure_calendar_arithmetic():
+    assert periods.start_of(date(2026, 1, 21), "month", "jalali") == date(2026, 1, 21)  # 1 Bahman 1404
+    assert periods.start_of(date(2026, 1, 20), "month", "jalali") == date(2025, 12, 22)  # 1 Dey 1404
+    assert periods.label(date(2026, 1, 21), "month", "jalali") == "1404-11"
+    assert periods.next_start(date(2025, 3, 21), "month", "jalali") == date(2025, 4, 21)  # 1 Ordibehesht 1404
+    assert periods.starts(date(2026, 3, 19), date(2026, 3, 22), "month", "jalali") == [date(2026, 2, 20), date(2026, 3, 21)]
+    assert periods.tehran_day(datetime(2026, 1, 7, 20, 45, tzinfo=UTC)) == date(2026, 1, 8)
+    # Summer time until 2022: +04:30, so 19:45 UTC was already the next day.
+    assert periods.tehran_day(datetime(2021, 6, 1, 19, 45, tzinfo=UTC)) == date(2021, 6, 2)
+    with pytest.raises(AnalysisError, match="by: 'quarter'"):
+        periods.check("quarter", "gregorian")
+
+
+# --- outlets ----------------------------------------------------------------------------------
+
+def test_outlets_counts_shares_and_first_and_last_days(edges):
+    with edges.engine.connect() as conn:
+        found = outlets(conn, VOLCANO)
+    by = {(o.kind, o.name): o for o in found.outlets}
+    alpha, beta = by["source", "alpha"], by["source", "beta"]
+    assert (alpha.matches, alpha.articles, alpha.share) == (2, 4, 0.5)
+    assert (alpha.first, alpha.last) == (date(2026, 1, 8), date(2026, 1, 10))  # Tehran days
+    assert (beta.matches, beta.articles, beta.first, beta.last) == (2, 4, date(2026, 1, 9), date(2026, 1, 20))
+    agencies = [o for o in found.outlets if o.kind == "agency"]
+    assert agencies and all(o.name == "فارس" for o in agencies)  # the Fars leads credit Fars
+
+
+# --- terms ------------------------------------------------------------------------------------
+
+def test_inflected_forms_are_one_term_in_their_commonest_spelling():
+    # تحریم، تحریم‌ها، تحریمها (plural with and without ZWNJ), کشور، کشورهای (joined plural + ezafe),
+    # گران، گران‌ترین (superlative), تقاضا، تقاضای (ezafe after a long vowel): one key each.
+    texts = ["تحریم‌ها علیه کشورهای منطقه گران‌ترین تقاضای بازار", "تحریم‌ها و کشور گران تقاضا",
+             "تحریمها، کشور؛ گران", "تحریم‌ها کشورهای گران تقاضا", "تحریم کشور گران‌ترین تقاضای"]
+    matching = [words(t) for t in texts]
+    others = [words("هوا امروز آفتابی است"), words("مسابقه فوتبال برگزار شد")]
+    found = {t.term: t for t in characteristic(matching, others, 50)}
+    assert found["تحریم‌ها"].count == 5  # تحریم، تحریم‌ها and تحریمها: shown as written most often
+    assert found["کشور"].count == 5 and "کشورهای" not in found
+    assert found["گران"].count == 5 and "گران‌ترین" not in found
+    assert found["تقاضا"].count == 4 and "تقاضای" not in found
+    assert not any(is_stopword(w) for t in found for w in t.split())
+
+
+def test_dictionary_words_are_not_taken_for_inflections():
+    docs = [words("تنها برتر دفتر تن بر دف"), words("تنها برتر دفتر تن بر دف"), words("تنها برتر دفتر تن بر دف")]
+    found = {t.term for t in characteristic(docs, [words("باران")], 50)}
+    assert {"تنها", "برتر", "دفتر"} <= found or {"برتر", "دفتر"} <= found  # تنها is also a stopword
+
+
+TEN_QUERIES = ["نفت", "فوتبال", "مجلس", "دانشگاه", "آمریکا", "بانک", "هسته‌ای", "رئیس‌جمهور", '"وزارت امور خارجه"', "قیمت"]
+
+
+@pytest.fixture
+def fars(engine, db_url, tmp_path) -> Loaded:
+    start = datetime(2025, 9, 1, tzinfo=UTC)
+    _backfill(engine, tmp_path, "fars", [_record(i, start + timedelta(hours=5 * i)) for i in range(len(FARS))])
+    return Loaded(engine, db_url)
+
+
+def test_ten_queries_no_stopword_in_the_top_30_and_forms_merged(fars):
+    for query in TEN_QUERIES:
+        with fars.engine.connect() as conn:
+            found = terms(conn, query, limit=30, sample=5000)
+        assert found.sample >= 5 and len(found.terms) >= 10, (query, found.sample)
+        assert found.every_match  # fewer matches than the sample: all of them were read
+        shown = [t.term for t in found.terms]
+        assert not [w for t in shown for w in t.split() if is_stopword(w)], (query, shown)
+        # One key per term: no word shown beside its own plural or ZWNJ-less spelling.
+        singles = {t.replace("\u200c", "") for t in shown if " " not in t}
+        for term in singles:
+            for ending in ("ها", "های", "هایی", "ترین"):
+                assert term + ending not in singles, (query, term, term + ending)
+        assert all(t.count >= 3 and t.score > 0 for t in found.terms)
+
+
+def test_terms_sample_is_drawn_only_beyond_its_size_and_printed(fars):
+    with fars.engine.connect() as conn:
+        small = terms(conn, "ایران", sample=50)
+        again = terms(conn, "ایران", sample=50)
+        whole = terms(conn, "ایران", sample=5000)
+    assert small.sample == 50 and not small.every_match and small.background_sample == 50
+    assert small == again  # the same seed draws the same sample
+    assert whole.every_match and whole.sample > 50
+    with fars.engine.connect() as conn:
+        assert whole.sample == sum(o.matches for o in outlets(conn, "ایران").outlets if o.kind == "source")
+    args = ("--database-url", fars.url, "--config", "/dev/null", "-q")
+    out = invoke("terms", "نفت", "--limit", "5", *args)
+    assert out.returncode == 0 and out.stdout.startswith("sample: ")
+    payload = json.loads(invoke("terms", "نفت", "--limit", "5", "--json", *args).stdout)
+    assert {"query", "sample", "terms"} <= set(payload) and len(payload["terms"]) == 5
+    assert set(payload["terms"][0]) == {"term", "count", "background", "score"}
+
+
+# --- stories ----------------------------------------------------------------------------------
+
+STORY = 12
+
+
+@pytest.fixture
+def wire(engine, db_url, tmp_path) -> Loaded:
+    first = datetime(2025, 9, 1, 6, 30, tzinfo=UTC)  # 10:00 Tehran
+    _backfill(engine, tmp_path, "fars", [_record(STORY, first), _record(20, first + timedelta(hours=1))])
+    _backfill(engine, tmp_path, "mehr", [_record(STORY, first + timedelta(minutes=20), lead="به گزارش خبرگزاری فارس،"),
+                                         _record(30, first)])
+    _backfill(engine, tmp_path, "isna", [_record(STORY, first + timedelta(minutes=65), lead="به گزارش ایسنا،")])
+    # A story carried by one outlet only, twice: a cluster, but no shared story.
+    _backfill(engine, tmp_path, "tasnim", [_record(40, first), _record(40, first + timedelta(hours=2), lead="به گزارش تسنیم،")])
+    return Loaded(engine, db_url)
+
+
+def test_stories_first_outlet_delays_and_attribution(wire):
+    with wire.engine.connect() as conn:
+        found = stories(conn)
+    assert len(found.stories) == 1
+    [story] = found.stories
+    assert story.outlets == 3 and story.first.source == "fars" and story.first.agency == "فارس"
+    assert [(c.source, c.delay, c.credits_first) for c in story.copies] == [
+        ("mehr", timedelta(minutes=20), True), ("isna", timedelta(minutes=65), False)]
+    assert story.copies[1].agency == "ایسنا"
+    out = invoke("stories", "--database-url", wire.url, "--config", "/dev/null", "-q", "--calendar", "jalali")
+    assert out.returncode == 0 and "first   fars" in out.stdout and "+20m" in out.stdout and "+1h05m" in out.stdout
+    assert "1404-06-10 10:00" in out.stdout  # 1 September 2025, 10:00 in Tehran
+
+
+def test_a_story_outside_the_filters_is_not_listed(wire):
+    with wire.engine.connect() as conn:
+        assert stories(conn, Filters(sources=("fars", "mehr"))).stories[0].outlets == 2
+        assert stories(conn, Filters(sources=("tasnim",))).stories == ()
+        late = Filters(since=datetime(2025, 9, 2, tzinfo=UTC))
+        assert stories(conn, late).stories == ()
+
+
+# --- the precomputed totals (PostgreSQL) ------------------------------------------------------
+
+def _stored_vs_live(engine: Engine) -> tuple[list, list]:
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT day, source_id, agency, articles FROM article_day_counts "
+                                   "WHERE articles <> 0 ORDER BY 1, 2, 3")).all()
+        live = conn.execute(text("SELECT (published_at AT TIME ZONE 'Asia/Tehran')::date, source_id, "
+                                 "coalesce(meta->>'agency', ''), count(*) FROM articles WHERE published_at IS NOT NULL "
+                                 "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")).all()
+    return stored, live
+
+
+def test_day_totals_stay_exact_under_revisions_and_deletions(pg_engine, pg_url, tmp_path):
+    from etl.load.analysis import _day_counts_pg, day_counts
+    upgrade_engine = pg_engine
+    _backfill(upgrade_engine, tmp_path, "alpha", [_record(i, when, m) for i, src, when, m in EDGES if src == "alpha"])
+    _backfill(upgrade_engine, tmp_path, "beta", [_record(i, when, m) for i, src, when, m in EDGES if src == "beta"])
+    stored, live = _stored_vs_live(pg_engine)
+    assert stored == live and sum(r[3] for r in stored) == len(EDGES)
+    # A revision moves article 1 to another day and another agency; article 2 is deleted.
+    moved = _record(1, datetime(2026, 1, 22, 9, 0, tzinfo=UTC), (VOLCANO,), lead="به گزارش ایسنا،")
+    moved["link"] = FARS[1]["link"]  # the same article (same key), edited
+    _backfill(pg_engine, tmp_path, "alpha", [moved] + [_record(i, when, m) for i, src, when, m in EDGES
+                                                        if src == "alpha" and i != 1], name="alpha-v2")
+    with pg_engine.begin() as conn:
+        gone = conn.execute(text("DELETE FROM articles WHERE title = :t"), {"t": FARS[2]["title"]}).rowcount
+    assert gone == 1
+    stored, live = _stored_vs_live(pg_engine)
+    assert stored == live
+    # Whole days from the table, part days counted live: the same as counting every article.
+    half = datetime(2026, 1, 8, 12, 0, tzinfo=UTC)
+    for filters in (Filters(), Filters(sources=("alpha",)), Filters(agency="ایسنا"), Filters(since=half),
+                    Filters(until=half), Filters(since=tehran_midnight(date(2026, 1, 8)), until=half),
+                    Filters(since=half, until=half + timedelta(hours=2)), Filters(source="beta", since=half)):
+        with pg_engine.connect() as conn:
+            assert day_counts(conn, filters) == _day_counts_pg(conn, filters, None), filters
+
+
+def test_step_10_counts_the_articles_already_stored(pg_engine, tmp_path):
+    from etl.load.migrate import current_version, upgrade
+    _backfill(pg_engine, tmp_path, "alpha", [_record(i, when, m) for i, src, when, m in EDGES])
+    with pg_engine.begin() as conn:  # the database as version 9 left it
+        conn.execute(text("DROP TABLE article_day_counts"))
+        for op in ("insert", "update", "delete"):
+            conn.execute(text(f"DROP TRIGGER articles_day_counts_{op} ON articles"))
+        conn.execute(text("DROP FUNCTION article_day_counts_apply()"))
+        conn.execute(text("DELETE FROM schema_migrations WHERE version = 10"))
+    result = upgrade(pg_engine, LOADED_AT)
+    assert (result.from_version, result.to_version) == (9, 10)
+    stored, live = _stored_vs_live(pg_engine)
+    assert stored == live and sum(r[3] for r in stored) == len(EDGES)
+    with pg_engine.connect() as conn:
+        assert current_version(conn) == 10
+
+
+def test_z_score_of_many_is_the_z_score_of_each():
+    import numpy as np
+    from etl.analysis.terms import z_score, z_scores
+    y_m, y_o = np.array([50.0, 5.0, 3.0, 0.0]), np.array([5.0, 50.0, 0.0, 3.0])
+    many = z_scores(y_m, y_o, 1000, 1000)
+    assert [round(v, 9) for v in many.tolist()] == [round(z_score(int(a), int(b), 1000, 1000), 9) for a, b in zip(y_m, y_o)]
+    assert many[0] > 4 and many[1] < -4 and z_score(10, 10, 1000, 1000) == 0.0
