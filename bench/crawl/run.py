@@ -1,7 +1,9 @@
 """Crawl efficiency and speed: a three-month crawl of the loopback news site of tests/crawlsite.py
 (two years, about 5,000 article URLs, three-level sitemap index).
 
-    .venv/bin/python bench/crawl/run.py [--delay 0.05] [--database sqlite|postgresql] [--pg-url URL]
+    .venv/bin/python bench/crawl/run.py [--delay 0.05] [--database sqlite|postgresql] [--pg-url URL] [--tiny]
+
+``--tiny`` crawls a week instead of three months (the smoke test in tests/test_benches.py).
 
 Prints figures; asserts nothing. Baselines, from the same run:
   - requests made against the minimum needed: robots.txt, the sitemaps that list at least one
@@ -61,25 +63,26 @@ def crawl_once(engine, server: LocalServer, window: Window, delay: float):
         return report, time.monotonic() - started, len(server.requests)
 
 
-def bench(url: str, delay: float) -> None:
+def bench(url: str, delay: float, since: str = SINCE, until: str = UNTIL) -> None:
     server = LocalServer().start()
     try:
         site = CrawlSite().serve(server)
-        window = Window(parse_date(SINCE), parse_date(UNTIL))
+        window = Window(parse_date(since), parse_date(until))
         engine = make_engine(url)
         upgrade(engine, utcnow())
         report, seconds, requests = crawl_once(engine, server, window, delay)
         needed = minimum(site, window)
         unpruned = 1 + len(site.sitemaps) + len(site.posts)
-        rate, floor = report.pages_fetched / seconds, 1 / delay
-        print(f"site: {len(site.posts)} article URLs in {len(site.sitemaps)} sitemaps; range {SINCE}..{UNTIL}: "
+        rate = report.pages_fetched / seconds
+        print(f"site: {len(site.posts)} article URLs in {len(site.sitemaps)} sitemaps; range {since}..{until}: "
               f"{len(site.expected(window.since, window.until))} articles")
         print(f"requests: {requests} made, {needed} minimum needed ({requests / needed:.3f}x); "
               f"without date pruning: {unpruned} ({unpruned / needed:.1f}x)")
         print(f"stored: {report.new} new articles; sitemaps {report.sitemaps_fetched} fetched, "
               f"{report.sitemaps_skipped} skipped, {report.sitemaps_failed} failed")
-        print(f"speed: {rate:.1f} pages/s in {seconds:.1f} s; politeness floor {floor:.1f} pages/s "
-              f"(per-host delay {delay:g} s): {rate / floor:.2f} of the floor")
+        floor = f"politeness floor {1 / delay:.1f} pages/s (per-host delay {delay:g} s): {rate * delay:.2f} of the floor" \
+            if delay > 0 else "no per-host delay (no politeness floor)"
+        print(f"speed: {rate:.1f} pages/s in {seconds:.1f} s; {floor}")
         again, seconds, requests = crawl_once(engine, server, window, delay)
         print(f"re-crawl of the same range: {requests} requests ({again.pages_fetched} pages) in {seconds:.1f} s")
         engine.dispose()
@@ -93,17 +96,19 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="postgresql")
     parser.add_argument("--pg-url", default=os.environ.get("NEWS_ETL_TEST_PG",
                                                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--tiny", action="store_true", help="a week of the site instead of three months")
     args = parser.parse_args()
+    span = ("2024-02-01", "2024-02-08") if args.tiny else (SINCE, UNTIL)
     if args.database == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
-            bench(f"sqlite:///{folder}/bench.db", args.delay)
+            bench(f"sqlite:///{folder}/bench.db", args.delay, *span)
         return
     name = f"news_etl_bench_crawl_{uuid.uuid4().hex[:8]}"
     admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        bench(make_url(args.pg_url).set(database=name).render_as_string(hide_password=False), args.delay)
+        bench(make_url(args.pg_url).set(database=name).render_as_string(hide_password=False), args.delay, *span)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
