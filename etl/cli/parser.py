@@ -76,6 +76,9 @@ def _ingest(sub, common) -> None:
                    help="PostgreSQL: split the input into shards (files, zip members, line ranges of a large "
                         "JSONL/CSV) and defer one job per shard to `news-etl worker`s instead of loading here; "
                         "`news-etl runs` shows their progress")
+    p.add_argument("--alert", action="store_true",
+                   help="match the loaded articles against the watches and deliver their hits (by default a "
+                        "backfill alerts nobody, so loading an archive does not flood a desk)")
     p.add_argument("--files-per-shard", type=positive, default=1, metavar="N", help="files in one queued shard")
     p.add_argument("--shard-size", type=positive, default=SHARD_RECORDS, metavar="N",
                    help=f"with --queue: records in one line-range shard of a JSONL/CSV file (default {SHARD_RECORDS:,})")

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Settings
 from ..fetch.http import HttpClient
+from ..load.watches import sync_watches
 from ..load.sources import sync_sources
 from ..load.health import queue_figures
 from ..observe import Metrics, setup_logging
@@ -60,6 +61,7 @@ def run_queue_worker(settings: Settings, choice: WorkerChoice) -> int:
     engine = engine_of(settings, notice=False)
     with engine.begin() as conn:
         sync_sources(conn, config.sources, utcnow())
+        sync_watches(conn, config.watches, utcnow())
     ensure_queue_schema(engine)
     if choice.metrics_port:
         serve_queue_metrics(engine, choice.metrics_port, choice.metrics_addr)

@@ -32,6 +32,7 @@ from ..config import Config, ConfigError, Source, load_config
 from ..defaults import CONCURRENCY
 from ..errors import first_line
 from ..load.schedule import store_crawl_next, stored_next_attempts
+from ..load.watches import sync_watches
 from ..load.sources import source_row, sync_sources
 from ..models import Failure, RunReport
 from ..observe import Metrics, log_pass
@@ -241,6 +242,7 @@ class LocalExecutor:
                 return
             with self.engine.begin() as conn:
                 sync_sources(conn, self._config.sources, self._now())
+                sync_watches(conn, self._config.watches, self._now())
             self._needs_sync = False
 
     def _stored_next(self) -> dict[str, tuple[datetime | None, datetime | None]]:

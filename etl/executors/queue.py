@@ -146,7 +146,8 @@ class QueueRuntime:
         return crawl_pages(self.context, CrawlJob(source, window, in_config=self.source(source.name) is not None),
                            page_ids, delay)
 
-    def shard(self, source_name_: str, paths: list[str | dict], pattern: str | None, batch_size: int) -> RunReport:
+    def shard(self, source_name_: str, paths: list[str | dict], pattern: str | None, batch_size: int,
+              alert: bool = False) -> RunReport:
         """A backfill shard; a source missing from this worker's file is ad hoc, as in `news-etl backfill`."""
         pieces = [Part.from_json(p) if isinstance(p, dict) else Path(p) for p in paths]
         source = self.source(source_name_)
@@ -156,7 +157,7 @@ class QueueRuntime:
             source = Source(name=source_name_, kind="files", path=first)
         if pattern:
             source = replace(source, pattern=pattern)
-        return load_shard(self.context, source, pieces, in_config=in_config, batch_size=batch_size)
+        return load_shard(self.context, source, pieces, in_config=in_config, batch_size=batch_size, alerts=alert)
 
     def _crawlable(self, name: str) -> Source:
         source = self.source(name)
@@ -275,17 +276,19 @@ def defer_slices(app: App, source: Source, window: Window, plan: list[list[int]]
 
 def _register_backfill(app: App, runtime: QueueRuntime | None) -> None:
     @app.task(name="load_shard", queue=BACKFILL_QUEUE)
-    def load_shard_task(source: str, paths: list[str | dict], pattern: str | None = None, batch_size: int = 500) -> None:
-        _logged("shard", runtime.shard(source, paths, pattern, batch_size))
+    def load_shard_task(source: str, paths: list[str | dict], pattern: str | None = None, batch_size: int = 500,
+                        alert: bool = False) -> None:
+        _logged("shard", runtime.shard(source, paths, pattern, batch_size, alert))
 
 
 def defer_shards(app: App, source: str, shards: list[list[Path | Part]], pattern: str | None,
-                 batch_size: int) -> int:
+                 batch_size: int, alert: bool = False) -> int:
     """One ``load_shard`` job per shard (a file is sent as its absolute path, a part of one as
     ``Part.to_json``); the caller's App must be open. Returns how many."""
     task = app.tasks["load_shard"]
     for shard in shards:
-        task.defer(source=source, paths=[_piece_json(p) for p in shard], pattern=pattern, batch_size=batch_size)
+        task.defer(source=source, paths=[_piece_json(p) for p in shard], pattern=pattern, batch_size=batch_size,
+                   alert=alert)
     return len(shards)
 
 

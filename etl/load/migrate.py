@@ -17,7 +17,8 @@ from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, 
 from . import views  # noqa: F401  (registers the views with the schema)
 from .reindex import rebuild_search_docs
 from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, article_lsh, crawl_pages,
-                     crawl_sitemaps, host_pace, metadata, schema_migrations, sync_state)
+                     crawl_sitemaps, host_pace, metadata, schema_migrations, sync_state, watch_deliveries,
+                     watch_hits, watches)
 
 
 def _add_crawl_frontier(conn: Connection) -> None:
@@ -118,6 +119,12 @@ def _add_due_state(conn: Connection) -> None:
             conn.execute(text(f"COMMENT ON COLUMN sources.{column} IS " + _quote(_column_comment("sources", column))))
 
 
+def _add_watches(conn: Connection) -> None:
+    """Version 12 (issue 25): watches, their watch_hits outbox and watch_deliveries."""
+    for table in (watches, watch_hits, watch_deliveries):
+        table.create(conn)
+
+
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
@@ -126,6 +133,8 @@ STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     6: ("article_lsh without a foreign key; the articles_forget_lsh trigger removes buckets", _lsh_without_foreign_key),
     7: ("host_pace: per-host minimum delay shared across workers", _add_host_pace),
     8: ("due state: sources.database_failures, crawl_next_at; sync_state", _add_due_state),
+    # 9-11: taken by branches in flight (the lead renumbers at merge).
+    12: ("watches: watches, watch_hits (the outbox), watch_deliveries", _add_watches),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 
@@ -166,6 +175,8 @@ def upgrade(engine: Engine, now: datetime) -> UpgradeResult:
             )
         else:
             for step in range(version + 1, SCHEMA_VERSION + 1):
+                if step not in STEPS:
+                    continue  # a number held for another branch's step
                 description, apply = STEPS[step]
                 apply(conn)
                 _stamp(conn, step, description, now)
@@ -181,7 +192,8 @@ def _create(conn: Connection, now: datetime) -> None:
         )
     metadata.create_all(conn)
     for step in range(1, SCHEMA_VERSION + 1):
-        _stamp(conn, step, DESCRIPTION.get(step) or STEPS[step][0], now)
+        if step in DESCRIPTION or step in STEPS:
+            _stamp(conn, step, DESCRIPTION.get(step) or STEPS[step][0], now)
 
 
 def _stamp(conn: Connection, version: int, description: str, now: datetime) -> None:

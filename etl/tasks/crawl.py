@@ -281,7 +281,8 @@ class _Crawler:
                 frontier.mark_page(conn, row.id, "outside", fetched_at, key=result.key)
             return
         articles, errors = ([result], []) if isinstance(result, Article) else ([], [result])
-        load_batch(engine, self.run.source_id, self.report, articles, errors, fetched_at)
+        load_batch(engine, self.run.source_id, self.report, articles, errors, fetched_at,
+                   alerts=self.run.context.alerts)
         with engine.begin() as conn:
             if isinstance(result, Article):
                 frontier.mark_page(conn, row.id, "done", fetched_at, key=result.key)

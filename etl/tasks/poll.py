@@ -46,7 +46,7 @@ def _poll(run: Run) -> None:
     pages = _pages(run, todo) if run.source.full_text else [item for item, _ in todo]
     articles, errors = _clean(run, todo, pages, fetched_at)
     load_batch(run.engine, run.source_id, run.report, articles, failed + errors, fetched_at,
-               known_unchanged=known, adopt_url_keys=True)
+               known_unchanged=known, adopt_url_keys=True, alerts=run.context.alerts)
     # Validators advance only when every item made it, so failed items are seen again next time.
     run.outcome.items = len(feed.items)
     run.outcome.validators = (feed.etag, feed.last_modified) if not failed + errors else None
