@@ -36,7 +36,7 @@ from .search import match_text, query_terms
 
 __all__ = ["GIN_PAIRS", "HitRow", "MessageClaim", "claim_message", "due_messages", "failing_deliveries",
            "group_pending", "hit_rows", "latest_hits", "match_batch", "record_attempt", "sync_watches",
-           "watch_overview"]
+           "watch_ids", "watch_overview"]
 
 # (watches x articles) from which the batch's documents get a GIN index of their own (bench/watches:
 # testing a pair costs about 0.4 microseconds, the index about 0.1 ms per article and 25 microseconds per watch).
@@ -194,6 +194,11 @@ def _match_sqlite(conn: Connection, ids: list[int], new: list[int], now: datetim
 
 
 # --- deliveries -------------------------------------------------------------------------------
+
+
+def watch_ids(conn: Connection) -> dict[str, int]:
+    """name -> id of every watch row."""
+    return dict(conn.execute(select(watches.c.name, watches.c.id)).all())
 
 
 def group_pending(conn: Connection, watch_id: int, channel: str, now: datetime, digest: int | None,
