@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-V", "--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for group in (_ingest, _inspect, _query, _service, _lexicon, _web, _crawl, _worker):
+    for group in (_ingest, _inspect, _query, _service, _lexicon, _web, _crawl, _worker, _watches):
         group(sub, common)
     return parser
 
@@ -244,6 +244,19 @@ def _worker(sub, common) -> None:
                    help="serve Prometheus metrics (the queue's depth, oldest job, stalled jobs, workers) on this port")
     p.add_argument("--metrics-addr", default="127.0.0.1", metavar="ADDR",
                    help="address for the metrics server (default 127.0.0.1; 0.0.0.0 in a container)")
+
+
+def _watches(sub, common) -> None:
+    p = add_command(sub, "watches", "watches:cmd_watches",
+                    "list the watches of the sources file ([[watches]]) with their hits and the state of their "
+                    "deliveries", "news-etl watches --json", [common])
+    listing_args(p)
+
+    p = add_command(sub, "watch", "watches:cmd_watch", "print a watch's latest hits, newest first",
+                    "news-etl watch oil-ministry --limit 5", [common])
+    p.add_argument("name", metavar="NAME", help="the watch's name")
+    p.add_argument("--limit", type=positive, default=20, metavar="N", help="how many hits, newest first")
+    listing_args(p)
 
 
 def _queues(value: str) -> str:

@@ -68,10 +68,18 @@ def run_queue_worker(settings: Settings, choice: WorkerChoice) -> int:
     name = f"{socket.gethostname()}:{os.getpid()}"
     pace = SharedPace(engine, choice.per_host_delay)
     with HttpClient(http_settings(retries=1, per_host_delay=choice.per_host_delay), pacer=pace) as client:
-        runtime = QueueRuntime(engine, config, client, utcnow, owner=name, per_host=choice.per_host)
+        runtime = QueueRuntime(engine, config, client, utcnow, owner=name, per_host=choice.per_host,
+                               senders=senders_of_environment())
         run_worker(make_app(conninfo, runtime), choice.concurrency, choice.queues, choice.listen_notify, name)
     engine.dispose()
     return 0
+
+
+def senders_of_environment():
+    """How the watches' hits leave this process: the SMTP server of $NEWS_ETL_SMTP_* (etl/watches/mail.py)."""
+    from ..tasks.deliver import Senders
+    from ..watches.mail import smtp_settings
+    return Senders(smtp=smtp_settings(os.environ))
 
 
 def serve_queue_metrics(engine, port: int, addr: str) -> None:
