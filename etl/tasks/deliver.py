@@ -39,7 +39,7 @@ class DeliveryPolicy:
     attempts: int = 8  # failed attempts before a delivery is marked failed
     backoff_base: float = 2.0  # seconds before the first retry; doubled each time
     backoff_cap: float = 900.0
-    lease: float = 60.0  # seconds a claimed message is held (longer than one attempt can take)
+    lease: float = 30.0  # seconds a claimed message is held (longer than one attempt can take: 5 + 15 s)
     per_run: int = 200  # messages sent by one run at most per channel of a watch (the next run goes on)
     webhook: WebhookOptions = WebhookOptions()
 
