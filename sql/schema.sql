@@ -189,6 +189,71 @@ COMMENT ON COLUMN watches.created_at IS 'When the watch first appeared (UTC).';
 
 COMMENT ON COLUMN watches.updated_at IS 'When its row last changed (UTC).';
 
+CREATE TABLE watch_hits (
+	id BIGSERIAL NOT NULL, 
+	watch_id INTEGER NOT NULL, 
+	article_id BIGINT NOT NULL, 
+	matched_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	reason VARCHAR(16) NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT watch_hits_watch_article UNIQUE (watch_id, article_id)
+);
+
+CREATE INDEX watch_hits_article ON watch_hits (article_id);
+
+CREATE INDEX watch_hits_watch_id ON watch_hits (watch_id, id);
+
+COMMENT ON TABLE watch_hits IS 'The outbox: one row per (watch, article) that matched, written in the transaction that stored the article, so a killed process never loses a hit nor records one twice.';
+
+COMMENT ON COLUMN watch_hits.id IS 'Hit id, in the order hits were recorded.';
+
+COMMENT ON COLUMN watch_hits.watch_id IS 'The watch (watches.id).';
+
+COMMENT ON COLUMN watch_hits.article_id IS 'The matching article (articles.id); removed with it by the articles_forget_watch_hits trigger.';
+
+COMMENT ON COLUMN watch_hits.matched_at IS 'When the batch that stored (or changed) the article was loaded (UTC).';
+
+COMMENT ON COLUMN watch_hits.reason IS '''new'' (the article was added) or ''updated'' (its content changed).';
+
+CREATE TABLE watch_deliveries (
+	id BIGSERIAL NOT NULL, 
+	hit_id BIGINT NOT NULL, 
+	watch_id INTEGER NOT NULL, 
+	channel VARCHAR(16) NOT NULL, 
+	status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+	attempts INTEGER DEFAULT 0 NOT NULL, 
+	next_attempt_at TIMESTAMP WITH TIME ZONE, 
+	message TEXT, 
+	last_error TEXT, 
+	finished_at TIMESTAMP WITH TIME ZONE, 
+	PRIMARY KEY (id), 
+	CONSTRAINT watch_deliveries_hit_channel UNIQUE (hit_id, channel)
+);
+
+CREATE INDEX watch_deliveries_due ON watch_deliveries (watch_id, channel, status);
+
+COMMENT ON TABLE watch_deliveries IS 'Each hit''s delivery per channel, at least once, with retries (etl/tasks/deliver.py).';
+
+COMMENT ON COLUMN watch_deliveries.id IS 'Surrogate key.';
+
+COMMENT ON COLUMN watch_deliveries.hit_id IS 'The hit to deliver (watch_hits.id).';
+
+COMMENT ON COLUMN watch_deliveries.watch_id IS 'The hit''s watch (watches.id).';
+
+COMMENT ON COLUMN watch_deliveries.channel IS '''webhook'' or ''email''.';
+
+COMMENT ON COLUMN watch_deliveries.status IS '''pending'' (not delivered yet), ''sent'' (the receiver accepted it), ''failed'' (every attempt failed).';
+
+COMMENT ON COLUMN watch_deliveries.attempts IS 'Attempts that failed so far.';
+
+COMMENT ON COLUMN watch_deliveries.next_attempt_at IS 'Not tried before then: a retry''s backoff, or the lease of the delivery task that is sending it.';
+
+COMMENT ON COLUMN watch_deliveries.message IS 'The digest this hit was grouped into (its Idempotency-Key); NULL for a hit sent alone.';
+
+COMMENT ON COLUMN watch_deliveries.last_error IS 'Why the last attempt failed, one line.';
+
+COMMENT ON COLUMN watch_deliveries.finished_at IS 'When it was sent, or given up as failed (UTC).';
+
 CREATE TABLE articles (
 	id BIGSERIAL NOT NULL, 
 	source_id INTEGER NOT NULL, 
@@ -532,75 +597,6 @@ COMMENT ON COLUMN article_minhash.article_id IS 'The article (articles.id) the s
 
 COMMENT ON COLUMN article_minhash.signature IS 'MinHash signature of the folded text (etl/clean/dedup.py).';
 
-CREATE TABLE watch_hits (
-	id BIGSERIAL NOT NULL, 
-	watch_id INTEGER NOT NULL, 
-	article_id BIGINT NOT NULL, 
-	matched_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	reason VARCHAR(16) NOT NULL, 
-	PRIMARY KEY (id), 
-	CONSTRAINT watch_hits_watch_article UNIQUE (watch_id, article_id), 
-	FOREIGN KEY(watch_id) REFERENCES watches (id), 
-	FOREIGN KEY(article_id) REFERENCES articles (id) ON DELETE CASCADE
-);
-
-CREATE INDEX watch_hits_article ON watch_hits (article_id);
-
-CREATE INDEX watch_hits_watch_id ON watch_hits (watch_id, id);
-
-COMMENT ON TABLE watch_hits IS 'The outbox: one row per (watch, article) that matched, written in the transaction that stored the article, so a killed process never loses a hit nor records one twice.';
-
-COMMENT ON COLUMN watch_hits.id IS 'Hit id, in the order hits were recorded.';
-
-COMMENT ON COLUMN watch_hits.watch_id IS 'The watch (watches.id).';
-
-COMMENT ON COLUMN watch_hits.article_id IS 'The matching article (articles.id).';
-
-COMMENT ON COLUMN watch_hits.matched_at IS 'When the batch that stored (or changed) the article was loaded (UTC).';
-
-COMMENT ON COLUMN watch_hits.reason IS '''new'' (the article was added) or ''updated'' (its content changed).';
-
-CREATE TABLE watch_deliveries (
-	id BIGSERIAL NOT NULL, 
-	hit_id BIGINT NOT NULL, 
-	watch_id INTEGER NOT NULL, 
-	channel VARCHAR(16) NOT NULL, 
-	status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
-	attempts INTEGER DEFAULT 0 NOT NULL, 
-	next_attempt_at TIMESTAMP WITH TIME ZONE, 
-	message TEXT, 
-	last_error TEXT, 
-	finished_at TIMESTAMP WITH TIME ZONE, 
-	PRIMARY KEY (id), 
-	CONSTRAINT watch_deliveries_hit_channel UNIQUE (hit_id, channel), 
-	FOREIGN KEY(hit_id) REFERENCES watch_hits (id) ON DELETE CASCADE, 
-	FOREIGN KEY(watch_id) REFERENCES watches (id)
-);
-
-CREATE INDEX watch_deliveries_due ON watch_deliveries (watch_id, channel, status);
-
-COMMENT ON TABLE watch_deliveries IS 'Each hit''s delivery per channel, at least once, with retries (etl/tasks/deliver.py).';
-
-COMMENT ON COLUMN watch_deliveries.id IS 'Surrogate key.';
-
-COMMENT ON COLUMN watch_deliveries.hit_id IS 'The hit to deliver (watch_hits.id).';
-
-COMMENT ON COLUMN watch_deliveries.watch_id IS 'The hit''s watch (watches.id).';
-
-COMMENT ON COLUMN watch_deliveries.channel IS '''webhook'' or ''email''.';
-
-COMMENT ON COLUMN watch_deliveries.status IS '''pending'' (not delivered yet), ''sent'' (the receiver accepted it), ''failed'' (every attempt failed).';
-
-COMMENT ON COLUMN watch_deliveries.attempts IS 'Attempts that failed so far.';
-
-COMMENT ON COLUMN watch_deliveries.next_attempt_at IS 'Not tried before then: a retry''s backoff, or the lease of the delivery task that is sending it.';
-
-COMMENT ON COLUMN watch_deliveries.message IS 'The digest this hit was grouped into (its Idempotency-Key); NULL for a hit sent alone.';
-
-COMMENT ON COLUMN watch_deliveries.last_error IS 'Why the last attempt failed, one line.';
-
-COMMENT ON COLUMN watch_deliveries.finished_at IS 'When it was sent, or given up as failed (UTC).';
-
 CREATE OR REPLACE FUNCTION article_lsh_forget() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM article_lsh l USING gone g WHERE l.article_id = g.id;
@@ -608,6 +604,15 @@ BEGIN
 END $$;
 
 CREATE TRIGGER articles_forget_lsh AFTER DELETE ON articles REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION article_lsh_forget();
+
+CREATE OR REPLACE FUNCTION watch_hits_forget() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM watch_deliveries d USING watch_hits h, gone g WHERE d.hit_id = h.id AND h.article_id = g.id;
+    DELETE FROM watch_hits h USING gone g WHERE h.article_id = g.id;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER articles_forget_watch_hits AFTER DELETE ON articles REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION watch_hits_forget();
 
 CREATE VIEW articles_per_source_day AS
 SELECT s.name AS source,

@@ -185,3 +185,33 @@ def test_watches_parse_with_every_key():
     assert watch == Watch("oil", '"وزارت نفت"', ("irna",), ("ایرنا",), "http://127.0.0.1:8000/hook",
                           ("desk@example.org",), 900, "OIL_SECRET", True)
     assert watch.channels == ("webhook", "email")
+
+
+def test_step_12_adds_the_watch_tables_to_a_version_8_database(empty_db_url):
+    from etl.load.db import make_engine
+    from etl.load.migrate import upgrade
+    engine = make_engine(empty_db_url)
+    upgrade(engine, NOW)
+    sid = source_id(engine)
+    load(engine, sid, [article(1, "نفت", "قیمت نفت")])
+    with engine.begin() as conn:
+        on = " ON articles" if engine.dialect.name == "postgresql" else ""
+        conn.execute(text(f"DROP TRIGGER articles_forget_watch_hits{on}"))
+        for table in ("watch_deliveries", "watch_hits", "watches"):
+            conn.execute(text(f"DROP TABLE {table}"))
+        conn.execute(text("DELETE FROM schema_migrations WHERE version > 8"))
+    assert upgrade(engine, NOW).from_version == 8
+    watch_on(engine, Watch("w", "نفت", webhook="http://127.0.0.1:9/h"))
+    load(engine, sid, [article(2, "نفت", "نفت خام")])
+    assert scalar(engine, "SELECT count(*) FROM articles") == 2 and hits(engine, "w") == ["https://news.example/2"]
+    engine.dispose()
+
+
+def test_a_deleted_article_takes_its_hits_and_deliveries_along(engine):
+    sid = source_id(engine)
+    watch_on(engine, Watch("w", "نفت", webhook="http://127.0.0.1:9/h"))
+    load(engine, sid, [article(1, "نفت", "قیمت نفت"), article(2, "نفت", "نفت خام")])
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM articles WHERE url = 'https://news.example/1'"))
+    assert hits(engine, "w") == ["https://news.example/2"]
+    assert scalar(engine, "SELECT count(*) FROM watch_deliveries") == 1

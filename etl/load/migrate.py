@@ -16,9 +16,9 @@ from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, 
 
 from . import views  # noqa: F401  (registers the views with the schema)
 from .reindex import rebuild_search_docs
-from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, article_lsh, crawl_pages,
-                     crawl_sitemaps, host_pace, metadata, schema_migrations, sync_state, watch_deliveries,
-                     watch_hits, watches)
+from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, WATCH_HITS_FORGET,
+                     article_lsh, crawl_pages, crawl_sitemaps, host_pace, metadata, schema_migrations, sync_state,
+                     watch_deliveries, watch_hits, watches)
 
 
 def _add_crawl_frontier(conn: Connection) -> None:
@@ -123,6 +123,10 @@ def _add_watches(conn: Connection) -> None:
     """Version 12 (issue 25): watches, their watch_hits outbox and watch_deliveries."""
     for table in (watches, watch_hits, watch_deliveries):
         table.create(conn)
+    on = " ON articles" if conn.dialect.name == "postgresql" else ""
+    conn.execute(text(f"DROP TRIGGER IF EXISTS articles_forget_watch_hits{on}"))  # a half-removed earlier try
+    for statement in WATCH_HITS_FORGET[conn.dialect.name]:
+        conn.execute(text(statement))
 
 
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
