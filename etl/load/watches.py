@@ -125,8 +125,8 @@ hits AS (
     FROM w JOIN {batch} b ON b.doc @@ w.q
     WHERE (b.new OR w.on_update) AND (w.sources IS NULL OR b.source = ANY(w.sources))
       AND (w.agencies IS NULL OR b.agency = ANY(w.agencies))
+      AND (b.new OR NOT EXISTS (SELECT 1 FROM watch_hits x WHERE x.watch_id = w.id AND x.article_id = b.id))
     ORDER BY 1, 2
-    ON CONFLICT (watch_id, article_id) DO NOTHING
     RETURNING id, watch_id
 ), deliveries AS (
     INSERT INTO watch_deliveries (hit_id, watch_id, channel, status, attempts)
@@ -140,10 +140,17 @@ _PG_MATCH_LOOP = text("WITH" + _PG_WATCHES + "," + _PG_BATCH + "," + _PG_RECORD.
 _PG_MATCH_GIN = text("WITH" + _PG_WATCHES + "," + _PG_RECORD.format(batch="watch_batch"))
 # Created once per connection; its rows go at commit. The GIN index is filled through its pending
 # list and merged in one go (gin_clean_pending_list), which costs half of inserting into the tree.
+# Its documents are stored uncompressed (EXTERNAL): a phrase is rechecked on the document itself,
+# and decompressing it for every watch that rechecks it doubled the matching time.
 _PG_GIN_TABLE = """
-CREATE TEMPORARY TABLE IF NOT EXISTS watch_batch (id bigint, doc tsvector, source text, agency text, new boolean)
-    ON COMMIT DELETE ROWS;
-CREATE INDEX IF NOT EXISTS watch_batch_doc ON watch_batch USING gin (doc) WITH (fastupdate = on)"""
+DO $$ BEGIN
+    IF to_regclass('pg_temp.watch_batch') IS NULL THEN
+        CREATE TEMPORARY TABLE watch_batch (id bigint, doc tsvector, source text, agency text, new boolean)
+            ON COMMIT DELETE ROWS;
+        ALTER TABLE watch_batch ALTER COLUMN doc SET STORAGE EXTERNAL;
+        CREATE INDEX watch_batch_doc ON watch_batch USING gin (doc) WITH (fastupdate = on);
+    END IF;
+END $$"""
 _PG_GIN_FILL = text("""
 INSERT INTO watch_batch SELECT a.id, a.search_doc, s.name, a.meta->>'agency', a.id = ANY(CAST(:new AS bigint[]))
 FROM articles a JOIN sources s ON s.id = a.source_id WHERE a.id = ANY(CAST(:ids AS bigint[]))""")
