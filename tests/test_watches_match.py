@@ -215,3 +215,20 @@ def test_a_deleted_article_takes_its_hits_and_deliveries_along(engine):
         conn.execute(text("DELETE FROM articles WHERE url = 'https://news.example/1'"))
     assert hits(engine, "w") == ["https://news.example/2"]
     assert scalar(engine, "SELECT count(*) FROM watch_deliveries") == 1
+
+
+def test_a_reload_of_the_service_syncs_the_watches_of_the_file(engine, tmp_path):
+    """SIGHUP: the local executor reads the file again; its new watch is synced and matched."""
+    from pathlib import Path
+    from etl.config import load_config
+    from etl.executors.local import LocalExecutor, LocalOptions
+    config = tmp_path / "sources.toml"
+    config.write_text('[[watches]]\nname = "first"\nquery = "نفت"\n', encoding="utf-8")
+    executor = LocalExecutor(engine, load_config(config), LocalOptions(config_path=Path(config)), None, lambda: NOW)
+    executor._sync()
+    config.write_text('[[watches]]\nname = "first"\nquery = "نفت"\n\n[[watches]]\nname = "second"\nquery = "گاز"\n',
+                      encoding="utf-8")
+    assert executor.reload()
+    sid = source_id(engine)
+    load(engine, sid, [article(1, "گاز", "قیمت گاز")])
+    assert hits(engine, "second") == ["https://news.example/1"] and hits(engine, "first") == []
