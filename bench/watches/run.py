@@ -63,8 +63,9 @@ def queries(count: int, seed: int = 7, broad: bool = False) -> list[str]:
     """Watch queries drawn from the corpus text: a third single words, a third two-word phrases
     as written, a third ZWNJ compounds (in their joined spelling, so the Persian-aware match has
     work to do). A desk watches a name or a topic, so by default each is drawn among those in
-    0.1% to 2% of the paragraphs (a few hits per watch and batch); ``broad``: drawn from the
-    running text, common words included (tens of hits per watch and batch: a stress case)."""
+    0.05% to 0.5% of the paragraphs (an article has 3 to 8: about 0.3% to 3% of the articles, a
+    few hits per watch and batch); ``broad``: drawn from the running text, common words included
+    (tens of hits per watch and batch: a stress case)."""
     rng = random.Random(seed)
     _, paras = paragraphs()
     tokens = [p.split() for p in paras]
@@ -79,9 +80,9 @@ def queries(count: int, seed: int = 7, broad: bool = False) -> list[str]:
 
 
 def _selective(pool: list[str], tokens: list[list[str]]) -> list[str]:
-    """The distinct entries of ``pool`` found in 0.1% to 2% of the paragraphs (as a word, a
+    """The distinct entries of ``pool`` found in 0.05% to 0.5% of the paragraphs (as a word, a
     joined compound, or a pair of words)."""
-    low, high = max(1, len(tokens) // 1000), len(tokens) // 50
+    low, high = max(1, len(tokens) // 2000), len(tokens) // 200
     seen: Counter = Counter()
     for t in tokens:
         seen.update({w.replace(ZWNJ, "") for w in t} | {f'"{a} {b}"' for a, b in zip(t, t[1:])})
