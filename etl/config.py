@@ -10,15 +10,19 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .defaults import CONCURRENCY
+
+if TYPE_CHECKING:
+    from .watches.model import Watch
 
 DEFAULT_DATABASE_URL = "sqlite:///news.db"
 DEFAULT_CONFIG_PATH = "config/sources.toml"
 DEFAULT_INTERVAL = 900
 KINDS = ("feed", "files", "site")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_RE = _NAME_RE  # a source's or a watch's name
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # Sources polled at once by `fetch` and `run` (threads: most of their time is spent waiting on
@@ -84,11 +88,13 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """The sources file: its sources and the ``[agencies]`` table every cleaning path honours."""
+    """The sources file: its sources, the ``[agencies]`` table every cleaning path honours, and
+    its ``[[watches]]`` (etl/watches/model.py)."""
 
     sources: tuple[Source, ...] = ()
     # canonical agency name -> its spellings (etl/clean/agency.py adds them to the bundled table)
     agencies: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    watches: tuple[Watch, ...] = ()
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -176,9 +182,10 @@ def missing_sources(path: Path) -> str:
 
 
 def parse_config(data: Mapping[str, Any], origin: str) -> Config:
-    unknown = set(data) - {"sources", "agencies"}
+    unknown = set(data) - {"sources", "agencies", "watches"}
     if unknown:
-        raise ConfigError(f"{origin}: unknown top-level key {sorted(unknown)[0]!r} (expected [[sources]] or [agencies])")
+        raise ConfigError(f"{origin}: unknown top-level key {sorted(unknown)[0]!r} "
+                          "(expected [[sources]], [agencies] or [[watches]])")
     agencies = parse_agencies(data.get("agencies", {}), origin)
     tables = data.get("sources", [])
     if not isinstance(tables, list):
@@ -191,7 +198,14 @@ def parse_config(data: Mapping[str, Any], origin: str) -> Config:
             raise ConfigError(f"{origin}: source {source.name!r}: key 'name': duplicate name")
         seen.add(source.name)
         sources.append(source)
-    return Config(tuple(sources), agencies)
+    return Config(tuple(sources), agencies, _watches(data, origin, seen))
+
+
+def _watches(data: Mapping[str, Any], origin: str, source_names: set[str]) -> tuple[Watch, ...]:
+    if "watches" not in data:
+        return ()
+    from .watches.model import parse_watches  # only a file with watches needs their parser
+    return parse_watches(data["watches"], origin, sorted(source_names))
 
 
 def parse_sources(data: Mapping[str, Any], origin: str) -> list[Source]:

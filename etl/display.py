@@ -177,9 +177,10 @@ def _json_default(value: Any) -> Any:
 class ProgressLine:
     """One self-rewriting stderr line while a run goes on; silent when stderr is not a terminal."""
 
-    def __init__(self, stream: TextIO = sys.stderr, enabled: bool | None = None):
-        self.stream = stream
-        self.enabled = stream.isatty() if enabled is None else enabled
+    def __init__(self, stream: TextIO | None = None, enabled: bool | None = None):
+        # stderr as it is now, not when this module was imported (a test may have replaced it since).
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
         self.started = time.monotonic()
 
     def __call__(self, report: RunReport) -> None:

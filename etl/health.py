@@ -19,6 +19,7 @@ from .config import DEFAULT_INTERVAL, parse_interval
 from .defaults import HEALTH_FACTOR, HEALTH_TOLERANCE
 from .errors import first_line, one_line
 from .load.health import QueueFigures, enabled_sources, queue_figures
+from .load.watches import failing_deliveries
 
 __all__ = ["Health", "SourceHealth", "check_health", "source_problem"]
 
@@ -44,11 +45,15 @@ class Health:
     database_problem: str | None = None
     sources: list[SourceHealth] = field(default_factory=list)
     queue: QueueFigures | None = None
+    # Watch channels whose latest finished delivery failed (etl/load/watches.failing_deliveries).
+    watches: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
         found = [f"database unreachable: {self.database_problem}"] if self.database_problem else []
-        return found + [f"{s.name}: {s.reason}" for s in self.sources if not s.ok]
+        return found + [f"{s.name}: {s.reason}" for s in self.sources if not s.ok] + [
+            f"watch {w['watch']}: {w['channel']}: {w['failed']} delivery(ies) failed; {LAST_ERROR}"
+            f"{one_line(w['last_error'])}" for w in self.watches]
 
     @property
     def ok(self) -> bool:
@@ -61,7 +66,7 @@ class Health:
     def as_dict(self) -> dict[str, Any]:
         return {"healthy": self.ok, "database_ok": self.database_problem is None,
                 "database_problem": self.database_problem, "sources": [asdict(s) for s in self.sources],
-                "queue": asdict(self.queue) if self.queue else None}
+                "queue": asdict(self.queue) if self.queue else None, "watches": self.watches}
 
 
 def check_health(engine: Engine, now: datetime, factor: float = DEFAULT_FACTOR,
@@ -71,6 +76,7 @@ def check_health(engine: Engine, now: datetime, factor: float = DEFAULT_FACTOR,
         with engine.connect() as conn:
             rows = enabled_sources(conn)
             health.queue = queue_figures(conn, now)
+            health.watches = failing_deliveries(conn)
     except SQLAlchemyError as exc:
         health.database_problem = first_line(exc)
         return health

@@ -133,6 +133,7 @@ class RunReport:
     unchanged: int = 0
     failed: int = 0
     skipped: int = 0
+    hits: int = 0  # watch hits recorded (etl/watches): articles of this run that a watch matched
     failure: Failure | None = None  # why the run stopped or failed as a whole; None when it did not
     # The first few failures, for the caller; all of them are in ingest_errors.
     errors: list[ItemError] = field(default_factory=list)
@@ -161,7 +162,7 @@ class RunReport:
 
     def add(self, other: RunReport) -> None:
         """Add another run's counts to this one (a pass made of several runs, a total)."""
-        for name in ("seen", "new", "updated", "unchanged", "failed", "skipped"):
+        for name in ("seen", "new", "updated", "unchanged", "failed", "skipped", "hits"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property

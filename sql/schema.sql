@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 10.
+-- news-etl PostgreSQL schema, version 11.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -142,6 +142,117 @@ COMMENT ON COLUMN sync_state.name IS 'What was synced: ''sources'' (the sources 
 COMMENT ON COLUMN sync_state.digest IS 'Digest of what the sources table was last made to match.';
 
 COMMENT ON COLUMN sync_state.synced_at IS 'When (UTC).';
+
+CREATE TABLE watches (
+	id SERIAL NOT NULL, 
+	name VARCHAR(64) NOT NULL, 
+	query TEXT NOT NULL, 
+	match TEXT NOT NULL, 
+	sources JSONB, 
+	agencies JSONB, 
+	on_update BOOLEAN DEFAULT false NOT NULL, 
+	webhook TEXT, 
+	email JSONB, 
+	settings JSONB, 
+	in_config BOOLEAN DEFAULT true NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (id), 
+	UNIQUE (name)
+);
+
+COMMENT ON TABLE watches IS 'Saved searches declared in the sources file ([[watches]]), synced like sources.';
+
+COMMENT ON COLUMN watches.id IS 'Surrogate key, referenced by watch_hits and watch_deliveries.';
+
+COMMENT ON COLUMN watches.name IS 'The name used in the sources file''s [[watches]].';
+
+COMMENT ON COLUMN watches.query IS 'The query as written, in `news-etl search`''s syntax.';
+
+COMMENT ON COLUMN watches.match IS 'The query as this database matches it, built by etl/load/search.py: to_tsquery(''simple'', ...) text on PostgreSQL, an FTS5 MATCH expression on SQLite.';
+
+COMMENT ON COLUMN watches.sources IS 'Only articles of these sources (a list of names); NULL: every source.';
+
+COMMENT ON COLUMN watches.agencies IS 'Only articles attributed to these agencies (meta.agency); NULL: any.';
+
+COMMENT ON COLUMN watches.on_update IS 'Also match articles whose content changes (an edited article that now matches).';
+
+COMMENT ON COLUMN watches.webhook IS 'The webhook address each hit (or digest) is posted to; NULL: none.';
+
+COMMENT ON COLUMN watches.email IS 'The addresses each hit (or digest) is mailed to (a list); NULL: none.';
+
+COMMENT ON COLUMN watches.settings IS 'The watch''s table from the sources file, as last seen (no secret: only the name of the variable that holds it).';
+
+COMMENT ON COLUMN watches.in_config IS 'False once the watch is removed from the sources file: it matches no more, its hits stay.';
+
+COMMENT ON COLUMN watches.created_at IS 'When the watch first appeared (UTC).';
+
+COMMENT ON COLUMN watches.updated_at IS 'When its row last changed (UTC).';
+
+CREATE TABLE watch_hits (
+	id BIGSERIAL NOT NULL, 
+	watch_id INTEGER NOT NULL, 
+	article_id BIGINT NOT NULL, 
+	matched_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	reason VARCHAR(16) NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT watch_hits_watch_article UNIQUE (watch_id, article_id)
+);
+
+CREATE INDEX watch_hits_article ON watch_hits (article_id);
+
+CREATE INDEX watch_hits_watch_id ON watch_hits (watch_id, id);
+
+COMMENT ON TABLE watch_hits IS 'The outbox: one row per (watch, article) that matched, written in the transaction that stored the article, so a killed process never loses a hit nor records one twice.';
+
+COMMENT ON COLUMN watch_hits.id IS 'Hit id, in the order hits were recorded.';
+
+COMMENT ON COLUMN watch_hits.watch_id IS 'The watch (watches.id).';
+
+COMMENT ON COLUMN watch_hits.article_id IS 'The matching article (articles.id); removed with it by the articles_forget_watch_hits trigger.';
+
+COMMENT ON COLUMN watch_hits.matched_at IS 'When the batch that stored (or changed) the article was loaded (UTC).';
+
+COMMENT ON COLUMN watch_hits.reason IS '''new'' (the article was added) or ''updated'' (its content changed).';
+
+CREATE TABLE watch_deliveries (
+	id BIGSERIAL NOT NULL, 
+	hit_id BIGINT NOT NULL, 
+	watch_id INTEGER NOT NULL, 
+	channel VARCHAR(16) NOT NULL, 
+	status VARCHAR(16) DEFAULT 'pending' NOT NULL, 
+	attempts INTEGER DEFAULT 0 NOT NULL, 
+	next_attempt_at TIMESTAMP WITH TIME ZONE, 
+	message TEXT, 
+	last_error TEXT, 
+	finished_at TIMESTAMP WITH TIME ZONE, 
+	PRIMARY KEY (id), 
+	CONSTRAINT watch_deliveries_hit_channel UNIQUE (hit_id, channel)
+);
+
+CREATE INDEX watch_deliveries_due ON watch_deliveries (watch_id, channel, status);
+
+COMMENT ON TABLE watch_deliveries IS 'Each hit''s delivery per channel, at least once, with retries (etl/tasks/deliver.py).';
+
+COMMENT ON COLUMN watch_deliveries.id IS 'Surrogate key.';
+
+COMMENT ON COLUMN watch_deliveries.hit_id IS 'The hit to deliver (watch_hits.id).';
+
+COMMENT ON COLUMN watch_deliveries.watch_id IS 'The hit''s watch (watches.id).';
+
+COMMENT ON COLUMN watch_deliveries.channel IS '''webhook'' or ''email''.';
+
+COMMENT ON COLUMN watch_deliveries.status IS '''pending'' (not delivered yet), ''sent'' (the receiver accepted it), ''failed'' (every attempt failed).';
+
+COMMENT ON COLUMN watch_deliveries.attempts IS 'Attempts that failed so far.';
+
+COMMENT ON COLUMN watch_deliveries.next_attempt_at IS 'Not tried before then: a retry''s backoff, or the lease of the delivery task that is sending it.';
+
+COMMENT ON COLUMN watch_deliveries.message IS 'The digest this hit was grouped into (its Idempotency-Key); NULL for a hit sent alone.';
+
+COMMENT ON COLUMN watch_deliveries.last_error IS 'Why the last attempt failed, one line.';
+
+COMMENT ON COLUMN watch_deliveries.finished_at IS 'When it was sent, or given up as failed (UTC).';
 
 CREATE TABLE articles (
 	id BIGSERIAL NOT NULL, 
@@ -534,6 +645,15 @@ BEGIN
 END $$;
 
 CREATE TRIGGER articles_forget_lsh AFTER DELETE ON articles REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION article_lsh_forget();
+
+CREATE OR REPLACE FUNCTION watch_hits_forget() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM watch_deliveries d USING watch_hits h, gone g WHERE d.hit_id = h.id AND h.article_id = g.id;
+    DELETE FROM watch_hits h USING gone g WHERE h.article_id = g.id;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER articles_forget_watch_hits AFTER DELETE ON articles REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION watch_hits_forget();
 
 CREATE VIEW articles_per_source_day AS
 SELECT s.name AS source,

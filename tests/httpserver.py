@@ -33,6 +33,7 @@ class Recorded:
     path: str
     headers: dict[str, str]  # keys lowercased
     client_port: int = 0  # the client's end of the connection (which process asked: /proc/net/tcp)
+    body: bytes = b""  # a POST's body (webhook tests)
 
 
 @dataclass
@@ -103,9 +104,14 @@ def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"  # one request per connection: the body ends at close
 
-        def do_GET(self) -> None:
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.do_GET(self.rfile.read(min(length, 1 << 20)), "POST")
+
+        def do_GET(self, posted: bytes = b"", method: str = "GET") -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status, reply_headers, body = server._reply(Recorded("GET", self.path, headers, self.client_address[1]))
+            status, reply_headers, body = server._reply(Recorded(method, self.path, headers, self.client_address[1],
+                                                                 posted))
             self.send_response(status)
             for name, value in reply_headers.items():
                 self.send_header(name, value)

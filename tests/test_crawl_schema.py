@@ -26,10 +26,13 @@ ARTICLE = ("INSERT INTO articles (id, source_id, key, title, title_derived, body
 
 def version_1(engine) -> None:
     """What version 1 created: every table but the frontier (and step 7's host_pace, step 8's
-    sync_state), sources.kind limited to feed/files."""
+    sync_state, step 11's watch tables), sources.kind limited to feed/files."""
+    later = ("host_pace", "sync_state", "watches", "watch_hits", "watch_deliveries")
     with engine.begin() as conn:
         metadata.create_all(conn, tables=[t for t in metadata.sorted_tables
-                                          if not t.name.startswith("crawl_") and t.name not in ("host_pace", "sync_state")])
+                                          if not t.name.startswith("crawl_") and t.name not in later])
+        conn.execute(text("DROP TRIGGER articles_forget_watch_hits"  # step 11's, made with the metadata
+                          + (" ON articles" if conn.dialect.name == "postgresql" else "")))
         conn.execute(text("DROP INDEX articles_source_url"))
         conn.execute(text("DROP INDEX articles_source_raw_hash"))  # step 2 adds raw_hash
         conn.execute(text("ALTER TABLE articles DROP COLUMN raw_hash"))

@@ -275,6 +275,9 @@ def test_upgrade_rebuilds_search_documents_stored_before_version_4(engine):
             conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))  # steps 5 and 8
         conn.execute(text("DROP TABLE host_pace"))  # and step 7's table
         conn.execute(text("DROP TABLE sync_state"))  # and step 8's
+        for table in ("watch_deliveries", "watch_hits", "watches"):  # and step 11's
+            conn.execute(text(f"DROP TABLE {table}"))
+        conn.execute(text("DROP TRIGGER articles_forget_watch_hits" + (" ON articles" if engine.dialect.name == "postgresql" else "")))
         conn.execute(text("DELETE FROM schema_migrations WHERE version >= 4"))
     assert ids(engine, "ساختوسازهای") == []
     upgrade(engine, NOW)
@@ -304,9 +307,9 @@ def test_widening_windows_find_exactly_the_most_recent_matches(pg_engine, monkey
     monkeypatch.setattr(search_module, "RANK_CANDIDATES", 4)
     monkeypatch.setattr(search_module, "FIRST_WINDOW", first_window)
     for query in ("گزارش", "ایران", "مي شود", "تهران"):
-        tsquery = f.to_tsquery(literal_column("'simple'"), search_module.tsquery_text(search_module._terms(query)))
+        tsquery = f.to_tsquery(literal_column("'simple'"), search_module.tsquery_text(search_module.query_terms(query)))
         with pg_engine.connect() as conn:
             every = conn.execute(text("SELECT id FROM articles WHERE search_doc @@ to_tsquery('simple', :q) ORDER BY id DESC"),
-                                 {"q": search_module.tsquery_text(search_module._terms(query))}).scalars().all()
+                                 {"q": search_module.tsquery_text(search_module.query_terms(query))}).scalars().all()
             assert every, query
             assert search_module._recent_matches(conn, tsquery, Filters()) == every[:4], query

@@ -101,9 +101,10 @@ class ProgressBar:
 
     WIDTH = 24
 
-    def __init__(self, stream: TextIO = sys.stderr, enabled: bool | None = None) -> None:
-        self.stream = stream
-        self.enabled = stream.isatty() if enabled is None else enabled
+    def __init__(self, stream: TextIO | None = None, enabled: bool | None = None) -> None:
+        # stderr as it is now, not when this module was imported (a test may have replaced it since).
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
         self.started = time.monotonic()
         self.first_done: int | None = None
 

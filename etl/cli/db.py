@@ -15,6 +15,7 @@ from ..display import shown, table, terminal_width, to_json
 from ..errors import first_line
 from ..load.db import describe, make_engine
 from ..load.migrate import upgrade
+from ..load.watches import sync_watches
 from ..load.sources import sync_sources
 from .common import EXIT_OK, PROG, DatabaseUnavailable, note, quiet, utcnow, verbose
 
@@ -61,6 +62,7 @@ def open_db(args: argparse.Namespace) -> tuple[Engine, Config]:
                    f"database {describe(engine)}")
     with engine.begin() as conn:
         sync_sources(conn, config.sources, utcnow())
+        sync_watches(conn, config.watches, utcnow())
     return engine, config
 
 

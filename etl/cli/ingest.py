@@ -34,7 +34,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     quiet_progress = args.json or args.no_progress or quiet(args)
     progress = ProgressLine(enabled=False if quiet_progress else None)
     job = Backfill(source=with_pattern(source, args.pattern), paths=paths, in_config=in_config,
-                   batch_size=args.batch_size, cleaners=args.cleaners, reclean=args.reclean)
+                   batch_size=args.batch_size, cleaners=args.cleaners, reclean=args.reclean, alerts=args.alert)
     try:
         report = run_backfill(Context(engine, utcnow, agencies=config.agencies), job, progress)
     finally:
@@ -58,7 +58,7 @@ def _queue_backfill(args: argparse.Namespace, paths: list[Path]) -> int:
     app = make_app(conninfo, None)
     with app.open():
         shards = shards_of(paths, args.files_per_shard, args.shard_size, args.pattern)
-        count = defer_shards(app, args.source, shards, args.pattern, args.batch_size)
+        count = defer_shards(app, args.source, shards, args.pattern, args.batch_size, alert=args.alert)
     print(shown(f"{PROG}: deferred {count} shard(s) of {args.source} to the queue; `{PROG} runs --source "
                 f"{args.source}` shows their progress"))
     return EXIT_OK

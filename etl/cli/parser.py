@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-V", "--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for group in (_ingest, _inspect, _query, _analysis, _service, _lexicon, _web, _crawl, _worker):
+    for group in (_ingest, _inspect, _query, _analysis, _service, _lexicon, _web, _crawl, _worker, _watches):
         group(sub, common)
     return parser
 
@@ -76,6 +76,9 @@ def _ingest(sub, common) -> None:
                    help="PostgreSQL: split the input into shards (files, zip members, line ranges of a large "
                         "JSONL/CSV) and defer one job per shard to `news-etl worker`s instead of loading here; "
                         "`news-etl runs` shows their progress")
+    p.add_argument("--alert", action="store_true",
+                   help="match the loaded articles against the watches and deliver their hits (by default a "
+                        "backfill alerts nobody, so loading an archive does not flood a desk)")
     p.add_argument("--files-per-shard", type=positive, default=1, metavar="N", help="files in one queued shard")
     p.add_argument("--shard-size", type=positive, default=SHARD_RECORDS, metavar="N",
                    help=f"with --queue: records in one line-range shard of a JSONL/CSV file (default {SHARD_RECORDS:,})")
@@ -304,6 +307,19 @@ def _worker(sub, common) -> None:
                    help="serve Prometheus metrics (the queue's depth, oldest job, stalled jobs, workers) on this port")
     p.add_argument("--metrics-addr", default="127.0.0.1", metavar="ADDR",
                    help="address for the metrics server (default 127.0.0.1; 0.0.0.0 in a container)")
+
+
+def _watches(sub, common) -> None:
+    p = add_command(sub, "watches", "watches:cmd_watches",
+                    "list the watches of the sources file ([[watches]]) with their hits and the state of their "
+                    "deliveries", "news-etl watches --json", [common])
+    listing_args(p)
+
+    p = add_command(sub, "watch", "watches:cmd_watch", "print a watch's latest hits, newest first",
+                    "news-etl watch oil-ministry --limit 5", [common])
+    p.add_argument("name", metavar="NAME", help="the watch's name")
+    p.add_argument("--limit", type=positive, default=20, metavar="N", help="how many hits, newest first")
+    listing_args(p)
 
 
 def _queues(value: str) -> str:

@@ -22,7 +22,7 @@ from ..executors.local import LocalExecutor, LocalOptions
 from ..observe import Metrics, setup_logging
 from .common import DatabaseUnavailable, UsageError, http_settings, quiet, utcnow, verbose
 from .db import configured, engine_of, settings_of
-from .worker import WorkerChoice, run_queue_worker
+from .worker import WorkerChoice, run_queue_worker, senders_of_environment
 
 log = logging.getLogger("etl.service")
 STARTUP_RETRY_CAP = 30.0
@@ -55,7 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     http = http_settings(retries=args.http_retries, per_host_delay=args.per_host_delay)
     with HttpClient(http) as client:
         service = LocalExecutor(engine, config, LocalOptions(settings.config_path, settings.concurrency), client, utcnow,
-                                metrics)
+                                metrics, senders=senders_of_environment())
         service.start()
         signals.wait_loop(service)
         log.info("stopping", extra={"fields": {"grace": args.grace}})

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Settings
 from ..fetch.http import HttpClient
+from ..load.watches import sync_watches
 from ..load.sources import sync_sources
 from ..load.health import queue_figures
 from ..observe import Metrics, setup_logging
@@ -60,16 +61,25 @@ def run_queue_worker(settings: Settings, choice: WorkerChoice) -> int:
     engine = engine_of(settings, notice=False)
     with engine.begin() as conn:
         sync_sources(conn, config.sources, utcnow())
+        sync_watches(conn, config.watches, utcnow())
     ensure_queue_schema(engine)
     if choice.metrics_port:
         serve_queue_metrics(engine, choice.metrics_port, choice.metrics_addr)
     name = f"{socket.gethostname()}:{os.getpid()}"
     pace = SharedPace(engine, choice.per_host_delay)
     with HttpClient(http_settings(retries=1, per_host_delay=choice.per_host_delay), pacer=pace) as client:
-        runtime = QueueRuntime(engine, config, client, utcnow, owner=name, per_host=choice.per_host)
+        runtime = QueueRuntime(engine, config, client, utcnow, owner=name, per_host=choice.per_host,
+                               senders=senders_of_environment())
         run_worker(make_app(conninfo, runtime), choice.concurrency, choice.queues, choice.listen_notify, name)
     engine.dispose()
     return 0
+
+
+def senders_of_environment():
+    """How the watches' hits leave this process: the SMTP server of $NEWS_ETL_SMTP_* (etl/watches/mail.py)."""
+    from ..tasks.deliver import Senders
+    from ..watches.mail import smtp_settings
+    return Senders(smtp=smtp_settings(os.environ))
 
 
 def serve_queue_metrics(engine, port: int, addr: str) -> None:

@@ -32,10 +32,12 @@ from ..config import Config, ConfigError, Source, load_config
 from ..defaults import CONCURRENCY
 from ..errors import first_line
 from ..load.schedule import store_crawl_next, stored_next_attempts
+from ..load.watches import sync_watches
 from ..load.sources import source_row, sync_sources
 from ..models import Failure, RunReport
 from ..observe import Metrics, log_pass
 from ..tasks.context import Clock, Context
+from ..tasks.deliver import DeliveryPolicy, Senders, deliver
 from ..tasks.due import State
 from ..tasks.passes import end_pass, run_pass, scheduled_crawl
 
@@ -43,6 +45,8 @@ __all__ = ["LocalExecutor", "LocalOptions"]
 
 log = logging.getLogger("etl.service")
 FIRST_SPREAD_LIMIT = 10.0  # first passes are spread over min(interval, 10 s)
+DELIVER_EVERY = 5.0  # seconds between delivery runs (retries, digests); a pass with hits runs one at once
+DELIVER_JOB = "deliver:watches"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +59,11 @@ class LocalExecutor:
     def __init__(self, engine: Engine, config: Config, options: LocalOptions, client, now: Clock,
                  metrics: Metrics | None = None, read_config: Callable[[Path], Config] = load_config,
                  pass_fn: Callable[[Context, Source], RunReport] = run_pass,
-                 uniform: Callable[[float, float], float] = random.uniform) -> None:
+                 uniform: Callable[[float, float], float] = random.uniform, senders: Senders | None = None,
+                 delivery: DeliveryPolicy = DeliveryPolicy()) -> None:
         self.engine = engine
+        self._senders = senders or Senders()
+        self._delivery = delivery
         self.options = options
         self.metrics = metrics or Metrics()
         self._now = now
@@ -80,6 +87,9 @@ class LocalExecutor:
         self._sync()
         self._scheduler.start()
         self._apply(self._config)
+        self._scheduler.add_job(self._deliver, IntervalTrigger(seconds=DELIVER_EVERY, timezone="UTC"), id=DELIVER_JOB,
+                                name=DELIVER_JOB, max_instances=1, coalesce=True, misfire_grace_time=None,
+                                next_run_time=self._now(), replace_existing=True)
         log.info("service started", extra={"fields": {"sources": len(self._sources),
                                                       "concurrency": self.options.concurrency}})
 
@@ -187,6 +197,8 @@ class LocalExecutor:
         report = self._pass(source)
         due = end_pass(self._context, source, report, self._state.get(source.name), self._uniform)
         self._state[source.name] = due.state
+        if report.hits:
+            self._deliver_now()
         seconds = time.monotonic() - started
         self.metrics.observe(report, seconds, due.state.failures, due.at)
         log_pass(log, source, report, seconds, due)
@@ -218,6 +230,26 @@ class LocalExecutor:
             report.failure = Failure.database(exc)
         log_pass(log, source, report, time.monotonic() - started, None, what="crawl")
 
+    def _deliver(self) -> None:
+        """The watches' due deliveries (etl/tasks/deliver.py); the database lost meanwhile is retried next time."""
+        if self._stopping.is_set() or not any(w.channels for w in self._config.watches):
+            return
+        try:
+            report = deliver(self._context, self._config.watches, self._senders, self._delivery)
+        except SQLAlchemyError as exc:
+            log.warning("deliveries postponed", extra={"fields": {"error": first_line(exc)}})
+            return
+        if report.sent or report.retried or report.failed:
+            log.info("deliveries", extra={"fields": {"sent": report.sent, "retried": report.retried,
+                                                     "failed": report.failed}})
+
+    def _deliver_now(self) -> None:
+        """A pass recorded hits: deliver them now rather than at the next tick."""
+        try:
+            self._scheduler.modify_job(DELIVER_JOB, next_run_time=self._now())
+        except (JobLookupError, SchedulerNotRunningError):
+            pass
+
     def _hold(self, name: str) -> None:
         try:
             self._scheduler.pause_job(name)
@@ -241,6 +273,7 @@ class LocalExecutor:
                 return
             with self.engine.begin() as conn:
                 sync_sources(conn, self._config.sources, self._now())
+                sync_watches(conn, self._config.watches, self._now())
             self._needs_sync = False
 
     def _stored_next(self) -> dict[str, tuple[datetime | None, datetime | None]]:

@@ -47,6 +47,7 @@ from ..observe import log_pass
 from ..tasks.backfill import load_shard
 from ..tasks.context import Clock, Context
 from ..tasks.crawl import CrawlJob, crawl_pages, crawl_root, crawl_walk, scheduled_window
+from ..tasks.deliver import DeliveryPolicy, DeliveryReport, Senders, deliver
 from ..tasks.files import FileStat, files_pass, load_file
 from ..tasks.passes import end_pass, record_failure
 from ..tasks.poll import poll_feed
@@ -63,6 +64,7 @@ DISPATCH_QUEUE = "schedule"
 DISPATCH_CRON = "* * * * * *"        # every second (procrastinate reads a sixth field: seconds)
 STALLED_CRON = "* * * * * */5"
 PURGE_CRON = "*/10 * * * *"          # every 10 minutes
+DELIVER_CRON = "* * * * * */5"       # the watches' deliveries (retries, digests); a pass with hits defers one at once
 HEARTBEAT = 2.0                      # worker heartbeat interval, seconds
 STALL_BOUND = STALLED_AFTER + HEARTBEAT + 5 + 2  # ... + one retry_stalled period + a dispatch
 PURGE_HOURS = 1
@@ -91,6 +93,8 @@ class QueueRuntime:
     app: App | None = None  # set by make_app: passes defer their files and crawl slices through it
     pass_fn: Callable[[Context, Source], RunReport] | None = None  # instead of the pass by kind (tests)
     uniform: Callable[[float, float], float] = random.uniform  # the due policy's jitter
+    senders: Senders = field(default_factory=Senders)  # how the watches' hits leave (etl/tasks/deliver.py)
+    delivery: DeliveryPolicy = DeliveryPolicy()
     context: Context = field(init=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +102,17 @@ class QueueRuntime:
 
     def source(self, name: str) -> Source | None:
         return self.config.source(name)
+
+    def deliver(self) -> DeliveryReport | None:
+        if not any(w.channels for w in self.config.watches):
+            return None
+        return deliver(self.context, self.config.watches, self.senders, self.delivery)
+
+    def after(self, report: RunReport | None) -> None:
+        """A task that recorded watch hits defers a delivery now (one waits at most: its queueing lock)."""
+        if report is not None and report.hits and self.app is not None:
+            _defer_all(self.app, [self.app.tasks["deliver"].configure(queueing_lock="deliver")
+                                  .make_new_job(timestamp=0)])
 
     def pass_(self, source_id: int) -> RunReport:
         """The pass of a claimed source, then its next attempt; a source missing from this
@@ -146,7 +161,8 @@ class QueueRuntime:
         return crawl_pages(self.context, CrawlJob(source, window, in_config=self.source(source.name) is not None),
                            page_ids, delay)
 
-    def shard(self, source_name_: str, paths: list[str | dict], pattern: str | None, batch_size: int) -> RunReport:
+    def shard(self, source_name_: str, paths: list[str | dict], pattern: str | None, batch_size: int,
+              alert: bool = False) -> RunReport:
         """A backfill shard; a source missing from this worker's file is ad hoc, as in `news-etl backfill`."""
         pieces = [Part.from_json(p) if isinstance(p, dict) else Path(p) for p in paths]
         source = self.source(source_name_)
@@ -156,7 +172,7 @@ class QueueRuntime:
             source = Source(name=source_name_, kind="files", path=first)
         if pattern:
             source = replace(source, pattern=pattern)
-        return load_shard(self.context, source, pieces, in_config=in_config, batch_size=batch_size)
+        return load_shard(self.context, source, pieces, in_config=in_config, batch_size=batch_size, alerts=alert)
 
     def _crawlable(self, name: str) -> Source:
         source = self.source(name)
@@ -218,6 +234,7 @@ def make_app(conninfo: str, runtime: QueueRuntime | None) -> App:
     _register_files(app, runtime)
     _register_crawl(app, runtime)
     _register_backfill(app, runtime)
+    _register_deliver(app, runtime)
     _register_maintenance(app)
     return app
 
@@ -233,14 +250,16 @@ def _logged(what: str, report: RunReport | None) -> None:
 def _register_pass(app: App, runtime: QueueRuntime | None):
     @app.task(name="run_pass", queue=POLL_QUEUE)
     def run_pass_task(source_id: int) -> None:
-        runtime.pass_(source_id)
+        runtime.after(runtime.pass_(source_id))
     return run_pass_task
 
 
 def _register_files(app: App, runtime: QueueRuntime | None) -> None:
     @app.task(name="load_file", queue=BACKFILL_QUEUE)
     def load_file_task(source: str, file: dict) -> None:
-        _logged("file", runtime.load_file(source, FileStat.from_json(file)))
+        report = runtime.load_file(source, FileStat.from_json(file))
+        _logged("file", report)
+        runtime.after(report)
 
 
 def _register_crawl(app: App, runtime: QueueRuntime | None) -> None:
@@ -250,7 +269,9 @@ def _register_crawl(app: App, runtime: QueueRuntime | None) -> None:
 
     @app.task(name="crawl_pages", queue=BACKFILL_QUEUE)
     def crawl_pages_task(source: str, since: str, until: str, pages: list[int], delay: float = 0.0) -> None:
-        _logged("crawl pages", runtime.pages(source, Window.from_strings(since, until), pages, delay))
+        report = runtime.pages(source, Window.from_strings(since, until), pages, delay)
+        _logged("crawl pages", report)
+        runtime.after(report)
 
 
 def defer_crawl(app: App, source: Source, window: Window, source_id: int | None = None) -> bool:
@@ -275,17 +296,21 @@ def defer_slices(app: App, source: Source, window: Window, plan: list[list[int]]
 
 def _register_backfill(app: App, runtime: QueueRuntime | None) -> None:
     @app.task(name="load_shard", queue=BACKFILL_QUEUE)
-    def load_shard_task(source: str, paths: list[str | dict], pattern: str | None = None, batch_size: int = 500) -> None:
-        _logged("shard", runtime.shard(source, paths, pattern, batch_size))
+    def load_shard_task(source: str, paths: list[str | dict], pattern: str | None = None, batch_size: int = 500,
+                        alert: bool = False) -> None:
+        report = runtime.shard(source, paths, pattern, batch_size, alert)
+        _logged("shard", report)
+        runtime.after(report)
 
 
 def defer_shards(app: App, source: str, shards: list[list[Path | Part]], pattern: str | None,
-                 batch_size: int) -> int:
+                 batch_size: int, alert: bool = False) -> int:
     """One ``load_shard`` job per shard (a file is sent as its absolute path, a part of one as
     ``Part.to_json``); the caller's App must be open. Returns how many."""
     task = app.tasks["load_shard"]
     for shard in shards:
-        task.defer(source=source, paths=[_piece_json(p) for p in shard], pattern=pattern, batch_size=batch_size)
+        task.defer(source=source, paths=[_piece_json(p) for p in shard], pattern=pattern, batch_size=batch_size,
+                   alert=alert)
     return len(shards)
 
 
@@ -330,6 +355,18 @@ def _defer_all(app: App, jobs: list) -> None:
             app.job_manager.defer_job(job)
         except AlreadyEnqueued:
             pass  # waiting already; a source's lease is released when its pass runs
+
+
+def _register_deliver(app: App, runtime: QueueRuntime | None) -> None:
+    # One delivery run at a time across the workers (its lock): a second would find every due
+    # message leased anyway; the queueing lock keeps at most one waiting.
+    @app.periodic(cron=DELIVER_CRON, periodic_id="deliver")
+    @app.task(name="deliver", queue=DISPATCH_QUEUE, queueing_lock="deliver", lock="deliver")
+    def deliver_task(timestamp: int) -> None:
+        report = runtime.deliver()
+        if report is not None and (report.sent or report.retried or report.failed):
+            log.info("deliveries", extra={"fields": {"sent": report.sent, "retried": report.retried,
+                                                     "failed": report.failed}})
 
 
 def _register_maintenance(app: App) -> None:

@@ -19,8 +19,9 @@ from ..clean.jsonsafe import NotJSON, storable
 from . import views  # noqa: F401  (registers the views with the schema)
 from .daycounts import add_day_counts
 from .reindex import rebuild_search_docs
-from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, article_lsh, crawl_pages,
-                     crawl_sitemaps, host_pace, metadata, schema_migrations, sync_state)
+from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, WATCH_HITS_FORGET,
+                     article_lsh, crawl_pages, crawl_sitemaps, host_pace, metadata, schema_migrations, sync_state,
+                     watch_deliveries, watch_hits, watches)
 
 
 def _add_crawl_frontier(conn: Connection) -> None:
@@ -144,6 +145,16 @@ def _repaired_meta(raw: str) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
+def _add_watches(conn: Connection) -> None:
+    """Version 11 (issue 25): watches, their watch_hits outbox and watch_deliveries."""
+    for table in (watches, watch_hits, watch_deliveries):
+        table.create(conn)
+    on = " ON articles" if conn.dialect.name == "postgresql" else ""
+    conn.execute(text(f"DROP TRIGGER IF EXISTS articles_forget_watch_hits{on}"))  # a half-removed earlier try
+    for statement in WATCH_HITS_FORGET[conn.dialect.name]:
+        conn.execute(text(statement))
+
+
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
@@ -155,6 +166,7 @@ STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     9: ("meta as valid JSON: NaN and Infinity written by older versions become text (SQLite)", _meta_as_valid_json),
     10: ("article_day_counts: articles per Tehran day, source and agency, kept by triggers (PostgreSQL)",
         add_day_counts),
+    11: ("watches: watches, watch_hits (the outbox), watch_deliveries", _add_watches),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 

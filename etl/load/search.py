@@ -21,10 +21,11 @@ from ..clean.fold import MAX_WORDS, QueryTooLong, Term, fold, fold_query
 from ..clean.snippet import MARKS, Snippet, excerpt, has_hit, may_hit
 from .schema import article_revisions, articles, sources
 
-__all__ = ["MARKS", "MAX_WORDS", "Filters", "Hit", "QueryError", "SearchError", "Snippet", "export_rows",
-           "get_article", "match_clause", "search"]
+__all__ = ["MARKS", "MAX_WORDS", "TS_CONFIG", "Filters", "Hit", "QueryError", "SearchError", "Snippet",
+           "excerpt_of", "export_rows", "get_article", "match_clause", "match_text", "query_terms", "search"]
 
 TITLE_BONUS = 0.05
+TS_CONFIG = "simple"  # the text search configuration of search_doc: folded words, no stemming
 RANK_CANDIDATES = 1000  # a partial-word title hit ranks below any full-text hit of similar strength
 
 
@@ -89,7 +90,7 @@ def search(conn: Connection, query: str, filters: Filters = Filters(), limit: in
            mark: tuple[str, str] = MARKS) -> list[Hit]:
     """Ranked articles matching every term of ``query`` (quoted parts as phrases), in any spelling;
     ``mark`` wraps each hit in ``Hit.snippet`` (the web page passes sentinels it turns into ``<mark>``)."""
-    terms = _terms(query)
+    terms = query_terms(query)
     full = _full_text_pg(conn, terms, filters, limit) if conn.dialect.name == "postgresql" \
         else _full_text_sqlite(conn, query, terms, filters, limit)
     seen = {row["id"] for row in full}
@@ -101,7 +102,8 @@ def search(conn: Connection, query: str, filters: Filters = Filters(), limit: in
     return [_hit(row, terms, mark) for row in (full + partial)[:limit]]
 
 
-def _terms(query: str) -> list[Term]:
+def query_terms(query: str) -> list[Term]:
+    """The folded terms of a query in ``search``'s syntax; QueryError when it has none or too many."""
     try:
         terms = fold_query(query)
     except QueryTooLong as exc:
@@ -109,6 +111,19 @@ def _terms(query: str) -> list[Term]:
     if not terms:
         raise QueryError(f"query {query!r} has no words to search for")
     return terms
+
+
+def match_text(terms: list[Term], dialect: str) -> str:
+    """The full-text part of ``search`` for ``terms`` as the database ``dialect`` matches it: a
+    ``to_tsquery`` text on PostgreSQL (``tsquery_text``), an FTS5 MATCH expression on SQLite
+    (``fts_match``). A watch stores it (etl/load/watches.py), so a watch finds exactly what
+    ``search``'s full-text match finds."""
+    return tsquery_text(terms) if dialect == "postgresql" else fts_match(terms)
+
+
+def excerpt_of(row: dict, query: str) -> Snippet:
+    """The snippet ``search`` shows for an article row (``title``, ``summary``, ``body``) and a query."""
+    return _excerpt(row, query_terms(query))
 
 
 def _hit(row: dict, terms: list[Term], mark: tuple[str, str] = MARKS) -> Hit:
@@ -160,15 +175,16 @@ def match_clause(conn: Connection, query: str):
     spelling), for other read-side questions to count or sample exactly those articles:
     ``articles.search_doc @@ to_tsquery(...)`` on PostgreSQL, ``articles.id IN (SELECT rowid
     FROM articles_fts WHERE articles_fts MATCH ...)`` on SQLite. Raises QueryError as search does."""
-    terms = _terms(query)
+    terms = query_terms(query)
     if conn.dialect.name == "postgresql":
         return _ts_match(_tsquery(terms))
-    fts = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match").bindparams(match=fts_match(terms))
+    fts = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match").bindparams(
+        match=match_text(terms, "sqlite"))
     return articles.c.id.in_(fts)
 
 
 def _tsquery(terms: list[Term]):
-    return func.to_tsquery(literal_column("'simple'"), bindparam("tsquery", tsquery_text(terms)))
+    return func.to_tsquery(literal_column(f"'{TS_CONFIG}'"), bindparam("tsquery", match_text(terms, "postgresql")))
 
 
 def _ts_match(tsquery):
@@ -276,7 +292,7 @@ def _full_text_sqlite(conn: Connection, query_text: str, terms: list[Term], filt
              .order_by(fts.c.score.desc(), articles.c.published_at.desc().nulls_last(), articles.c.id.desc())
              .limit(limit))
     try:
-        return [dict(r) for r in conn.execute(query, {"match": fts_match(terms)}).mappings()]
+        return [dict(r) for r in conn.execute(query, {"match": match_text(terms, "sqlite")}).mappings()]
     except OperationalError as exc:
         reason = str(exc.orig)
         if not _is_fts_error(reason):

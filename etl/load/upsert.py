@@ -14,7 +14,7 @@ twice. PostgreSQL receives the batch by ``COPY`` into a temporary table and one
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import NamedTuple, Sequence
 
@@ -39,6 +39,9 @@ class BatchCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    # The ids of the rows this batch inserted and of those whose content it changed (watches match them).
+    new_ids: list[int] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
 
 
 class Stored(NamedTuple):
@@ -111,7 +114,7 @@ def write_articles(conn: Connection, source_id: int, batch: Sequence[Article | P
     counts, rows = classify(prepared, {key: row.content_hash for key, row in stored.items()})
     _refresh_raw_hashes(conn, prepared, stored, {p.key for p in rows})
     if rows:
-        _write(conn, source_id, rows, stored, now)
+        counts.new_ids, counts.updated_ids = _write(conn, source_id, rows, stored, now)
     return counts
 
 
@@ -122,7 +125,9 @@ def _adopt_url_keys(conn: Connection, source_id: int, batch: list[Prepared], sto
             if p.key not in stored and by_url.get(p.article.url) else p for p in batch]
 
 
-def _write(conn: Connection, source_id: int, rows: list[Prepared], stored: dict[str, Stored], now: datetime) -> None:
+def _write(conn: Connection, source_id: int, rows: list[Prepared], stored: dict[str, Stored],
+           now: datetime) -> tuple[list[int], list[int]]:
+    """Write the rows; returns (ids inserted, ids whose content changed)."""
     changed = [p.key for p in rows if p.key in stored]
     if changed:
         keep_revisions(conn, source_id, changed, now)
@@ -139,6 +144,7 @@ def _write(conn: Connection, source_id: int, rows: list[Prepared], stored: dict[
     index_fts(conn, {aid: p.doc for aid, p in by_id.items()})
     replaced = {aid for aid, p in by_id.items() if p.key in stored or aid in lost.values()}
     store_signatures(conn, by_id, replaced)
+    return sorted(set(by_id) - replaced), sorted(replaced)
 
 
 def _upsert(conn: Connection, source_id: int, rows: list[Prepared], ids: dict[str, int],

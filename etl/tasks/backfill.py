@@ -46,6 +46,8 @@ class Backfill:
     batch_size: int = BATCH_SIZE
     cleaners: int | None = None  # cleaning processes; None: one per core but one; 0: clean inline
     reclean: bool = False  # clean every item even where its raw hash is stored
+    # Record the watches' hits (a files source's new file: yes; `news-etl backfill`: only with --alert).
+    alerts: bool = True
 
 
 def run_backfill(context: Context, job: Backfill, on_progress: Progress | None = None) -> RunReport:
@@ -57,11 +59,11 @@ def run_backfill(context: Context, job: Backfill, on_progress: Progress | None =
 
 
 def load_shard(context: Context, source: Source, pieces: Sequence[Path | Part], in_config: bool = False,
-               batch_size: int = BATCH_SIZE) -> RunReport:
+               batch_size: int = BATCH_SIZE, alerts: bool = False) -> RunReport:
     """One queued shard: a backfill run over ``pieces``, cleaning inline (a queue worker is one
     process of many, so the parallelism comes from the workers, not from a pool inside each)."""
     return run_backfill(context, Backfill(source=source, paths=list(pieces), in_config=in_config,
-                                          batch_size=batch_size, cleaners=0))
+                                          batch_size=batch_size, cleaners=0, alerts=alerts))
 
 
 def _load(run: Run, job: Backfill, on_progress: Progress | None) -> None:
@@ -72,7 +74,8 @@ def _load(run: Run, job: Backfill, on_progress: Progress | None) -> None:
         report.skipped_files.extend(chunk.skipped_files[:room])
         articles = [p for p in chunk.done if isinstance(p, Prepared)]
         errors = [e for e in chunk.done if isinstance(e, ItemError)]
-        load_isolating(run.engine, run.source_id, report, articles, errors, chunk.fetched_at, chunk.unchanged)
+        load_isolating(run.engine, run.source_id, report, articles, errors, chunk.fetched_at, chunk.unchanged,
+                       alerts=job.alerts and run.context.alerts)
         if on_progress:
             on_progress(report)
 

@@ -27,6 +27,9 @@ class Context:
     should_stop: Callable[[], bool] = lambda: False
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
+    # Record the watches' hits of what the tasks load (etl/watches): on for the service's passes,
+    # off for a backfill unless asked (`backfill --alert`), so loading an archive floods no desk.
+    alerts: bool = True
     # The runs' starts and ends of tasks running at once in this process, group-committed.
     writes: RunWrites = field(default=None)  # type: ignore[assignment]
 

@@ -283,7 +283,8 @@ class _Crawler:
             return
         articles, errors = ([result], []) if isinstance(result, Article) else ([], [result])
         # An article the database refuses is this page's failure, not the crawl's end.
-        failed = load_isolating(engine, self.run.source_id, self.report, articles, errors, fetched_at)
+        failed = load_isolating(engine, self.run.source_id, self.report, articles, errors, fetched_at,
+                                alerts=self.run.context.alerts)
         with engine.begin() as conn:
             if not failed:
                 frontier.mark_page(conn, row.id, "done", fetched_at, key=result.key)

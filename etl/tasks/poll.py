@@ -47,7 +47,7 @@ def _poll(run: Run) -> None:
     articles, errors = _clean(run, todo, pages, fetched_at)
     # One article the database refuses fails alone; the rest of the feed loads.
     failed = load_isolating(run.engine, run.source_id, run.report, articles, failed + errors, fetched_at,
-                            known, adopt_url_keys=True)
+                            known, adopt_url_keys=True, alerts=run.context.alerts)
     # Validators advance only when every item made it, so failed items are seen again next time.
     run.outcome.items = len(feed.items)
     run.outcome.validators = (feed.etag, feed.last_modified) if not failed else None

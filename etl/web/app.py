@@ -33,7 +33,7 @@ from ..errors import first_line
 from ..redact import redact
 from . import api, present, research
 from .auth import TokenGate
-from .data import article_view, search_page, sources_page
+from .data import article_view, search_page, sources_page, watch_feed, watches_page
 from .openapi import spec
 from .params import ParamError, search_request
 
@@ -125,6 +125,19 @@ class Web:
             page = sources_page(conn, self.now())
         return self.render("sources.html", page=page)
 
+    def watches(self, request: Request) -> Response:
+        with self.engine.connect() as conn:
+            return self.render("watches.html", watches=watches_page(conn))
+
+    def watch_atom(self, request: Request) -> Response:
+        """A watch's newest hits as an Atom feed any feed reader can subscribe to."""
+        name = request.path_params["name"]
+        with self.engine.connect() as conn:
+            feed = watch_feed(conn, name, str(request.url.remove_query_params("token")), self.now())
+        if feed is None:
+            return Response(f"no watch named {name!r}\n", status_code=404, media_type="text/plain")
+        return Response(feed, media_type="application/atom+xml; charset=utf-8")
+
     def api_search(self, request: Request) -> Response:
         try:
             req = search_request(request.query_params)
@@ -201,6 +214,7 @@ def create_app(engine: Engine, *, token: str | None = None, now: Clock = utcnow)
     routes = [
         *research.routes(web), Route("/search", web.search),
         Route("/articles/{id:int}", web.article), Route("/sources", web.sources),
+        Route("/watches", web.watches), Route("/watches/{name}.atom", web.watch_atom),
         Route("/api/search", web.api_search), Route("/api/articles/{id:int}", web.api_article),
         Route("/api/sources", web.api_sources), Route("/api/runs", web.api_runs),
         Route("/api/openapi.json", lambda request: JSONResponse(spec())),

@@ -13,7 +13,9 @@ from sqlalchemy import Connection
 
 from ..load.queries import articles_per_day, source_overview
 from ..load.runs import list_errors, list_runs
-from ..load.search import Hit, get_article, search
+from ..load.search import Hit, excerpt_of, get_article, search
+from ..load.watches import latest_hits, watch_overview
+from ..watches.atom import render_atom
 from ..health import DEFAULT_FACTOR, source_problem
 from .changes import changes
 from .chart import SourceChart, charts, window
@@ -75,3 +77,27 @@ def sources_state(conn: Connection, now: datetime) -> list[dict[str, Any]]:
         row["healthy"] = row["problem"] is None and not row["consecutive_failures"]
         rows.append(row)
     return sorted(rows, key=lambda r: (r["healthy"], -r["consecutive_failures"], r["name"]))
+
+
+LATEST_HITS = 10  # on the watches page, per watch
+FEED_HITS = 50  # in a watch's Atom feed
+
+
+def watches_page(conn: Connection) -> list[dict[str, Any]]:
+    """Every watch with its hit counts, deliveries and latest hits (``news-etl watches``'s data);
+    the webhook address is not shown (its path often holds its secret)."""
+    rows = watch_overview(conn)
+    for row in rows:
+        row.pop("webhook", None)
+        row.pop("email", None)
+        row["latest"] = latest_hits(conn, row["name"], LATEST_HITS) or []
+    return rows
+
+
+def watch_feed(conn: Connection, name: str, self_url: str, now: datetime) -> bytes | None:
+    """A watch's newest hits as Atom; None when there is no such watch."""
+    hits = latest_hits(conn, name, FEED_HITS)
+    if hits is None:
+        return None
+    query = next((w["query"] for w in watch_overview(conn) if w["name"] == name), "")
+    return render_atom(name, query, hits, self_url, now, snippet=lambda hit: excerpt_of(hit, query).text)
