@@ -5,7 +5,7 @@ Site ``k`` listens on ``address(k)``: 127.0.0.2 .. 127.0.0.250 for the first 249
 127.0.1.2 .. 127.0.1.250 and so on (all of 127.0.0.0/8 is loopback on Linux), and serves ``/feed/<n>.xml`` for its feeds and, on full-text
 sites, ``/article/<n>/<i>.html`` for their items. Every response has an ETag and Last-Modified and
 the server answers 304 to a matching If-None-Match or If-Modified-Since, as a real site does.
-Bodies are built once from the real Fars News articles (with their ZWNJ) in shared/data.
+Bodies are built once from the real Fars News articles (with their ZWNJ) in tests/data/fars-news.
 
 Prints one JSON line ``{"ports": {"127.0.0.2": 41234, ...}}`` when every site listens, then serves
 until stdin closes. ``GET /_stats`` on any site returns the request counts as JSON.
@@ -25,20 +25,18 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-# shared/ sits beside the checkout: /work/main/bench/poll -> /work/shared, and a worktree
-# /work/wt/NAME/bench/poll finds it one level further up.
-SHARED = next((p / "shared" / "data" / "fars-news" for p in Path(__file__).resolve().parents[3:]
-               if (p / "shared" / "data" / "fars-news").is_dir()),
-              Path(__file__).resolve().parents[3] / "shared" / "data" / "fars-news")
+# The repository's own copy of the Fars News articles (the same bytes as the shared data set), so
+# the bench runs from any checkout, wherever it sits.
+FARS = Path(__file__).resolve().parents[2] / "tests" / "data" / "fars-news"
 BASE = datetime(2026, 1, 8, 10, 0, tzinfo=timezone.utc)
 LAST_MODIFIED = "Thu, 08 Jan 2026 09:00:00 GMT"
 
 
 def articles() -> list[dict]:
-    found = sorted(SHARED.glob("fars-news-*.json")) or sorted(Path("../shared/data/fars-news").glob("*.json"))
+    found = sorted(FARS.glob("fars-news-*.json"))
     rows = [row for path in found for row in json.loads(path.read_text(encoding="utf-8"))]
     if not rows:
-        raise SystemExit(f"no Fars News articles under {SHARED}")
+        raise SystemExit(f"no Fars News articles under {FARS}")
     return rows
 
 

@@ -146,9 +146,10 @@ def _repaired_meta(raw: str) -> str:
 
 
 def _add_watches(conn: Connection) -> None:
-    """Version 11 (issue 25): watches, their watch_hits outbox and watch_deliveries."""
+    """Version 11 (issue 25): watches, their watch_hits outbox and watch_deliveries (each created
+    unless it is there: the step may run again over a database whose later history was rolled back)."""
     for table in (watches, watch_hits, watch_deliveries):
-        table.create(conn)
+        table.create(conn, checkfirst=True)
     on = " ON articles" if conn.dialect.name == "postgresql" else ""
     conn.execute(text(f"DROP TRIGGER IF EXISTS articles_forget_watch_hits{on}"))  # a half-removed earlier try
     for statement in WATCH_HITS_FORGET[conn.dialect.name]:
