@@ -250,6 +250,34 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str, every: 
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+class Mailbox:
+    """What the ``smtp_server`` fixture received: ``messages`` as (recipients, raw bytes)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, envelope.content))
+        return "250 OK"
+
+    def parsed(self) -> list:
+        """The messages as ``email.message.EmailMessage`` objects."""
+        import email
+        import email.policy
+        return [email.message_from_bytes(raw, policy=email.policy.default) for _, raw in self.messages]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on loopback (aiosmtpd): ``(controller, mailbox)``; ``controller.port``."""
+    from aiosmtpd.controller import Controller
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on right now."""
     with socket.socket() as sock:

@@ -12,7 +12,6 @@ import json
 import logging
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import text
 
 from conftest import NOW, free_port, invoke, scalar
@@ -141,25 +140,6 @@ def test_a_missing_signing_secret_is_never_sent_unsigned(engine, http_server):
     assert report.retried == 1 and "$NOT_SET_ANYWHERE is not set" in report.errors[0]
     assert not http_server.requests
 
-
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server on loopback (aiosmtpd) keeping every message it receives."""
-    from aiosmtpd.controller import Controller
-
-    class Keep:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append((envelope.rcpt_tos, envelope.content))
-            return "250 OK"
-
-    handler = Keep()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, handler
-    controller.stop()
 
 
 def test_an_email_per_hit_reads_right_to_left_in_utf8_and_no_secret_is_logged(engine, smtp_server, caplog):

@@ -8,8 +8,6 @@ hit has been mailed; the watch's Atom feed lists exactly the matches. Once with 
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import os
 import signal
@@ -27,7 +25,7 @@ import pytest
 from sqlalchemy import create_engine
 from starlette.testclient import TestClient
 
-from conftest import REPO, free_port, scalar, wait_for
+from conftest import REPO, scalar, wait_for
 from etl.load.search import search
 from etl.watches.message import hit_key
 from etl.web import create_app
@@ -102,24 +100,6 @@ class Receiver:
         with self.lock:
             return [p for p in self.posts[2:] if p.method == "POST"]
 
-
-@pytest.fixture
-def smtp_server():
-    from aiosmtpd.controller import Controller
-
-    class Keep:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-            return "250 OK"
-
-    handler = Keep()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, handler
-    controller.stop()
 
 
 def _config(root: Path, feed: LiveFeed, hook: str) -> Path:
@@ -209,7 +189,7 @@ def test_local_executor_killed_once_delivers_every_match_once_per_key(pg_url, tm
         _kill9(run)
         procs.append(_process(pg_url, config, tmp_path / "run2.log", env, *args))
         wait_for(lambda: feed.published() == ITEMS and _settled(engine), 150, "every item stored and delivered")
-        _check(engine, receiver, smtp.messages)
+        _check(engine, receiver, smtp.parsed())
     finally:
         _stop(procs)
         feed.close()
@@ -232,7 +212,7 @@ def test_two_queue_workers_one_killed_deliver_every_match_once_per_key(pg_url, t
         _kill9(workers[0])
         procs.append(_process(pg_url, config, tmp_path / "w3.log", env, *args))
         wait_for(lambda: feed.published() == ITEMS and _settled(engine), 180, "every item stored and delivered")
-        _check(engine, receiver, smtp.messages)
+        _check(engine, receiver, smtp.parsed())
     finally:
         _stop(procs)
         feed.close()

@@ -36,21 +36,21 @@ class SearchRequest:
 
 def search_request(params: Mapping[str, str]) -> SearchRequest:
     """``{"q": "نخستوزیر", "since": "۱۴۰۴/۰۱/۰۱", "page": "2"}`` -> SearchRequest(...)."""
-    agency = _text(params, "agency")
-    filters = Filters(source=_text(params, "source"), agency=normalize_text(agency) if agency else None,
-                      since=_date(params, "since"), until=_date(params, "until"))
-    return SearchRequest(query=_text(params, "q") or "", filters=filters,
-                         page=_number(params, "page", 1, MAX_PAGE),
-                         size=_number(params, "size", PAGE_SIZE, MAX_PAGE_SIZE))
+    agency = field_text(params, "agency")
+    filters = Filters(source=field_text(params, "source"), agency=normalize_text(agency) if agency else None,
+                      since=field_date(params, "since"), until=field_date(params, "until"))
+    return SearchRequest(query=field_text(params, "q") or "", filters=filters,
+                         page=field_number(params, "page", 1, MAX_PAGE),
+                         size=field_number(params, "size", PAGE_SIZE, MAX_PAGE_SIZE))
 
 
-def _text(params: Mapping[str, str], name: str) -> str | None:
+def field_text(params: Mapping[str, str], name: str) -> str | None:
     value = (params.get(name) or "").strip()
     return value or None
 
 
-def _date(params: Mapping[str, str], name: str):
-    value = _text(params, name)
+def field_date(params: Mapping[str, str], name: str):
+    value = field_text(params, name)
     if value is None:
         return None
     parsed = parse_date(value)
@@ -59,8 +59,8 @@ def _date(params: Mapping[str, str], name: str):
     return parsed
 
 
-def _number(params: Mapping[str, str], name: str, default: int, highest: int) -> int:
-    value = _text(params, name)
+def field_number(params: Mapping[str, str], name: str, default: int, highest: int) -> int:
+    value = field_text(params, name)
     if value is None:
         return default
     try:
