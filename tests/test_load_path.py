@@ -243,6 +243,7 @@ def test_a_version_1_database_upgrades_and_fills_raw_hashes_on_reload(pg_engine,
         conn.execute(text("DROP TABLE host_pace"))  # step 7
         conn.execute(text("DROP TABLE sync_state"))  # step 8
         conn.execute(text("ALTER TABLE sources DROP COLUMN database_failures, DROP COLUMN crawl_next_at"))
+        conn.execute(text("ALTER TABLE sources DROP COLUMN blocked_by"))  # step 13
         conn.execute(text("DROP INDEX articles_source_url"))
         conn.execute(text("DROP INDEX sources_due"))  # step 5: source leases
         conn.execute(text("ALTER TABLE sources DROP COLUMN lease_until, DROP COLUMN lease_owner, DROP COLUMN last_delay"))

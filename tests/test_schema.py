@@ -70,7 +70,7 @@ def test_step_8_adds_the_due_state_and_keeps_every_source(empty_db_url):
     engine = make_engine(empty_db_url)
     upgrade(engine, NOW)
     with engine.begin() as conn:
-        for column in ("database_failures", "crawl_next_at"):
+        for column in ("database_failures", "crawl_next_at", "blocked_by"):  # steps 8 and 13
             conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))
         conn.execute(text("DROP TABLE sync_state"))
         conn.execute(text("DELETE FROM schema_migrations WHERE version >= 8"))  # and the steps after it

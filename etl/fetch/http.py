@@ -27,6 +27,7 @@ from .addresses import Address, Resolver, address_problem, check_url, resolves_t
 from .errors import FetchError
 from .pinning import PinnedAdapter, Pins, response_deadline
 from .session import LeanSession
+from .walls import CHALLENGE_STATUSES, HEAD_BYTES, wall_of
 
 __all__ = ["ErrorKeeper", "FetchError", "HttpClient", "HttpSettings", "Pacer", "Response", "address_problem", "check_url",
            "http_date", "parse_retry_after", "resolves_to_loopback", "site_key"]
@@ -221,7 +222,8 @@ class HttpClient:
             try:
                 return self._once(url, headers, address, body)
             except FetchError as exc:
-                if not exc.transient or attempt == self.settings.retries:
+                # A wall answers the same way at once: asking again only looks more like a bot.
+                if not exc.transient or exc.kind == "blocked" or attempt == self.settings.retries:
                     raise
                 if exc.retry_after is not None and exc.retry_after > self.settings.max_retry_after:
                     raise
@@ -299,21 +301,42 @@ class HttpClient:
             _keep_alive(raw)
             return _response(url, raw, b"", not_modified=True)
         if 200 <= status < 300:
-            body, whole = self._read_body(url, raw, deadline, plan)
+            body, whole, head, size = self._read_body(url, raw, deadline, plan)
             if whole:  # a cut body leaves the rest unread: that connection cannot be reused
                 _keep_alive(raw)
+            self._check_wall(url, raw, head, size)  # a challenge page is never handed on as the site's
             return _response(url, raw, body)
+        if status in CHALLENGE_STATUSES:
+            # Only a small prefix is read: enough to tell a challenge page from an ordinary refusal.
+            try:
+                _, whole, head, size = self._read_body(url, raw, deadline, _Body(HEAD_BYTES, cut=True))
+            except FetchError:  # a body that breaks off says nothing more than its status
+                whole, head, size = False, b"", 0
+            self._check_wall(url, raw, head, size if whole else None)
         transient = status in _RETRY_STATUSES or status >= 500
-        retry_after = parse_retry_after(raw.headers.get("retry-after"), self._server_now(raw))
-        raise FetchError(url, f"HTTP {status}", transient=transient, status=status, retry_after=retry_after)
+        raise FetchError(url, f"HTTP {status}", transient=transient, status=status, retry_after=self._retry_after(raw))
+
+    def _retry_after(self, raw: requests.Response) -> float | None:
+        return parse_retry_after(raw.headers.get("retry-after"), self._server_now(raw))
+
+    def _check_wall(self, url: str, raw: requests.Response, head: bytes, size: int | None) -> None:
+        """Raise the ``blocked`` FetchError when a bot wall answered instead of the site. Transient
+        (a wall may lift), but never retried within the request (``_with_retries``)."""
+        headers = {k.lower(): v for k, v in raw.headers.items()}
+        wall = wall_of(raw.status_code, headers, head, size)
+        if wall is not None:
+            raise FetchError(url, wall.reason, transient=True, status=raw.status_code, kind="blocked",
+                             retry_after=self._retry_after(raw), blocked_by=wall.vendor)
 
     def _server_now(self, raw: requests.Response) -> float:
         # A Retry-After date is relative to the server's clock, which its Date header tells.
         date = http_date(raw.headers.get("date"))
         return self._clock() if date is None else date
 
-    def _read_body(self, url: str, raw: requests.Response, deadline: float, plan: _Body) -> tuple[bytes, bool]:
-        """The body and whether it was read to its end. Refused as soon as it passes the limit
+    def _read_body(self, url: str, raw: requests.Response, deadline: float,
+                   plan: _Body) -> tuple[bytes, bool, bytes, int]:
+        """The body, whether it was read to its end, its first ``HEAD_BYTES`` (also when it went
+        to a file) and the bytes read. Refused as soon as it passes the limit
         (unless ``plan.cut``) or the deadline: the rest is never read. Both refusals are
         permanent: the same server would only waste the same time again."""
         limit = plan.limit
@@ -328,13 +351,13 @@ class HttpClient:
                     if not plan.cut:
                         raise too_big
                     sink.write(chunk[:limit - sink.size])
-                    return sink.value(), False
+                    return sink.value(), False, sink.head, sink.size
                 sink.write(chunk)
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             if self._monotonic() >= deadline:
                 raise self._too_slow(url, raw) from None
             raise _body_error(url, exc) from None
-        return sink.value(), True
+        return sink.value(), True, sink.head, sink.size
 
     def _read_some(self, url: str, raw: requests.Response, deadline: float) -> bytes:
         # read1: at most one recv per call (read(n) would wait for n bytes of a 1 byte/s trickle).
@@ -350,15 +373,18 @@ class HttpClient:
 
 
 class _Sink:
-    """Where body chunks go: a list in memory, or a file (emptied first: a retry starts over)."""
+    """Where body chunks go: a list in memory, or a file (emptied first: a retry starts over).
+    The first ``HEAD_BYTES`` are kept in memory either way, for the wall check."""
 
     def __init__(self, into: BinaryIO | None) -> None:
-        self.into, self.chunks, self.size = into, [], 0
+        self.into, self.chunks, self.size, self.head = into, [], 0, b""
         if into is not None:
             into.seek(0)
             into.truncate()
 
     def write(self, chunk: bytes) -> None:
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[:HEAD_BYTES - len(self.head)]
         self.size += len(chunk)
         if self.into is None:
             self.chunks.append(chunk)

@@ -143,6 +143,13 @@ def _repaired_meta(raw: str) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
+def _add_blocked_by(conn: Connection) -> None:
+    """Version 13 (issue 26): sources.blocked_by, the bot wall that answered a source's last failed pass."""
+    conn.execute(text("ALTER TABLE sources ADD COLUMN blocked_by TEXT"))
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("COMMENT ON COLUMN sources.blocked_by IS " + _quote(_column_comment("sources", "blocked_by"))))
+
+
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
@@ -152,6 +159,7 @@ STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     7: ("host_pace: per-host minimum delay shared across workers", _add_host_pace),
     8: ("due state: sources.database_failures, crawl_next_at; sync_state", _add_due_state),
     9: ("meta as valid JSON: NaN and Infinity written by older versions become text (SQLite)", _meta_as_valid_json),
+    13: ("sources.blocked_by: the bot wall that answered a source's last failed pass", _add_blocked_by),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 
@@ -191,7 +199,7 @@ def upgrade(engine: Engine, now: datetime) -> UpgradeResult:
                 f"(knows up to {SCHEMA_VERSION}); upgrade news-etl"
             )
         else:
-            for step in range(version + 1, SCHEMA_VERSION + 1):
+            for step in sorted(s for s in STEPS if version < s <= SCHEMA_VERSION):
                 description, apply = STEPS[step]
                 apply(conn)
                 _stamp(conn, step, description, now)
@@ -206,7 +214,7 @@ def _create(conn: Connection, now: datetime) -> None:
             "refusing to guess their version (use an empty database)"
         )
     metadata.create_all(conn)
-    for step in range(1, SCHEMA_VERSION + 1):
+    for step in sorted({*DESCRIPTION, *STEPS}):
         _stamp(conn, step, DESCRIPTION.get(step) or STEPS[step][0], now)
 
 
