@@ -72,6 +72,7 @@ class Source:
     crawl: CrawlOptions = CrawlOptions()  # feed, site
     description: str | None = None
     language: str | None = None
+    proxy: str | None = None  # feed, site: "http://HOST:PORT" every request of the source goes through
 
     @property
     def crawl_every(self) -> int | None:
@@ -214,9 +215,9 @@ def parse_agencies(table: Any, origin: str) -> tuple[tuple[str, tuple[str, ...]]
 # Which keys each kind takes; every value is checked by its parser below.
 _COMMON = {"name", "kind", "interval", "min_interval", "max_interval", "enabled", "description", "language"}
 _KEYS = {
-    "feed": _COMMON | {"url", "full_text", "selector", "allowed_hosts", "sitemaps", "crawl"},
+    "feed": _COMMON | {"url", "full_text", "selector", "allowed_hosts", "sitemaps", "crawl", "proxy"},
     "files": _COMMON | {"path", "pattern"},
-    "site": _COMMON | {"url", "selector", "allowed_hosts", "sitemaps", "crawl"},
+    "site": _COMMON | {"url", "selector", "allowed_hosts", "sitemaps", "crawl", "proxy"},
 }
 _ALL_KEYS = set().union(*_KEYS.values())
 
@@ -283,7 +284,7 @@ def _parse_source(table: Any, origin: str, index: int) -> Source:
             raise t.fail(key, f"not an option of kind {kind!r}")
     return Source(name=name, kind=kind, **_location(t, kind), **_timing(t), enabled=t.flag("enabled", True),
                   full_text=t.flag("full_text", False), page=_page(t), crawl=_crawl(t),
-                  description=t.text("description"), language=t.text("language"))
+                  description=t.text("description"), language=t.text("language"), proxy=_proxy(t))
 
 
 def _location(t: _Table, kind: str) -> dict[str, Any]:
@@ -310,6 +311,19 @@ def _timing(t: _Table) -> dict[str, Any]:
 
 def _page(t: _Table) -> PageOptions:
     return PageOptions(selector=t.text("selector"), allowed_hosts=t.texts("allowed_hosts", "host names"))
+
+
+def _proxy(t: _Table) -> str | None:
+    """``proxy = "http://user:pw@127.0.0.1:3128"``: an http forward proxy (etl/fetch/proxy.py)."""
+    value = t.text("proxy")
+    if value is None:
+        return None
+    from .fetch.proxy import ProxyError, parse_proxy  # only a file that names a proxy pays for it
+    try:
+        parse_proxy(value)
+    except ProxyError as exc:
+        raise t.fail("proxy", str(exc)) from None
+    return value.strip()
 
 
 def _crawl(t: _Table) -> CrawlOptions:

@@ -104,7 +104,7 @@ def fetch_full_text(client: HttpClient, item: RawItem, source: Source,
         return ItemError(item.location, f"off-site link: {host or 'no host'} is not the feed's site", item.url)
     loopback = bool(source.url) and resolves_to_loopback(source.url, client.resolve)
     try:
-        response = client.get(item.url, allowed_hosts=hosts, allow_loopback=loopback)
+        response = client.get(item.url, allowed_hosts=hosts, allow_loopback=loopback, proxy=source.proxy)
     except FetchError as exc:
         if exc.kind == "blocked":
             raise

@@ -177,7 +177,8 @@ class _Crawler:
     def get(self, url: str, **options) -> Response:
         """``options``: ``HttpClient.get``'s body options (robots.txt is cut, sitemaps are spooled)."""
         self.report.requests += 1
-        return self.context.client.get(url, allowed_hosts=self.hosts, allow_loopback=self.loopback, **options)
+        return self.context.client.get(url, allowed_hosts=self.hosts, allow_loopback=self.loopback,
+                                       proxy=self.job.source.proxy, **options)
 
     # --- discovery, the walk, the plan ------------------------------------------------------
 
