@@ -163,6 +163,27 @@ def load_config(path: Path, missing_ok: bool = False) -> Config:
     return parse_config(data, str(path))
 
 
+def append_source(path: Path, block: str) -> Config:
+    """Append a ``[[sources]]`` block to the sources file, once the file with it passes every check
+    ``load_config`` makes (a name already taken, a bad key: ConfigError, and the file is unchanged).
+    The file is replaced in one step (a temporary file renamed over it), comments and all kept."""
+    if not path.is_file():
+        raise ConfigError(missing_sources(path) if not path.exists() else f"{path}: not a file to add a source to")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    updated = text + ("" if not text or text.endswith("\n") else "\n") + ("\n" if text else "") + block
+    try:
+        config = parse_config(tomllib.loads(updated), str(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: the new source is not valid TOML: {exc}") from None
+    temporary = path.with_name(f".{path.name}.adding")
+    temporary.write_text(updated, encoding="utf-8")
+    os.replace(temporary, path)
+    return config
+
+
 def load_sources(path: Path, missing_ok: bool = False) -> list[Source]:
     """The sources of ``load_config``."""
     return list(load_config(path, missing_ok).sources)
