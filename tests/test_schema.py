@@ -147,3 +147,22 @@ def test_example_queries_run(pg_engine):
         for statement in statements:
             returned += len(conn.execute(text(statement.replace(":", r"\:"))).all())
     assert returned > 0
+
+
+def test_step_13_adds_blocked_by_and_keeps_every_source(empty_db_url):
+    """A database from before bot walls were told apart upgrades in place: its sources keep their
+    rows and state, and start unblocked (issue 26)."""
+    engine = make_engine(empty_db_url)
+    upgrade(engine, NOW)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE sources DROP COLUMN blocked_by"))
+        conn.execute(text("DELETE FROM schema_migrations WHERE version >= 13"))
+        conn.execute(text("INSERT INTO sources (name, kind, url, settings, consecutive_failures, last_error, created_at, "
+                          "updated_at) VALUES ('tasnim', 'feed', 'http://x/rss', '{}', 2, 'HTTP 403', :t, :t)"),
+                     {"t": NOW.replace(tzinfo=None)})
+    assert upgrade(engine, NOW).from_version == 9
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT name, consecutive_failures, last_error, blocked_by FROM sources")).one()
+        assert current_version(conn) == SCHEMA_VERSION
+    assert tuple(row) == ("tasnim", 2, "HTTP 403", None)
+    engine.dispose()
