@@ -76,6 +76,7 @@ class Source:
     crawl: CrawlOptions = CrawlOptions()  # feed, site
     description: str | None = None
     language: str | None = None
+    proxy: str | None = None  # feed, site: "http://HOST:PORT" every request of the source goes through
 
     @property
     def crawl_every(self) -> int | None:
@@ -168,6 +169,27 @@ def load_config(path: Path, missing_ok: bool = False) -> Config:
     return parse_config(data, str(path))
 
 
+def append_source(path: Path, block: str) -> Config:
+    """Append a ``[[sources]]`` block to the sources file, once the file with it passes every check
+    ``load_config`` makes (a name already taken, a bad key: ConfigError, and the file is unchanged).
+    The file is replaced in one step (a temporary file renamed over it), comments and all kept."""
+    if not path.is_file():
+        raise ConfigError(missing_sources(path) if not path.exists() else f"{path}: not a file to add a source to")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    updated = text + ("" if not text or text.endswith("\n") else "\n") + ("\n" if text else "") + block
+    try:
+        config = parse_config(tomllib.loads(updated), str(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: the new source is not valid TOML: {exc}") from None
+    temporary = path.with_name(f".{path.name}.adding")
+    temporary.write_text(updated, encoding="utf-8")
+    os.replace(temporary, path)
+    return config
+
+
 def load_sources(path: Path, missing_ok: bool = False) -> list[Source]:
     """The sources of ``load_config``."""
     return list(load_config(path, missing_ok).sources)
@@ -228,9 +250,9 @@ def parse_agencies(table: Any, origin: str) -> tuple[tuple[str, tuple[str, ...]]
 # Which keys each kind takes; every value is checked by its parser below.
 _COMMON = {"name", "kind", "interval", "min_interval", "max_interval", "enabled", "description", "language"}
 _KEYS = {
-    "feed": _COMMON | {"url", "full_text", "selector", "allowed_hosts", "sitemaps", "crawl"},
+    "feed": _COMMON | {"url", "full_text", "selector", "allowed_hosts", "sitemaps", "crawl", "proxy"},
     "files": _COMMON | {"path", "pattern"},
-    "site": _COMMON | {"url", "selector", "allowed_hosts", "sitemaps", "crawl"},
+    "site": _COMMON | {"url", "selector", "allowed_hosts", "sitemaps", "crawl", "proxy"},
 }
 _ALL_KEYS = set().union(*_KEYS.values())
 
@@ -297,7 +319,7 @@ def _parse_source(table: Any, origin: str, index: int) -> Source:
             raise t.fail(key, f"not an option of kind {kind!r}")
     return Source(name=name, kind=kind, **_location(t, kind), **_timing(t), enabled=t.flag("enabled", True),
                   full_text=t.flag("full_text", False), page=_page(t), crawl=_crawl(t),
-                  description=t.text("description"), language=t.text("language"))
+                  description=t.text("description"), language=t.text("language"), proxy=_proxy(t))
 
 
 def _location(t: _Table, kind: str) -> dict[str, Any]:
@@ -324,6 +346,19 @@ def _timing(t: _Table) -> dict[str, Any]:
 
 def _page(t: _Table) -> PageOptions:
     return PageOptions(selector=t.text("selector"), allowed_hosts=t.texts("allowed_hosts", "host names"))
+
+
+def _proxy(t: _Table) -> str | None:
+    """``proxy = "http://user:pw@127.0.0.1:3128"``: an http forward proxy (etl/fetch/proxy.py)."""
+    value = t.text("proxy")
+    if value is None:
+        return None
+    from .fetch.proxy import ProxyError, parse_proxy  # only a file that names a proxy pays for it
+    try:
+        parse_proxy(value)
+    except ProxyError as exc:
+        raise t.fail("proxy", str(exc)) from None
+    return value.strip()
 
 
 def _crawl(t: _Table) -> CrawlOptions:

@@ -38,6 +38,7 @@ class SourceHealth:
     consecutive_failures: int
     last_success_at: datetime | None
     last_error: str | None
+    blocked_by: str | None = None  # the bot wall that answered its last pass
 
 
 @dataclass(slots=True)
@@ -83,16 +84,26 @@ def check_health(engine: Engine, now: datetime, factor: float = DEFAULT_FACTOR,
     for row in rows:
         reason = source_problem(row, now, factor, tolerance)
         health.sources.append(SourceHealth(row.name, row.kind, reason is None, reason, row.consecutive_failures,
-                                           row.last_success_at, one_line(row.last_error)))
+                                           row.last_success_at, one_line(row.last_error),
+                                           getattr(row, "blocked_by", None)))
     return health
 
 
 def source_problem(row: Any, now: datetime, factor: float, tolerance: int = DEFAULT_TOLERANCE) -> str | None:
     """Why this source row is unhealthy (every reason that applies, one line), or None."""
-    reasons = [r for r in (_lateness(row, now, factor), _failing(row, tolerance)) if r]
+    reasons = [r for r in (_blocked(row), _lateness(row, now, factor), _failing(row, tolerance)) if r]
     if reasons and row.last_error:
         reasons.append(f"{LAST_ERROR}{one_line(row.last_error)}")
     return "; ".join(reasons) or None
+
+
+def _blocked(row: Any) -> str | None:
+    """A wall needs a person (a proxy, a word with the outlet): unhealthy from its first pass on."""
+    vendor = getattr(row, "blocked_by", None)
+    if not vendor:
+        return None
+    by = "a bot wall of unknown vendor" if vendor == "unknown" else f"{vendor}'s bot wall"
+    return f"blocked: {by} answers instead of the site (README: Bot walls)"
 
 
 def _failing(row: Any, tolerance: int) -> str | None:

@@ -86,6 +86,7 @@ class Failure:
     transient: bool  # whether trying again later can help
     retry_after: float | None = None  # seconds the server asked for
     status: int | None = None  # the HTTP status, when there was one
+    blocked_by: str | None = None  # kind "blocked": the wall's vendor ("ArvanCloud", "Cloudflare", "unknown")
 
     def __post_init__(self) -> None:
         if self.kind not in FAILURE_KINDS:
@@ -157,7 +158,8 @@ class RunReport:
         data["errors"] = [asdict(e) for e in self.errors]
         data["error"] = self.error
         data["failure"] = None if self.failure is None else {
-            "kind": self.failure.kind, "transient": self.failure.transient, "retry_after": self.failure.retry_after}
+            "kind": self.failure.kind, "transient": self.failure.transient, "retry_after": self.failure.retry_after,
+            "blocked_by": self.failure.blocked_by}
         return data
 
     def add(self, other: RunReport) -> None:

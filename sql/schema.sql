@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 11.
+-- news-etl PostgreSQL schema, version 12.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -35,6 +35,7 @@ CREATE TABLE sources (
 	last_status INTEGER, 
 	consecutive_failures INTEGER DEFAULT 0 NOT NULL, 
 	last_error TEXT, 
+	blocked_by TEXT, 
 	next_attempt_at TIMESTAMP WITH TIME ZONE, 
 	items_seen BIGINT DEFAULT 0 NOT NULL, 
 	lease_until TIMESTAMP WITH TIME ZONE, 
@@ -82,6 +83,8 @@ COMMENT ON COLUMN sources.last_status IS 'HTTP status of the last fetch.';
 COMMENT ON COLUMN sources.consecutive_failures IS 'Failed passes in a row; 0 after a success. `news-etl status` calls a source failing at 3 (--max-failures).';
 
 COMMENT ON COLUMN sources.last_error IS 'One-line reason of the last failed pass; NULL after a success (a readable but malformed feed keeps its warning).';
+
+COMMENT ON COLUMN sources.blocked_by IS 'The bot wall (its vendor: ''ArvanCloud'', ''Cloudflare'', ... or ''unknown'') that answered the last failed pass instead of the site; NULL after any other outcome (etl/fetch/walls.py).';
 
 COMMENT ON COLUMN sources.next_attempt_at IS 'When the service will next fetch this source.';
 

@@ -37,8 +37,9 @@ def version_1(engine) -> None:
         conn.execute(text("DROP INDEX articles_source_raw_hash"))  # step 2 adds raw_hash
         conn.execute(text("ALTER TABLE articles DROP COLUMN raw_hash"))
         conn.execute(text("DROP INDEX sources_due"))  # step 5 adds the source leases
-        for column in ("lease_until", "lease_owner", "last_delay", "database_failures", "crawl_next_at"):
-            conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))  # steps 5 and 8
+        for column in ("lease_until", "lease_owner", "last_delay", "database_failures", "crawl_next_at",
+                       "blocked_by"):
+            conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))  # steps 5, 8 and 13
         # Step 6: article_lsh had a foreign key (cascading deletes) and no trigger.
         conn.execute(text("DROP TRIGGER IF EXISTS articles_forget_lsh"
                           + (" ON articles" if conn.dialect.name == "postgresql" else "")))

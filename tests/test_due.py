@@ -28,6 +28,7 @@ OUTCOMES = [
     ("http 503", 60),               # a failure backs off from the interval ...
     ("http 503", 120),              # ... doubling
     ("http 429 retry-after 900", 900),  # the server's pause when longer than the backoff
+    ("blocked", 1920),              # a bot wall: 4x the backoff of the 4th failure (60 x 8 x 4)
     ("database", 60),               # not the source's fault: from the interval again, failures kept
     ("database", 120),
     ("news", 60),                   # news after a stretch: back to the interval
@@ -44,6 +45,9 @@ def fake_pass(outcome: str):
             status = int(outcome.split()[1])
             retry_after = float(outcome.rsplit(" ", 1)[1]) if "retry-after" in outcome else None
             raise FetchError(run.source.url, f"HTTP {status}", transient=True, status=status, retry_after=retry_after)
+        elif outcome == "blocked":
+            raise FetchError(run.source.url, "blocked: ArvanCloud challenge", transient=True, status=200,
+                             kind="blocked", blocked_by="ArvanCloud")
         elif outcome == "database":
             from sqlalchemy.exc import OperationalError
             raise OperationalError("UPDATE sources", {}, Exception("deadlock detected"))
@@ -103,8 +107,8 @@ def test_both_executors_give_the_same_next_attempts_from_the_same_outcomes(pg_en
     assert by_local == by_queue
     assert [delay for delay, *_ in by_local] == [delay for _, delay in OUTCOMES]
     # Failures count the source's own failed passes only; a database failure is not one of them.
-    assert [failures for _, failures, *_ in by_local] == [0, 0, 0, 1, 2, 3, 3, 3, 0, 0]
-    assert [db for *_, db in by_local] == [0, 0, 0, 0, 0, 0, 1, 2, 0, 0]
+    assert [failures for _, failures, *_ in by_local] == [0, 0, 0, 1, 2, 3, 4, 4, 4, 0, 0]
+    assert [db for *_, db in by_local] == [0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0]
 
 
 def test_a_database_that_cannot_be_reached_backs_off_from_memory(tmp_path):
@@ -135,3 +139,33 @@ def test_a_value_the_database_refuses_counts_against_the_source_a_lost_database_
     timing = timing_of(Source(name="a", kind="feed", url="http://x", interval=60))
     assert next_delay(timing, State(failures=3), refused) == (240, State(3, None, 0))  # the source's 3rd failure
     assert next_delay(timing, State(failures=3), lost) == (60, State(3, None, 1))  # not the source's
+
+
+@pytest.mark.parametrize("failures, network, blocked", [
+    (1, 60, 240),       # interval 60: a wall backs off 4x longer from the first failure on ...
+    (2, 120, 480),
+    (3, 240, 960),
+    (4, 480, 1920),
+    (5, 960, 3840),     # ... the network error reaches its cap (16x the interval) ...
+    (6, 960, 3840),     # ... and the wall its own, 4x that
+    (20, 960, 3840),
+])
+def test_a_bot_wall_backs_off_longer_than_a_network_error(failures, network, blocked):
+    from etl.models import Failure
+    from etl.tasks.due import State, next_delay, timing_of
+    timing = timing_of(Source(name="a", kind="feed", url="http://x", interval=60))
+    lost = Failure("network", "http://x: timeout (transient)", transient=True)
+    walled = Failure("blocked", "http://x: blocked: ArvanCloud challenge (transient)", transient=True,
+                     status=200, blocked_by="ArvanCloud")
+    assert next_delay(timing, State(failures=failures), lost)[0] == network
+    assert next_delay(timing, State(failures=failures), walled)[0] == blocked
+
+
+def test_a_walls_cap_is_at_most_a_day_and_retry_after_still_counts():
+    from etl.models import Failure
+    from etl.tasks.due import State, next_delay, timing_of
+    walled = Failure("blocked", "x: blocked: Cloudflare challenge", transient=True, retry_after=50000.0)
+    hourly = timing_of(Source(name="a", kind="feed", url="http://x", interval=3600))  # failure cap 6 h
+    assert next_delay(hourly, State(failures=30), Failure("blocked", "x", transient=True))[0] == 86400
+    assert next_delay(timing_of(Source(name="b", kind="feed", url="http://x", interval=60)),
+                      State(failures=1), walled)[0] == 50000.0

@@ -245,6 +245,7 @@ def test_a_version_1_database_upgrades_and_fills_raw_hashes_on_reload(pg_engine,
         conn.execute(text("DROP TABLE watch_deliveries, watch_hits, watches"))  # step 11
         conn.execute(text("DROP TRIGGER articles_forget_watch_hits ON articles"))
         conn.execute(text("ALTER TABLE sources DROP COLUMN database_failures, DROP COLUMN crawl_next_at"))
+        conn.execute(text("ALTER TABLE sources DROP COLUMN blocked_by"))  # step 12
         conn.execute(text("DROP INDEX articles_source_url"))
         conn.execute(text("DROP INDEX sources_due"))  # step 5: source leases
         conn.execute(text("ALTER TABLE sources DROP COLUMN lease_until, DROP COLUMN lease_owner, DROP COLUMN last_delay"))

@@ -70,7 +70,7 @@ def test_step_8_adds_the_due_state_and_keeps_every_source(empty_db_url):
     engine = make_engine(empty_db_url)
     upgrade(engine, NOW)
     with engine.begin() as conn:
-        for column in ("database_failures", "crawl_next_at"):
+        for column in ("database_failures", "crawl_next_at", "blocked_by"):  # steps 8 and 13
             conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))
         conn.execute(text("DROP TABLE sync_state"))
         for table in ("watch_deliveries", "watch_hits", "watches"):  # step 11's, on top
@@ -150,3 +150,27 @@ def test_example_queries_run(pg_engine):
         for statement in statements:
             returned += len(conn.execute(text(statement.replace(":", r"\:"))).all())
     assert returned > 0
+
+
+def test_every_schema_version_has_its_step():
+    """Steps are numbered without a gap: an upgrade applies each one after the database's version."""
+    assert sorted(migrate.STEPS) == list(range(2, SCHEMA_VERSION + 1))
+
+
+def test_step_12_adds_blocked_by_and_keeps_every_source(empty_db_url):
+    """A database from before bot walls were told apart upgrades in place: its sources keep their
+    rows and state, and start unblocked (issue 26)."""
+    engine = make_engine(empty_db_url)
+    upgrade(engine, NOW)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE sources DROP COLUMN blocked_by"))
+        conn.execute(text("DELETE FROM schema_migrations WHERE version >= 12"))
+        conn.execute(text("INSERT INTO sources (name, kind, url, settings, consecutive_failures, last_error, created_at, "
+                          "updated_at) VALUES ('tasnim', 'feed', 'http://x/rss', '{}', 2, 'HTTP 403', :t, :t)"),
+                     {"t": NOW.replace(tzinfo=None)})
+    assert upgrade(engine, NOW).from_version == 11
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT name, consecutive_failures, last_error, blocked_by FROM sources")).one()
+        assert current_version(conn) == SCHEMA_VERSION
+    assert tuple(row) == ("tasnim", 2, "HTTP 403", None)
+    engine.dispose()

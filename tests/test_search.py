@@ -271,8 +271,9 @@ def test_upgrade_rebuilds_search_documents_stored_before_version_4(engine):
         else:
             conn.execute(text("UPDATE articles_fts SET doc = :d"), {"d": old})
         conn.execute(text("DROP INDEX sources_due"))  # and what step 5 adds (source leases)
-        for column in ("lease_until", "lease_owner", "last_delay", "database_failures", "crawl_next_at"):
-            conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))  # steps 5 and 8
+        for column in ("lease_until", "lease_owner", "last_delay", "database_failures", "crawl_next_at",
+                       "blocked_by"):
+            conn.execute(text(f"ALTER TABLE sources DROP COLUMN {column}"))  # steps 5, 8 and 13
         conn.execute(text("DROP TABLE host_pace"))  # and step 7's table
         conn.execute(text("DROP TABLE sync_state"))  # and step 8's
         for table in ("watch_deliveries", "watch_hits", "watches"):  # and step 11's

@@ -69,12 +69,30 @@ def setup_verbose_logging(args: argparse.Namespace) -> None:
         setup_logging(False, logging.DEBUG)
 
 
+PROXY_ENV = "NEWS_ETL_PROXY_ENV"
+
+
 def http_settings(**overrides):
     """HTTP settings for fetching commands; the contact URL in the User-Agent comes from
-    NEWS_ETL_CONTACT_URL when set."""
+    NEWS_ETL_CONTACT_URL when set; HTTPS_PROXY/HTTP_PROXY/NO_PROXY are honoured only when
+    NEWS_ETL_PROXY_ENV asks for it (etl/fetch/proxy.py)."""
     from ..fetch.http import HttpSettings
     contact = os.environ.get("NEWS_ETL_CONTACT_URL")
-    return HttpSettings(**({"contact_url": contact} if contact else {}), **overrides)
+    extra = {"contact_url": contact} if contact else {}
+    if env_flag(PROXY_ENV):
+        extra["environment_proxies"] = tuple(sorted((k, v) for k, v in os.environ.items()
+                                                    if k.lower().endswith("_proxy") and v))
+    return HttpSettings(**extra, **overrides)
+
+
+def env_flag(name: str) -> bool:
+    """An on/off environment variable: 1/true/yes/on, or 0/false/no/off/empty; anything else is an error."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise UsageError(f"{name}: expected 1 or 0 (true or false), got {os.environ[name]!r}")
 
 
 # --- building the parser -------------------------------------------------------------------

@@ -26,10 +26,13 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def _state(row: dict) -> str:
-    """``on``: yes, no (disabled), or gone (no longer in the sources file, or ad hoc from a backfill)."""
+    """``on``: yes, no (disabled), gone (no longer in the sources file, or ad hoc from a backfill),
+    or blocked (enabled, but a bot wall answered its last pass: the last error names the vendor)."""
     if not row["in_config"]:
         return "gone"
-    return "yes" if row["enabled"] else "no"
+    if not row["enabled"]:
+        return "no"
+    return "blocked" if row.get("blocked_by") else "yes"
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

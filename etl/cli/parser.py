@@ -91,9 +91,24 @@ def _ingest(sub, common) -> None:
 
 
 def _inspect(sub, common) -> None:
-    p = add_command(sub, "sources", "inspect:cmd_sources", "list sources with their fetch state and article counts",
-                    "news-etl sources --json", [common])
+    p = add_command(sub, "sources", "inspect:cmd_sources",
+                    "list sources with their fetch state and article counts; `sources discover URL` finds an "
+                    "outlet's feeds and sitemaps", "news-etl sources --json", [common])
     listing_args(p)
+    sources_sub = p.add_subparsers(dest="sources_command", metavar="COMMAND")  # optional: alone it lists
+    d = add_command(sources_sub, "discover", "discover:cmd_discover",
+                    "find an outlet's feeds and sitemaps from its address, fetch each once, say why each is kept "
+                    "or dropped, and print a ready [[sources]] table (--add appends it to the sources file)",
+                    "news-etl sources discover https://www.isna.ir/ --add isna", [common])
+    d.add_argument("url", metavar="URL", help="the outlet's home page (or any page of it, or a feed)")
+    d.add_argument("--add", metavar="NAME",
+                   help="append the proposed source under this name to the sources file (--config), once it "
+                        "passes the file's checks")
+    d.add_argument("--json", action="store_true",
+                   help='print {"feeds": [...], "sitemaps": [...], "source": {...}}, each list best first')
+    d.add_argument("--proxy", metavar="URL", help="fetch through this http proxy (and propose it for the source)")
+    d.add_argument("--per-host-delay", type=seconds, default=1.0, metavar="SECONDS",
+                   help="minimum pause between requests to one host")
 
     p = add_command(sub, "runs", "inspect:cmd_runs", "list recent ingest runs with their counts",
                     "news-etl runs --limit 5", [common])

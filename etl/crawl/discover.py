@@ -71,13 +71,13 @@ def site_root(url: str) -> str:
 
 
 def read_robots(get: Get, root: str) -> Robots:
-    """robots.txt of ``root``. Absent (4xx) allows everything; a server error or a timeout
-    raises the FetchError, since crawling on without knowing the rules is not polite."""
+    """robots.txt of ``root``. Absent (4xx) allows everything; a server error, a timeout or a
+    bot wall raises the FetchError, since crawling on without knowing the rules is not polite."""
     url = urljoin(root, "/robots.txt")
     try:
         response = get(url, max_bytes=ROBOTS_MAX_BYTES, cut=True)
     except FetchError as exc:
-        if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+        if exc.kind != "blocked" and exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
             return Robots()
         raise
     return Robots(Protego.parse(response.body.decode("utf-8", errors="replace")))
@@ -97,6 +97,8 @@ def discover(get: Get, root: str, configured: Sequence[str] = ()) -> Discovery:
         try:
             probed[url] = get(url)
         except FetchError as exc:
+            if exc.kind == "blocked":
+                raise  # the site walls us: every other path would answer the same
             if exc.status is None or not 200 <= exc.status < 300:
                 continue  # most of these paths do not exist on a given site
             # It exists but its body was refused (a sitemap over the page cap): the walk fetches

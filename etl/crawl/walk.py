@@ -117,7 +117,11 @@ class SitemapWalk:
                     frontier.mark_sitemap(conn, row.id, state="done", kind=sitemap.kind, entries=count,
                                           oldest=oldest, newest=newest, fetched_at=self.now(), error=None,
                                           transient=None)
-            except (FetchError, SitemapError) as exc:
+            except FetchError as exc:
+                if exc.kind == "blocked":
+                    raise  # the site walls us, not this sitemap: the crawl ends, the row stays to retry
+                return self._fail(row, f"sitemap: {exc.reason}", exc.transient)
+            except SitemapError as exc:
                 return self._fail(row, f"sitemap: {exc.reason}", exc.transient)
         self.counts.fetched += 1
         with self.engine.connect() as conn:

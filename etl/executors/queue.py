@@ -158,8 +158,11 @@ class QueueRuntime:
 
     def pages(self, source_name_: str, window: Window, page_ids: list[int], delay: float) -> RunReport:
         source = self._crawlable(source_name_)
-        return crawl_pages(self.context, CrawlJob(source, window, in_config=self.source(source.name) is not None),
-                           page_ids, delay)
+        report = crawl_pages(self.context, CrawlJob(source, window, in_config=self.source(source.name) is not None),
+                             page_ids, delay)
+        if report.failure is not None and report.failure.kind == "blocked":
+            record_failure(self.context, source, report.failure)  # a wall is the site's: shown on the source
+        return report
 
     def shard(self, source_name_: str, paths: list[str | dict], pattern: str | None, batch_size: int,
               alert: bool = False) -> RunReport:

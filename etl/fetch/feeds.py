@@ -39,7 +39,7 @@ def fetch_feed(client: HttpClient, source: Source, etag: str | None = None,
     loopback = resolves_to_loopback(source.url, client.resolve)
     site = site_hosts(source.url, source.page.allowed_hosts) if loopback else None
     response = client.get(source.url, etag=etag, last_modified=last_modified, allowed_hosts=site,
-                          allow_loopback=loopback)
+                          allow_loopback=loopback, proxy=source.proxy)
     if response.not_modified:
         return FeedResult(status=response.status, not_modified=True, etag=response.etag or etag,
                           last_modified=response.last_modified or last_modified, final_url=response.url)

@@ -26,7 +26,9 @@ import urllib3.exceptions
 from .addresses import Address, Resolver, address_problem, check_url, resolves_to_loopback, site_key, url_host
 from .errors import FetchError
 from .pinning import PinnedAdapter, Pins, response_deadline
+from .proxy import Proxy, ProxyError, environment_proxy, parse_proxy
 from .session import LeanSession
+from .walls import CHALLENGE_STATUSES, HEAD_BYTES, wall_of
 
 __all__ = ["ErrorKeeper", "FetchError", "HttpClient", "HttpSettings", "Pacer", "Response", "address_problem", "check_url",
            "http_date", "parse_retry_after", "resolves_to_loopback", "site_key"]
@@ -59,8 +61,12 @@ class HttpSettings:
     per_host_delay: float = 1.0
     per_host_concurrency: int = 2
     verify_tls: bool | str = True  # or the path of a CA bundle (a private mirror, a test)
-    # Environment proxies would route around the address check; off unless asked for.
+    # requests' own reading of the environment (proxies forwarded by absolute URI, .netrc) would
+    # route around the address check: always off. Proxies go through ``etl.fetch.proxy`` instead.
     trust_env: bool = False
+    # The environment's *_proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), honoured
+    # for sources without a proxy of their own; empty unless asked for (NEWS_ETL_PROXY_ENV=1).
+    environment_proxies: tuple[tuple[str, str], ...] = ()
 
     @property
     def user_agent_header(self) -> str:
@@ -133,8 +139,8 @@ class _Body:
 
 @dataclass
 class _Host:
-    session: requests.Session
     slots: threading.Semaphore
+    sessions: dict[str | None, requests.Session] = field(default_factory=dict)  # by proxy URL (None: direct)
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_start: float = float("-inf")
 
@@ -162,6 +168,7 @@ class HttpClient:
         self._clock = clock
         self._pins = Pins()
         self._hosts: dict[str, _Host] = {}
+        self._proxies: dict[str, Proxy] = {}
         self._hosts_lock = threading.Lock()
 
     def __enter__(self) -> HttpClient:
@@ -174,13 +181,19 @@ class HttpClient:
         with self._hosts_lock:
             hosts, self._hosts = list(self._hosts.values()), {}
         for host in hosts:
-            host.session.close()
+            for session in host.sessions.values():
+                session.close()
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
             allowed_hosts: frozenset[str] | None = None, allow_loopback: bool = False,
-            max_bytes: int | None = None, cut: bool = False, into: BinaryIO | None = None) -> Response:
+            max_bytes: int | None = None, cut: bool = False, into: BinaryIO | None = None,
+            proxy: str | None = None) -> Response:
         """Fetch ``url``, following redirects ourselves so every hop passes ``check_url``.
         ``allowed_hosts`` names hosts (standard ports) and ``site_key`` host:port pairs.
+
+        ``proxy`` (``http://HOST:PORT``, a source's own) carries every hop through a tunnel to the
+        checked address (``etl.fetch.proxy``); without it, the environment's proxy when the
+        settings honour it (``environment_proxies``), else none.
 
         ``max_bytes`` replaces the settings' body cap for this request (a sitemap's is larger);
         with ``cut``, a longer body is cut there instead of refused (robots.txt: the rest is
@@ -195,7 +208,7 @@ class HttpClient:
         current = url
         for hop in range(self.settings.max_redirects + 1):
             addresses = self._check(current, allowed_hosts, allow_loopback, origin=url if hop else None)
-            result = self._with_retries(current, headers, addresses[0], body)
+            result = self._with_retries(current, headers, addresses[0], body, self._proxy_for(current, proxy))
             if isinstance(result, Response):
                 return result
             current = result
@@ -215,22 +228,43 @@ class HttpClient:
             raise FetchError(url, f"host {url_host(url)} has no address", transient=True)
         return addresses
 
-    def _with_retries(self, url: str, headers: dict[str, str], address: Address, body: _Body) -> Response | str:
+    def _proxy_for(self, url: str, configured: str | None) -> Proxy | None:
+        """The proxy of this hop, parsed once per URL: the source's, else the environment's."""
+        chosen = configured or (environment_proxy(url, dict(self.settings.environment_proxies))
+                                if self.settings.environment_proxies else None)
+        if not chosen:
+            return None
+        with self._hosts_lock:
+            parsed = self._proxies.get(chosen)
+        if parsed is None:
+            try:
+                parsed = parse_proxy(chosen)
+            except ProxyError as exc:
+                raise FetchError(url, str(exc), transient=False, kind="limit") from None
+            with self._hosts_lock:
+                self._proxies[chosen] = parsed
+        return parsed
+
+    def _with_retries(self, url: str, headers: dict[str, str], address: Address, body: _Body,
+                      proxy: Proxy | None = None) -> Response | str:
         """One hop: a Response, or the next URL when the server redirects."""
         for attempt in range(self.settings.retries + 1):
             try:
-                return self._once(url, headers, address, body)
+                return self._once(url, headers, address, body, proxy)
             except FetchError as exc:
-                if not exc.transient or attempt == self.settings.retries:
+                # A wall answers the same way at once: asking again only looks more like a bot.
+                if not exc.transient or exc.kind == "blocked" or attempt == self.settings.retries:
                     raise
                 if exc.retry_after is not None and exc.retry_after > self.settings.max_retry_after:
                     raise
                 self._sleep(max(backoff(self.settings, attempt), exc.retry_after or 0.0))
         raise AssertionError("unreachable")
 
-    def _once(self, url: str, headers: dict[str, str], address: Address, body: _Body) -> Response | str:
+    def _once(self, url: str, headers: dict[str, str], address: Address, body: _Body,
+              proxy: Proxy | None = None) -> Response | str:
         name = url_host(url)
         host = self._host_state(name)
+        session = self._session(host, proxy)
         with host.slots:
             if self._pacer is None:
                 self._wait_turn(host)
@@ -242,7 +276,7 @@ class HttpClient:
             # Every recv of this response, headers and body, waits at most until the deadline.
             with response_deadline(deadline, self.settings.read_timeout, self._monotonic):
                 try:
-                    raw = host.session.get(url, headers=headers, stream=True, allow_redirects=False,
+                    raw = session.get(url, headers=headers, stream=True, allow_redirects=False,
                                            verify=self.settings.verify_tls,
                                            timeout=(self.settings.connect_timeout, self.settings.read_timeout))
                 except requests.exceptions.RequestException as exc:
@@ -264,18 +298,28 @@ class HttpClient:
         with self._hosts_lock:
             host = self._hosts.get(name)
             if host is None:
-                host = _Host(self._new_session(), threading.Semaphore(max(1, self.settings.per_host_concurrency)))
+                host = _Host(threading.Semaphore(max(1, self.settings.per_host_concurrency)))
                 self._hosts[name] = host
             return host
 
-    def _new_session(self) -> requests.Session:
+    def _session(self, host: _Host, proxy: Proxy | None) -> requests.Session:
+        """The host's session for this route (direct, or through one proxy): connections kept
+        alive on one route are never reused on another."""
+        key = proxy.url if proxy else None
+        with self._hosts_lock:
+            session = host.sessions.get(key)
+            if session is None:
+                session = host.sessions[key] = self._new_session(proxy)
+            return session
+
+    def _new_session(self, proxy: Proxy | None = None) -> requests.Session:
         session = self._session_factory()
         session.trust_env = self.settings.trust_env
         if isinstance(session, requests.Session):
             # One pool per host, as large as the requests that may run at once on it.
             size = max(1, self.settings.per_host_concurrency)
             for prefix in ("http://", "https://"):
-                session.mount(prefix, PinnedAdapter(self._pins, pool_connections=1, pool_maxsize=size))
+                session.mount(prefix, PinnedAdapter(self._pins, proxy, pool_connections=1, pool_maxsize=size))
         return session
 
     def _wait_turn(self, host: _Host) -> None:
@@ -299,21 +343,42 @@ class HttpClient:
             _keep_alive(raw)
             return _response(url, raw, b"", not_modified=True)
         if 200 <= status < 300:
-            body, whole = self._read_body(url, raw, deadline, plan)
+            body, whole, head, size = self._read_body(url, raw, deadline, plan)
             if whole:  # a cut body leaves the rest unread: that connection cannot be reused
                 _keep_alive(raw)
+            self._check_wall(url, raw, head, size)  # a challenge page is never handed on as the site's
             return _response(url, raw, body)
+        if status in CHALLENGE_STATUSES:
+            # Only a small prefix is read: enough to tell a challenge page from an ordinary refusal.
+            try:
+                _, whole, head, size = self._read_body(url, raw, deadline, _Body(HEAD_BYTES, cut=True))
+            except FetchError:  # a body that breaks off says nothing more than its status
+                whole, head, size = False, b"", 0
+            self._check_wall(url, raw, head, size if whole else None)
         transient = status in _RETRY_STATUSES or status >= 500
-        retry_after = parse_retry_after(raw.headers.get("retry-after"), self._server_now(raw))
-        raise FetchError(url, f"HTTP {status}", transient=transient, status=status, retry_after=retry_after)
+        raise FetchError(url, f"HTTP {status}", transient=transient, status=status, retry_after=self._retry_after(raw))
+
+    def _retry_after(self, raw: requests.Response) -> float | None:
+        return parse_retry_after(raw.headers.get("retry-after"), self._server_now(raw))
+
+    def _check_wall(self, url: str, raw: requests.Response, head: bytes, size: int | None) -> None:
+        """Raise the ``blocked`` FetchError when a bot wall answered instead of the site. Transient
+        (a wall may lift), but never retried within the request (``_with_retries``)."""
+        headers = {k.lower(): v for k, v in raw.headers.items()}
+        wall = wall_of(raw.status_code, headers, head, size)
+        if wall is not None:
+            raise FetchError(url, wall.reason, transient=True, status=raw.status_code, kind="blocked",
+                             retry_after=self._retry_after(raw), blocked_by=wall.vendor)
 
     def _server_now(self, raw: requests.Response) -> float:
         # A Retry-After date is relative to the server's clock, which its Date header tells.
         date = http_date(raw.headers.get("date"))
         return self._clock() if date is None else date
 
-    def _read_body(self, url: str, raw: requests.Response, deadline: float, plan: _Body) -> tuple[bytes, bool]:
-        """The body and whether it was read to its end. Refused as soon as it passes the limit
+    def _read_body(self, url: str, raw: requests.Response, deadline: float,
+                   plan: _Body) -> tuple[bytes, bool, bytes, int]:
+        """The body, whether it was read to its end, its first ``HEAD_BYTES`` (also when it went
+        to a file) and the bytes read. Refused as soon as it passes the limit
         (unless ``plan.cut``) or the deadline: the rest is never read. Both refusals are
         permanent: the same server would only waste the same time again."""
         limit = plan.limit
@@ -328,13 +393,13 @@ class HttpClient:
                     if not plan.cut:
                         raise too_big
                     sink.write(chunk[:limit - sink.size])
-                    return sink.value(), False
+                    return sink.value(), False, sink.head, sink.size
                 sink.write(chunk)
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             if self._monotonic() >= deadline:
                 raise self._too_slow(url, raw) from None
             raise _body_error(url, exc) from None
-        return sink.value(), True
+        return sink.value(), True, sink.head, sink.size
 
     def _read_some(self, url: str, raw: requests.Response, deadline: float) -> bytes:
         # read1: at most one recv per call (read(n) would wait for n bytes of a 1 byte/s trickle).
@@ -350,15 +415,18 @@ class HttpClient:
 
 
 class _Sink:
-    """Where body chunks go: a list in memory, or a file (emptied first: a retry starts over)."""
+    """Where body chunks go: a list in memory, or a file (emptied first: a retry starts over).
+    The first ``HEAD_BYTES`` are kept in memory either way, for the wall check."""
 
     def __init__(self, into: BinaryIO | None) -> None:
-        self.into, self.chunks, self.size = into, [], 0
+        self.into, self.chunks, self.size, self.head = into, [], 0, b""
         if into is not None:
             into.seek(0)
             into.truncate()
 
     def write(self, chunk: bytes) -> None:
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[:HEAD_BYTES - len(self.head)]
         self.size += len(chunk)
         if self.into is None:
             self.chunks.append(chunk)
@@ -395,7 +463,7 @@ def _request_error(url: str, exc: requests.exceptions.RequestException) -> Fetch
     if isinstance(exc, requests.exceptions.Timeout) or "timed out" in str(exc):
         return FetchError(url, "timeout", transient=True)
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
-        return FetchError(url, f"connection error: {_first_line(exc)}", transient=True)
+        return FetchError(url, f"connection error: {_connection_reason(exc)}", transient=True)
     return FetchError(url, f"request failed: {_first_line(exc)}", transient=False)
 
 
@@ -408,6 +476,16 @@ def _body_error(url: str, exc: BaseException) -> FetchError:
     if isinstance(exc, (TimeoutError, urllib3.exceptions.TimeoutError)) or "timed out" in str(exc):
         return FetchError(url, "timeout", transient=True)
     return FetchError(url, f"connection error: {_first_line(exc)}", transient=True)
+
+
+def _connection_reason(exc: requests.exceptions.RequestException) -> str:
+    """What our connection code said, without the pool's wrapping around it: ``"failed to connect
+    to 127.0.0.1 through proxy http://u:***@p:3128: proxy ... refused the tunnel: HTTP/1.1 407 ..."``."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        text = str(reason)
+        return _first_line(Exception(text.split("): ", 1)[1] if "): " in text else text))
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -93,7 +93,8 @@ def fetch_full_text(client: HttpClient, item: RawItem, source: Source,
     """``item`` with ``body`` = the article page's main text and the feed's lead as ``summary``.
 
     Links off the feed's site are refused before any request. Failures are ItemErrors whose
-    reason says "(transient)" when fetching again later may help.
+    reason says "(transient)" when fetching again later may help; a bot wall is not the item's
+    failure but the site's, so its FetchError (kind ``blocked``) is raised for the pass to end on.
     """
     if not item.url:
         return ItemError(item.location, "full text: item has no link")
@@ -103,8 +104,10 @@ def fetch_full_text(client: HttpClient, item: RawItem, source: Source,
         return ItemError(item.location, f"off-site link: {host or 'no host'} is not the feed's site", item.url)
     loopback = bool(source.url) and resolves_to_loopback(source.url, client.resolve)
     try:
-        response = client.get(item.url, allowed_hosts=hosts, allow_loopback=loopback)
+        response = client.get(item.url, allowed_hosts=hosts, allow_loopback=loopback, proxy=source.proxy)
     except FetchError as exc:
+        if exc.kind == "blocked":
+            raise
         return ItemError(item.location, f"full text: {exc.reason}{' (transient)' if exc.transient else ''}", item.url)
     return page_to_item(item, response.body, response.content_type, response.url, source.page.selector)
 

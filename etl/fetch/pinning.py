@@ -19,6 +19,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.connection import create_connection
 
+from .proxy import Proxy, open_tunnel
+
 __all__ = ["DeadlineSocket", "PinnedAdapter", "Pins", "response_deadline"]
 
 _local = threading.local()
@@ -75,7 +77,7 @@ class Pins:
             return self._addresses.get(host.rstrip(".").lower().strip("[]"))
 
 
-def _pinned_connection(base: type[HTTPConnection], pins: Pins) -> type[HTTPConnection]:
+def _pinned_connection(base: type[HTTPConnection], pins: Pins, proxy: Proxy | None) -> type[HTTPConnection]:
     class Pinned(base):  # type: ignore[valid-type, misc]
         def _new_conn(self) -> socket.socket:
             # urllib3's own _new_conn would resolve self.host again; self.host stays the name,
@@ -83,13 +85,17 @@ def _pinned_connection(base: type[HTTPConnection], pins: Pins) -> type[HTTPConne
             address = pins.address(self.host)
             if address is None:
                 raise NewConnectionError(self, f"no checked address for {self.host}: refusing to resolve it")
+            via = f" through proxy {proxy.shown}" if proxy else ""
             try:
+                if proxy is not None:  # a tunnel to the checked address, asked for by that address
+                    return open_tunnel(proxy, address, self.port, self.timeout, self.source_address,
+                                       self.socket_options)
                 return create_connection((address, self.port), self.timeout, source_address=self.source_address,
                                          socket_options=self.socket_options)
             except TimeoutError as exc:
-                raise ConnectTimeoutError(self, f"connection to {self.host} ({address}) timed out") from exc
+                raise ConnectTimeoutError(self, f"connection to {self.host} ({address}){via} timed out") from exc
             except OSError as exc:
-                raise NewConnectionError(self, f"failed to connect to {address}: {exc}") from exc
+                raise NewConnectionError(self, f"failed to connect to {address}{via}: {exc}") from exc
 
         def getresponse(self):
             bound = getattr(_local, "bound", None)
@@ -106,16 +112,18 @@ def _pinned_connection(base: type[HTTPConnection], pins: Pins) -> type[HTTPConne
 
 
 class PinnedAdapter(HTTPAdapter):
-    """An HTTPAdapter whose connections go to ``pins.address(host)`` only."""
+    """An HTTPAdapter whose connections go to ``pins.address(host)`` only; with ``proxy``,
+    through a tunnel the proxy opens to that address (``etl.fetch.proxy``)."""
 
-    def __init__(self, pins: Pins, **kwargs) -> None:
+    def __init__(self, pins: Pins, proxy: Proxy | None = None, **kwargs) -> None:
         self._pins = pins
+        self._proxy = proxy
         super().__init__(**kwargs)
 
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, **kwargs)
         http = type("PinnedHTTPPool", (HTTPConnectionPool,),
-                    {"ConnectionCls": _pinned_connection(HTTPConnection, self._pins)})
+                    {"ConnectionCls": _pinned_connection(HTTPConnection, self._pins, self._proxy)})
         https = type("PinnedHTTPSPool", (HTTPSConnectionPool,),
-                     {"ConnectionCls": _pinned_connection(HTTPSConnection, self._pins)})
+                     {"ConnectionCls": _pinned_connection(HTTPSConnection, self._pins, self._proxy)})
         self.poolmanager.pool_classes_by_scheme = {"http": http, "https": https}

@@ -156,6 +156,13 @@ def _add_watches(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _add_blocked_by(conn: Connection) -> None:
+    """Version 12 (issue 26): sources.blocked_by, the bot wall that answered a source's last failed pass."""
+    conn.execute(text("ALTER TABLE sources ADD COLUMN blocked_by TEXT"))
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("COMMENT ON COLUMN sources.blocked_by IS " + _quote(_column_comment("sources", "blocked_by"))))
+
+
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
@@ -168,6 +175,7 @@ STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     10: ("article_day_counts: articles per Tehran day, source and agency, kept by triggers (PostgreSQL)",
         add_day_counts),
     11: ("watches: watches, watch_hits (the outbox), watch_deliveries", _add_watches),
+    12: ("sources.blocked_by: the bot wall that answered a source's last failed pass", _add_blocked_by),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 

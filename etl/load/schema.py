@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 
 class UTCDateTime(TypeDecorator):
@@ -94,6 +94,9 @@ sources = Table(
            comment="Failed passes in a row; 0 after a success. `news-etl status` calls a source failing at 3 (--max-failures)."),
     Column("last_error", Text,
            comment="One-line reason of the last failed pass; NULL after a success (a readable but malformed feed keeps its warning)."),
+    Column("blocked_by", Text,
+           comment="The bot wall (its vendor: 'ArvanCloud', 'Cloudflare', ... or 'unknown') that answered the last "
+                   "failed pass instead of the site; NULL after any other outcome (etl/fetch/walls.py)."),
     Column("next_attempt_at", UTCDateTime, comment="When the service will next fetch this source."),
     Column("items_seen", BigInteger, nullable=False, server_default=text("0"),
            comment="Items seen over all passes (feed entries or file records)."),

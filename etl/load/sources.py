@@ -122,17 +122,18 @@ class FetchRecord:
     error: str | None = None
     validators: tuple[str | None, str | None] | None = None
     items: int = 0
+    blocked_by: str | None = None  # the bot wall that answered instead of the site (a failed pass)
 
 
 def record_fetch(conn: Connection, source_id: int, now: datetime, *, status: int | None, ok: bool,
                  error: str | None = None, validators: tuple[str | None, str | None] | None = None,
-                 items: int = 0) -> None:
+                 items: int = 0, blocked_by: str | None = None) -> None:
     """A fetch's outcome on its source row: success resets the failure count, failure raises it.
 
     ``validators`` (ETag, Last-Modified) are stored only when given: after a 304 the old ones stay,
     and after a run with failed items they are not advanced, so the next fetch sees the feed again.
     """
-    record_fetches(conn, [FetchRecord(source_id, now, status, ok, error, validators, items)])
+    record_fetches(conn, [FetchRecord(source_id, now, status, ok, error, validators, items, blocked_by)])
 
 
 def record_fetches(conn: Connection, records: Sequence[FetchRecord]) -> None:
@@ -140,7 +141,8 @@ def record_fetches(conn: Connection, records: Sequence[FetchRecord]) -> None:
     once (building an UPDATE per call cost more CPU than the database spent on it)."""
     shapes: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
     for r in records:
-        params = {"b_id": r.source_id, "b_at": r.at, "b_status": r.status, "b_error": r.error, "b_items": r.items}
+        params = {"b_id": r.source_id, "b_at": r.at, "b_status": r.status, "b_error": r.error, "b_items": r.items,
+                  "b_blocked": r.blocked_by}
         if r.validators is not None:
             params.update(b_etag=r.validators[0], b_last_modified=r.validators[1])
         shapes.setdefault((r.ok, r.validators is not None), []).append(params)
@@ -151,7 +153,7 @@ def record_fetches(conn: Connection, records: Sequence[FetchRecord]) -> None:
 def _record_statement(ok: bool, validated: bool):
     at = bindparam("b_at", type_=sources.c.last_fetch_at.type)
     values: dict[str, Any] = {"last_fetch_at": at, "last_status": bindparam("b_status"), "updated_at": at,
-                              "last_error": bindparam("b_error"),
+                              "last_error": bindparam("b_error"), "blocked_by": bindparam("b_blocked"),
                               "items_seen": sources.c.items_seen + bindparam("b_items", type_=Integer)}
     if ok:
         values.update(last_success_at=at, consecutive_failures=0)

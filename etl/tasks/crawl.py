@@ -12,7 +12,7 @@ that page one row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
@@ -177,7 +177,8 @@ class _Crawler:
     def get(self, url: str, **options) -> Response:
         """``options``: ``HttpClient.get``'s body options (robots.txt is cut, sitemaps are spooled)."""
         self.report.requests += 1
-        return self.context.client.get(url, allowed_hosts=self.hosts, allow_loopback=self.loopback, **options)
+        return self.context.client.get(url, allowed_hosts=self.hosts, allow_loopback=self.loopback,
+                                       proxy=self.job.source.proxy, **options)
 
     # --- discovery, the walk, the plan ------------------------------------------------------
 
@@ -186,7 +187,8 @@ class _Crawler:
         try:
             found = discover(self.get, self.root, self.job.source.crawl.sitemaps)
         except FetchError as exc:
-            self.report.failure = Failure(exc.kind, f"robots.txt: {exc}", exc.transient, exc.retry_after, exc.status)
+            where = "robots.txt" if exc.url.endswith("/robots.txt") else "sitemap discovery"
+            self.report.failure = replace(exc.failure, message=f"{where}: {exc}")
             return None
         self.robots = found.robots
         self.slowdown.floor = self.robots.crawl_delay
@@ -262,6 +264,10 @@ class _Crawler:
             try:
                 response = self.get(row.url)
             except FetchError as exc:
+                if exc.kind == "blocked":
+                    # The site walls us: nothing is stored from the page (it stays to fetch), and the
+                    # crawl ends as blocked rather than asking for page after page behind the wall.
+                    raise
                 if exc.transient and attempt < MAX_TRIES:
                     self.report.slowdowns += 1
                     self.slowdown.slow_down(exc.retry_after)

@@ -4,6 +4,9 @@ result in the source's row, so a schedule survives restarts and moves between ma
 
 * A pass that failed backs off exponentially from the interval up to a cap (16x the interval, at
   most 6 h, or ``max_interval`` when that is longer); a server's Retry-After is honoured up to a day.
+* A bot wall (a failure of kind ``blocked``) backs off 4x longer than any other failure, up to 4x
+  its cap (at most a day): the wall rarely lifts within minutes, and asking again and again is what
+  gets a client walled for longer.
 * A database failure is not the source's fault: it does not count against the source; the next
   attempt backs off from the interval up to ``max_interval`` while the database keeps failing.
 * A healthy pass with nothing new stretches the delay 1.5x, up to ``max_interval`` (default 4x
@@ -30,6 +33,8 @@ JITTER_FRACTION = 0.1
 JITTER_LIMIT = 30.0
 QUIET_STRETCH = 1.5
 RETRY_AFTER_LIMIT = 86400.0
+BLOCKED_FACTOR = 4            # a wall's backoff is this much longer than a network error's ...
+BLOCKED_CAP_LIMIT = 86400.0   # ... and its cap too, but no more than a day
 MIN_DELAY = 0.05
 
 
@@ -86,6 +91,9 @@ def next_delay(timing: Timing, state: State, failure: Failure | None, new: int =
     if failure is not None:
         failures = max(1, state.failures)
         backoff = min(timing.backoff_cap, timing.interval * 2 ** (failures - 1))
+        if failure.kind == "blocked":
+            cap = max(timing.backoff_cap, min(timing.backoff_cap * BLOCKED_FACTOR, BLOCKED_CAP_LIMIT))
+            backoff = min(cap, timing.interval * BLOCKED_FACTOR * 2 ** (failures - 1))
         # A server asking for a pause gets it, within reason: a bogus year-long value is cut to a day.
         delay = max(backoff, min(failure.retry_after or 0.0, RETRY_AFTER_LIMIT))
         return delay, State(failures, state.healthy_delay, 0)

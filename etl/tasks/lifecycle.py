@@ -127,6 +127,7 @@ def _finish(run: Run, record_pass: bool) -> None:
 def _record(run: Run, now) -> FetchRecord:
     failure, outcome = run.report.failure, run.outcome
     if failure is not None:
-        return FetchRecord(run.source_id, now, status=failure.status, ok=False, error=failure.message)
+        return FetchRecord(run.source_id, now, status=failure.status, ok=False, error=failure.message,
+                           blocked_by=failure.blocked_by)
     return FetchRecord(run.source_id, now, status=outcome.status, ok=True, error=outcome.warning,
                        validators=outcome.validators, items=outcome.items)

@@ -78,7 +78,8 @@ def record_failure(context: Context, source: Source, failure: Failure) -> None:
         with context.engine.begin() as conn:
             row = source_row(conn, source.name)
             if row is not None:
-                record_fetch(conn, row.id, context.now(), status=failure.status, ok=False, error=failure.message)
+                record_fetch(conn, row.id, context.now(), status=failure.status, ok=False, error=failure.message,
+                             blocked_by=failure.blocked_by)
     except SQLAlchemyError:
         pass  # the next attempt is computed from memory (end_pass)
 

@@ -16,6 +16,7 @@ from ..clean.agency import agency_table
 from ..clean.article import content_hash, to_article
 from ..clean.version import cleaning_version, raw_hash
 from ..config import Source
+from ..fetch.errors import FetchError
 from ..fetch.feeds import fetch_feed
 from ..fetch.pages import fetch_full_text, site_hosts
 from ..load.batch import load_isolating
@@ -43,11 +44,16 @@ def _poll(run: Run) -> None:
         return
     fetched_at = run.context.now()
     todo, known, failed = _sort(run, feed.items)
-    pages = _pages(run, todo) if run.source.full_text else [item for item, _ in todo]
+    pages, wall = _pages(run, todo) if run.source.full_text else ([item for item, _ in todo], None)
     articles, errors = _clean(run, todo, pages, fetched_at)
     # One article the database refuses fails alone; the rest of the feed loads.
     failed = load_isolating(run.engine, run.source_id, run.report, articles, failed + errors, fetched_at,
                             known, adopt_url_keys=True, alerts=run.context.alerts)
+    if wall is not None:
+        # The site walls us: the pages read before the wall are stored (whole articles), the walled
+        # one and the rest are not (never as lead-only articles), and the pass fails as blocked;
+        # its validators stay, so the next pass sees those items again.
+        raise wall
     # Validators advance only when every item made it, so failed items are seen again next time.
     run.outcome.items = len(feed.items)
     run.outcome.validators = (feed.etag, feed.last_modified) if not failed else None
@@ -63,10 +69,17 @@ def _sort(run: Run, items: Sequence[RawItem | ItemError]) -> tuple[list[tuple[Ra
     return todo, len(hashed) - len(todo), [item for item in items if isinstance(item, ItemError)]
 
 
-def _pages(run: Run, todo: list[tuple[RawItem, str]]) -> list[RawItem | ItemError]:
-    """Each item with its page's full text (``fetch_full_text``), or why the page failed."""
+def _pages(run: Run, todo: list[tuple[RawItem, str]]) -> tuple[list[RawItem | ItemError], FetchError | None]:
+    """Each item with its page's full text (``fetch_full_text``), or why the page failed; up to
+    the first page a bot wall answered, if any (then the wall's error: no more pages are asked for)."""
     hosts = site_hosts(run.source.url, run.source.page.allowed_hosts)
-    return [fetch_full_text(run.context.client, item, run.source, hosts) if item.url else item for item, _ in todo]
+    pages: list[RawItem | ItemError] = []
+    for item, _ in todo:
+        try:
+            pages.append(fetch_full_text(run.context.client, item, run.source, hosts) if item.url else item)
+        except FetchError as exc:  # only a wall escapes fetch_full_text
+            return pages, exc
+    return pages, None
 
 
 def _clean(run: Run, todo: list[tuple[RawItem, str]], pages: list[RawItem | ItemError],

@@ -53,7 +53,7 @@ def _revision(rev: dict[str, Any]) -> dict[str, Any]:
 
 
 SOURCE_FIELDS = ("name", "kind", "url", "path", "enabled", "in_config", "articles", "last_status",
-                 "consecutive_failures", "last_error", "healthy", "problem")
+                 "consecutive_failures", "last_error", "blocked_by", "healthy", "problem")
 SOURCE_TIMES = ("last_fetch_at", "last_success_at", "next_attempt_at")
 
 

@@ -54,6 +54,8 @@ SCHEMAS: dict[str, Any] = {
         "enabled": {"type": "boolean"}, "in_config": {"type": "boolean"}, "articles": INT,
         "last_fetch_at": TIME, "last_success_at": TIME, "last_status": _nullable("integer"),
         "consecutive_failures": INT, "last_error": _nullable("string"), "next_attempt_at": TIME,
+        "blocked_by": _nullable("string", description="the bot wall (its vendor) that answered the last pass "
+                                                      "instead of the site"),
         "healthy": {"type": "boolean"}, "problem": _nullable("string")}),
     "Volume": _object({"source": STR, "days": {"type": "array", "items": _object(
         {"day": {"type": "string", "format": "date"}, "articles": INT})}}),
