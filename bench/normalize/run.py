@@ -87,6 +87,31 @@ def _align(ref_skel: str, out_skel: str, out_marks: set[int]) -> set[int]:
     return {mapping.get(i, -1 - i) for i in out_marks}
 
 
+def spaced_positions(text: str) -> tuple[str, set[int], set[int]]:
+    """The skeleton without ZWNJ and whitespace, and the skeleton indices a ZWNJ and a space
+    precede: "a‌b c" -> ("abc", {1}, {2})."""
+    skeleton, zwnjs, spaces = [], set(), set()
+    for char in text:
+        if char == ZWNJ:
+            zwnjs.add(len(skeleton))
+        elif char.isspace():
+            spaces.add(len(skeleton))
+        else:
+            skeleton.append(char)
+    return "".join(skeleton), zwnjs, spaces
+
+
+def compare_spaced(reference: str, output: str) -> tuple[Counts, int]:
+    """ZWNJ agreement when the input wrote every ZWNJ as a space, and how many of the
+    reference's spaces the output removed (two words joined that the reference keeps apart)."""
+    ref_skel, ref_z, ref_s = spaced_positions(reference)
+    out_skel, out_z, out_s = spaced_positions(output)
+    if ref_skel != out_skel:
+        out_z, out_s = _align(ref_skel, out_skel, out_z), _align(ref_skel, out_skel, out_s)
+    joined = len(ref_s - out_s - out_z)
+    return Counts(len(ref_z & out_z), len(out_z - ref_z), len(ref_z - out_z)), joined
+
+
 class Ours:
     name = "news-etl"
 
@@ -140,6 +165,21 @@ def evaluate(engine, originals: list[str]) -> dict:
     }
 
 
+def evaluate_spaced(engine, originals: list[str]) -> dict:
+    """The spaced mode: every ZWNJ of the reference written as a space, as typed text and feeds
+    that turned U+200C into a space give it (``کتاب ها``, ``می کند``, ``خانه ی``)."""
+    refs, _ = engine(originals)
+    restored, _ = engine([r.replace(ZWNJ, " ") for r in refs])
+    spec, vis, joined = Counts(), Counts(), 0
+    for ref, out in zip(refs, restored):
+        counts, removed = compare_spaced(ref, out)
+        spec.add(counts)
+        vis.add(compare_spaced(visible(ref), out)[0])
+        joined += removed
+    return {"texts": len(originals), "zwnj": spec.tp + spec.fn, "P": spec.precision, "R": spec.recall,
+            "R vis": vis.recall, "joined": joined}
+
+
 def speed(engine, texts: list[str], repeat: int) -> float:
     """Characters per second, best of ``repeat`` runs (the least disturbed by other load)."""
     _, seconds = engine(texts, repeat)
@@ -172,6 +212,11 @@ def print_row(engine: str, split: str, f: dict) -> None:
           f"  {f['idempotent']:>5}/{f['texts']}")
 
 
+def print_spaced_row(engine: str, split: str, f: dict) -> None:
+    print(f"{engine:<12} {split:<18} {f['texts']:>5} {f['zwnj']:>6}  {f['P']:.4f} {f['R']:.4f} {f['R vis']:.4f}"
+          f"  {f['joined']:>6}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=corpus.DEFAULT_DATA)
@@ -200,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     for engine in engines:
         for name, texts in rows.items():
             print_row(engine.name, name, evaluate(engine, texts))
+
+    print("\nspaced: the same texts with every ZWNJ of the reference written as a space;"
+          " 'joined' counts spaces of the reference the output removed")
+    print(f"{'engine':<12} {'text':<18} {'texts':>5} {'zwnj':>6}  {'P':<6} {'R':<6} {'R vis':<6}  {'joined':>6}")
+    for engine in engines:
+        for name, texts in rows.items():
+            print_spaced_row(engine.name, name, evaluate_spaced(engine, texts))
 
     if not args.no_learn:
         learned = learned_from_dev(args.data, splits)
