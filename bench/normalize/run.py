@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -180,6 +181,30 @@ def evaluate_spaced(engine, originals: list[str]) -> dict:
             "R vis": vis.recall, "joined": joined}
 
 
+def against_baseline(texts: list[str], ref: str, repeat: int) -> tuple[float, float, str]:
+    """CPU chars/s of this tree's normalize_text and of git ``ref``'s, the same harness
+    (baseline_worker.py) alternated ``repeat`` times, best of each: (ours, theirs, their version)."""
+    repo = HERE.parent.parent
+    payload = json.dumps(texts, ensure_ascii=False)
+    with tempfile.TemporaryDirectory() as tree:
+        archive = subprocess.run(["git", "archive", "--format=tar", ref, "etl"], cwd=repo, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tree], input=archive.stdout, check=True)
+        ours = theirs = float("inf")
+        version = ""
+        for _ in range(repeat):
+            ours = min(ours, _worker(str(repo), payload)["seconds"])
+            result = _worker(tree, payload)
+            theirs, version = min(theirs, result["seconds"]), result["version"]
+    chars = sum(map(len, texts))
+    return chars / ours, chars / theirs, version
+
+
+def _worker(tree: str, payload: str) -> dict:
+    proc = subprocess.run([sys.executable, str(HERE / "baseline_worker.py"), tree, "1"], input=payload,
+                          capture_output=True, text=True, encoding="utf-8", check=True)
+    return json.loads(proc.stdout)
+
+
 def speed(engine, texts: list[str], repeat: int) -> float:
     """Characters per second, best of ``repeat`` runs (the least disturbed by other load)."""
     _, seconds = engine(texts, repeat)
@@ -223,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per engine; the best counts")
     parser.add_argument("--hazm-python", default=os.environ.get("HAZM_PYTHON"),
                         help="python of a virtualenv with hazm installed (or $HAZM_PYTHON)")
+    parser.add_argument("--baseline", default="main", help="git ref whose normalize_text is timed beside"
+                        " this tree's in the same run ('' to skip)")
     parser.add_argument("--no-learn", action="store_true",
                         help="skip the second table (a lexicon learned from the train and dev texts)")
     args = parser.parse_args(argv)
@@ -264,6 +291,12 @@ def main(argv: list[str] | None = None) -> int:
             print_row(engines[0].name, name, evaluate(engines[0], texts))
         use_learned_lexicon(None)
 
+    import virastar  # noqa: E402  (it reads this module's engines)
+    cases = virastar.pairs(args.data / "virastar" / "virastar.js")
+    print(f"\nvirastar's test file as a peer suite ({len(cases)} cases; its ZWNJ words only, see virastar.py):")
+    for engine in engines:
+        virastar.print_score(engine.name, virastar.evaluate(engine, cases), show=False)
+
     everything = [t for texts in splits.values() for t in texts]
     print(f"\nspeed over all {len(everything)} Fars texts ({sum(map(len, everything))} chars),"
           f" best of {args.repeat} runs, ours starting with an empty word memo each run:")
@@ -273,6 +306,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(rates) == 2:
         ours, theirs = rates.values()
         print(f"  speed-up: {ours / theirs:.1f}x")
+    if args.baseline:
+        ours, theirs, version = against_baseline(everything, args.baseline, args.repeat)
+        print(f"CPU chars/s, this tree and {args.baseline} (rules {version}) alternated {args.repeat} times,"
+              f" best of each: {ours:,.0f} and {theirs:,.0f} ({ours / theirs:.2f}x)")
     return 0
 
 

@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .lexicon import apart
 from .text import normalize_text
 
 __all__ = ["MAX_WORDS", "QueryTooLong", "Term", "fold", "fold_document", "fold_fields", "fold_query",
@@ -232,8 +233,9 @@ def _compounds(tokens: list[str]) -> list[str]:
 
 
 def _is_compound(left: str, right: str) -> bool:
-    """Whether the normalizer splits ``left + right`` exactly there: ``("رئیس", "جمهور")`` -> True."""
-    return normalize_text(left + right) == left + ZWNJ + right
+    """Whether the normalizer splits ``left + right`` exactly there, and the two written apart are
+    no phrase of their own: ``("رئیس", "جمهور")`` -> True, ``("ایران", "امروز")`` -> False."""
+    return normalize_text(left + right) == left + ZWNJ + right and not apart(left + right)
 
 
 def _term(tokens: list[str], phrase: bool) -> Term:
