@@ -9,7 +9,7 @@ apart. A space is taken for a lost ZWNJ only where one reading clearly wins:
   ``جان تری`` is John Terry);
 - the pieces of a packaged compound (``دروازه بان``, ``سرخ پوشان``), a family name's ending
   (``حسین زاده``), a compound head that is no word of its own (``جنجال ساز`` is not joined,
-  ``مقررات زدایی`` is), two words joined by و (``نفت وگاز``).
+  ``مقررات زدایی`` is).
 
 A space the writer meant stays: a preposition before its noun (``به عنوان``, ``از این رو``), a
 verb after its complement (``انجام شده``), pieces the outlets write apart as often as not
@@ -21,11 +21,12 @@ second pass changes nothing.
 from __future__ import annotations
 
 import re
+from itertools import compress, islice, repeat
 
 from . import lexicon
 from .lexicon import Lexicon
 from .zwnj import (AFTER_HEH, CLITICS, COMPARATIVE, HEAD_TAILS, LETTERS, NON_JOINING, PERFECT, PLURAL, ZWNJ, ATTACHED,
-                   _and_pair, _fits, _gradable, _participle, _relational, _is_content, _is_noun, _progressive,
+                   _fits, _gradable, _participle, _relational, _is_content, _is_noun, _progressive,
                    _SPOKEN_HEH, _tagged_other, MEMOS, pieces, repair_words, repaired)
 
 # "می دهند" / "نمی توان": the prefix written with a space. Only the prefix and the space are
@@ -55,6 +56,8 @@ _SPACED_SUFFIX = re.compile(
 )
 # Prepositions are written apart from the noun they govern (به عنوان, در حالی که, از این رو).
 PREPOSITIONS = frozenset(("به", "از", "در", "با", "بر", "تا", "برای", "بی", "جز", "چون", "مثل"))
+# Number words: a number before a noun is written apart (یک میلیون, سه هفته).
+NUMBERS = frozenset(("یک", "دو", "سه", "چهار", "پنج", "شش", "هفت", "هشت", "نه", "ده", "صد", "هزار"))
 # The copula is written apart from the word before it (شده است, مهم نیست).
 COPULA = frozenset(("است", "هست", "نیست", "هستند", "نیستند", "بود", "بودند"))
 # The closed class of words no ending or name joins when written after them: "که ای کاش" (O),
@@ -195,17 +198,16 @@ def join_pieces(text: str, words: list[str] | None = None, lex: Lexicon | None =
     پوشان حسین زاده"`` -> ``"دروازه‌بان سرخ‌پوشان حسین‌زاده"``; ``"رئیس جمهور"``, ``"به عنوان"``,
     ``"رابطه بین"`` stay (see the module docstring)."""
     lex = lex or lexicon.active()
-    nexts, bigrams = _pair_index(lex)
+    nexts, follows = _pair_index(lex)
     words = _WORD_ONLY.findall(text) if words is None else words
-    # Set operations in C narrow the text to the word pairs a compound could make ("دروازه بان")
+    # Lookups mapped in C narrow the text to the word pairs a compound could make ("دروازه بان")
     # and the words a name or a head could end: no Python loop over the words.
-    pairs = bigrams.intersection(map(" ".join, zip(words, words[1:])))
+    hits = list(map(frozenset.__contains__, map(follows.get, words, repeat(_NONE)), islice(words, 1, None)))
+    pairs = set(map(" ".join, compress(zip(words, islice(words, 1, None)), hits))) if any(hits) else ()
     rights = _RIGHT_WORDS.intersection(words)
-    glued_and = " و" in text and _GLUED_AND.search(text) is not None
-    if not (pairs or rights or glued_and):
+    if not (pairs or rights):
         return text
-    spaces = sorted(set(_candidate_spaces(text, pairs, rights)) | (
-        {m.start() for m in _GLUED_AND.finditer(text)} if glued_and else set()))
+    spaces = sorted(set(_candidate_spaces(text, pairs, rights)))
     # A join may make the next one ("ضمن آن که": آن‌که first, then ضمن‌آن‌که; "فتح الله زاده"):
     # again, over the spaces left, until nothing changes, so a second pass finds nothing.
     while spaces:
@@ -226,8 +228,11 @@ def _joins_at(text: str, space: int, nexts: dict, lex: Lexicon) -> bool:
     left, right = _token_before(text, space), _token_after(text, space)
     if not (left and right):
         return False
-    end = space + 1 + len(right)
-    key = (left, right, _token_after(text, end) if text[end:end + 1] == " " else "")
+    key: tuple[str, ...] = (left, right)
+    if right == "زاده" or (left + right).replace(ZWNJ, "") in nexts:
+        # The word after decides too: زاده شد (born), the rest of a longer compound.
+        end = space + 1 + len(right)
+        key = (left, right, _token_after(text, end) if text[end:end + 1] == " " else "")
     found = _DECIDED.get(key)
     if found is None:
         if len(_DECIDED) >= _DECIDED_LIMIT:
@@ -236,15 +241,13 @@ def _joins_at(text: str, space: int, nexts: dict, lex: Lexicon) -> bool:
     return found
 
 
-# (left, right, the word after) -> joined or not; cleared with zwnj's memo (a new lexicon).
-_DECIDED: dict[tuple[str, str, str], bool] = {}
+# (left, right[, the word after]) -> joined or not; cleared with zwnj's memo (a new lexicon).
+_DECIDED: dict[tuple[str, ...], bool] = {}
 _DECIDED_LIMIT = 50_000
 MEMOS.append(_DECIDED)
 
 
 _WORD_ONLY = re.compile(f"[{LETTERS}]+")
-# A space before و glued to a word: the second half of a pair joined by و (نفت وگاز).
-_GLUED_AND = re.compile(f" (?=و[{LETTERS}]{{3}})")
 _TOKEN_TAIL = re.compile(f"[{LETTERS}]+(?:{ZWNJ}[{LETTERS}]+)*$")
 _TOKEN_AFTER = re.compile(f"[{LETTERS}]+(?:{ZWNJ}[{LETTERS}]+)*(?![{LETTERS}])")
 
@@ -283,8 +286,6 @@ def _belong_together(left: str, right: str, text: str, space: int, nexts: dict, 
         return True
     if right in _RIGHT_WORDS:
         return _name_or_head(last, right, text, space + 1 + len(right), lex)
-    if right[0] == "و" and len(right) >= 4 and ZWNJ not in right and _and_pair(last, right[1:], lex):
-        return repaired(last + right) == last + ZWNJ + right  # نفت وگاز, چهل وچهارمین
     return False
 
 
@@ -313,7 +314,10 @@ def _compound(left: str, right: str, text: str, end: int, nexts: dict, lex: Lexi
         return False
     joined = letters + right.replace(ZWNJ, "")
     if any(_cuts_compound(key, len(letters), lex) for key in _without_endings(joined)):
-        return repaired(joined) == left + ZWNJ + right  # exactly what the word joined repairs to: stable
+        # Exactly what the word joined repairs to, so a second pass keeps it (a packaged compound
+        # repairs to its entry: no reading needs trying).
+        form = lex.compounds.get(joined) if joined not in lex.never else None
+        return (form or repaired(joined)) == left + ZWNJ + right
     # The first two pieces of a longer compound written apart (پاری سن ژرمن): the word after
     # completes it; that pair is joined in the next round.
     after = _token_after(text, end) if text[end:end + 1] == " " else ""
@@ -355,27 +359,31 @@ def _cuts_compound(key: str, cut: int, lex: Lexicon) -> bool:
 
 # Endings a compound's last piece takes joined, looked for after a space: سرخ پوشان, دروازه بانی.
 _PIECE_ENDINGS = ("ان", "ی", "یان", "انی")
-_INDEX: dict[int, tuple[dict[str, frozenset[str]], frozenset[str]]] = {}
+_INDEX: dict[int, tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]] = {}
+_NONE: frozenset[str] = frozenset()
 
 
-def _pair_index(lex: Lexicon) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+def _pair_index(lex: Lexicon) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
     """Per lexicon: the letters before each ZWNJ of every compound that may be joined -> the
     pieces that may follow them (``"فتح‌الله‌زاده"`` gives ``فتح -> {الله}``, ``فتحالله ->
-    {زاده}``), and those pairs as text (``"فتح الله"``), a last piece also with the endings a
-    compound takes joined (``"سرخ پوشان"``)."""
+    {زاده}``), and the same by the piece just before (``الله -> {زاده}``: the words as a text
+    shows them), a last piece also with the endings a compound takes joined (``سرخ -> {پوشان}``)."""
     key = id(lex)
     if key not in _INDEX:
         index: dict[str, set[str]] = {}
-        bigrams: set[str] = set()
+        follows: dict[str, set[str]] = {}
         for joined, form in lex.compounds.items():
             parts = form.split(ZWNJ)
-            # Compounds _compound would never join are left out: fewer pairs to look for.
-            if joined not in lex.apart and parts[0] not in PREPOSITIONS and not _verb_after(parts[1], lex):
+            # Compounds _compound would never join are left out (fewer pairs to look for), and so
+            # are a number before a noun (یک میلیون, سه هفته: apart, but for the weekdays) and a
+            # word repeated around a preposition (یک به یک, خانه به خانه).
+            if (joined not in lex.apart and _verb_after(parts[1], lex) is False
+                    and PREPOSITIONS.isdisjoint(parts) and (parts[0] not in NUMBERS or parts[1] == "شنبه")):
                 for k in range(1, len(parts)):
                     following = {parts[k]} | ({parts[k] + end for end in _PIECE_ENDINGS} if k == len(parts) - 1 else set())
                     index.setdefault("".join(parts[:k]), set()).update(following)
-                    # The words as a text shows them, the pieces before already joined by a ZWNJ.
-                    bigrams.update(f"{parts[k - 1]} {piece}" for piece in following)
+                    follows.setdefault(parts[k - 1], set()).update(following)
         _INDEX.clear()  # one lexicon in use at a time
-        _INDEX[key] = {left: frozenset(after) for left, after in index.items()}, frozenset(bigrams)
+        _INDEX[key] = ({left: frozenset(after) for left, after in index.items()},
+                       {piece: frozenset(after) for piece, after in follows.items()})
     return _INDEX[key]
