@@ -21,7 +21,9 @@ from .urls import canonical_url, identity_url
 # What the cleaner makes of an item changes with this number: it is part of each stored raw hash
 # (etl/clean/version.py), so a bump makes the next backfill clean everything again.
 # 2: agencies canonical (meta.agency, agency_centre, attribution; etl/clean/agency.py).
-CLEANER_VERSION = 2
+# 3: the lead's first attribution decides the outlet; websites, newspapers and broadcasters are
+#    outlets too (meta.agency_kind); more spellings (issue 23).
+CLEANER_VERSION = 3
 TITLE_MAX = 150
 EXCERPT = 300
 # "به گزارش خبرگزاری مهر، " opens most agency copy; a derived title reads better without it.
@@ -96,11 +98,13 @@ def to_article(item: RawItem, now: datetime, agencies: AgencyTable | None = None
 
 
 def _attribute(meta: dict, body: str, summary: str | None, agencies: AgencyTable) -> None:
-    """``meta["agency"]`` (canonical) and ``meta["agency_centre"]`` from the lead attribution; a
-    phrase that names no agency ("به گزارش روابط عمومی وزارت نیرو،") is kept as ``meta["attribution"]``."""
+    """``meta["agency"]`` (the canonical outlet), ``meta["agency_kind"]`` (agency, website,
+    newspaper or broadcaster) and ``meta["agency_centre"]`` from the lead attribution; a phrase
+    that names no outlet ("به گزارش روابط عمومی وزارت نیرو،") is kept as ``meta["attribution"]``."""
     found = find_attribution(body, summary, agencies)
     if found and found.agency:
         meta["agency"] = found.agency
+        meta["agency_kind"] = found.kind or "agency"
         if found.centre:
             meta["agency_centre"] = found.centre
     elif found:
