@@ -106,6 +106,15 @@ def _add_host_pace(conn: Connection) -> None:
     host_pace.create(conn)
 
 
+def _search_docs_with_stems(conn: Connection) -> None:
+    """Version 8: search documents also index the stem of each inflected word, marked (``ـخبرنگار``
+    for خبرنگاران: etl/clean/stem.py), so a search for a word finds its other forms; every stored
+    document is rebuilt (titles, bodies, hashes and ``updated_at`` untouched)."""
+    rebuild_search_docs(conn)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("COMMENT ON COLUMN articles.search_doc IS " + _quote(_column_comment("articles", "search_doc"))))
+
+
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
@@ -113,6 +122,7 @@ STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     5: ("source leases: sources.lease_until, lease_owner, last_delay; sources_due", _add_source_leases),
     6: ("article_lsh without a foreign key; the articles_forget_lsh trigger removes buckets", _lsh_without_foreign_key),
     7: ("host_pace: per-host minimum delay shared across workers", _add_host_pace),
+    8: ("search documents rebuilt: the stems of inflected words also indexed", _search_docs_with_stems),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 
