@@ -92,8 +92,13 @@ def search(conn: Connection, query: str, filters: Filters = Filters(), limit: in
     below the articles that have every term as typed; False: the words as typed only."""
     terms = _terms(query)
     stemmed = stems and any(stem_spellings(term) for term in terms)
-    full = _full_text_pg(conn, terms, filters, limit, stemmed) if conn.dialect.name == "postgresql" \
-        else _full_text_sqlite(conn, query, terms, filters, limit, stemmed)
+    # The words as typed first: every article that has them ranks above one that matches only by
+    # another form, so when they fill the page the forms cannot show (and cost nothing).
+    full = _full_text(conn, query, terms, filters, limit, False)
+    if stemmed and len(full) < limit:
+        full = _full_text(conn, query, terms, filters, limit, True)
+    else:
+        stemmed = False
     seen = {row["id"] for row in full}
     # Partial words only make sense for plain words; a phrase must match as written. They rank
     # below every full-text hit, so they are looked for only when those leave room.
@@ -101,6 +106,13 @@ def search(conn: Connection, query: str, filters: Filters = Filters(), limit: in
     partial = [row | {"partial": True} for row in _title_partial(conn, terms, filters, limit)
                if row["id"] not in seen] if plain and len(full) < limit else []
     return [_hit(row, terms, mark, stemmed) for row in (full + partial)[:limit]]
+
+
+def _full_text(conn: Connection, query: str, terms: list[Term], filters: Filters, limit: int,
+               stems: bool) -> list[dict]:
+    if conn.dialect.name == "postgresql":
+        return _full_text_pg(conn, terms, filters, limit, stems)
+    return _full_text_sqlite(conn, query, terms, filters, limit, stems)
 
 
 def _terms(query: str) -> list[Term]:
