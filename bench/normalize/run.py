@@ -171,14 +171,25 @@ def evaluate_spaced(engine, originals: list[str]) -> dict:
     that turned U+200C into a space give it (``کتاب ها``, ``می کند``, ``خانه ی``)."""
     refs, _ = engine(originals)
     restored, _ = engine([r.replace(ZWNJ, " ") for r in refs])
-    spec, vis, joined = Counts(), Counts(), 0
-    for ref, out in zip(refs, restored):
+    spec, vis, joined, written = Counts(), Counts(), 0, 0
+    for original, ref, out in zip(originals, refs, restored):
         counts, removed = compare_spaced(ref, out)
         spec.add(counts)
         vis.add(compare_spaced(visible(ref), out)[0])
         joined += removed
+        written += _spaces_taken(normalize_safe(original), ref)
     return {"texts": len(originals), "zwnj": spec.tp + spec.fn, "P": spec.precision, "R": spec.recall,
-            "R vis": vis.recall, "joined": joined}
+            "R vis": vis.recall, "joined": joined, "taken": written}
+
+
+def _spaces_taken(writer: str, ref: str) -> int:
+    """Spaces of the writer's own text (safe layer) that the engine's reference writes as a ZWNJ:
+    the joins the columns above cannot see, since the reference already holds them."""
+    skel, _, spaces = spaced_positions(writer)
+    ref_skel, zwnjs, _ = spaced_positions(ref)
+    if skel != ref_skel:
+        zwnjs = _align(skel, ref_skel, zwnjs)
+    return len(spaces & zwnjs)
 
 
 def against_baseline(texts: list[str], ref: str, repeat: int) -> tuple[float, float, str]:
@@ -239,7 +250,7 @@ def print_row(engine: str, split: str, f: dict) -> None:
 
 def print_spaced_row(engine: str, split: str, f: dict) -> None:
     print(f"{engine:<12} {split:<18} {f['texts']:>5} {f['zwnj']:>6}  {f['P']:.4f} {f['R']:.4f} {f['R vis']:.4f}"
-          f"  {f['joined']:>6}")
+          f"  {f['joined']:>6}  {f['taken']:>6}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,7 +263,11 @@ def main(argv: list[str] | None = None) -> int:
                         " this tree's in the same run ('' to skip)")
     parser.add_argument("--no-learn", action="store_true",
                         help="skip the second table (a lexicon learned from the train and dev texts)")
+    parser.add_argument("--tiny", action="store_true", help="60 texts per row, one run, no learned table,"
+                        " no baseline (a smoke run)")
     args = parser.parse_args(argv)
+    if args.tiny:
+        args.repeat, args.no_learn, args.baseline = 1, True, ""
 
     lexicon.load.cache_clear()
     start = time.perf_counter()
@@ -267,15 +282,19 @@ def main(argv: list[str] | None = None) -> int:
 
     splits = corpus.split_texts(args.data)
     rows = evaluation_sets(args.data, splits)
+    if args.tiny:
+        splits = {name: texts[:300] for name, texts in splits.items()}
+        rows = {name: texts[:60] for name, texts in rows.items()}
     print(f"\n{'engine':<12} {'text':<18} {'texts':>5} {'zwnj':>6}  {'P':<6} {'R':<6} {'R vis':<6}   "
           f"{'strict P':<8} {'strict R':<8} {'kept':<6} {'kept orig':<9} idempotent")
     for engine in engines:
         for name, texts in rows.items():
             print_row(engine.name, name, evaluate(engine, texts))
 
-    print("\nspaced: the same texts with every ZWNJ of the reference written as a space;"
-          " 'joined' counts spaces of the reference the output removed")
-    print(f"{'engine':<12} {'text':<18} {'texts':>5} {'zwnj':>6}  {'P':<6} {'R':<6} {'R vis':<6}  {'joined':>6}")
+    print("\nspaced: the same texts with every ZWNJ of the reference written as a space; 'joined' counts"
+          " spaces of the reference the output removed, 'taken' spaces of the writer's own text the reference"
+          " (the engine on the original) writes as a ZWNJ")
+    print(f"{'engine':<12} {'text':<18} {'texts':>5} {'zwnj':>6}  {'P':<6} {'R':<6} {'R vis':<6}  {'joined':>6}  {'taken':>6}")
     for engine in engines:
         for name, texts in rows.items():
             print_spaced_row(engine.name, name, evaluate_spaced(engine, texts))
