@@ -282,6 +282,7 @@ def test_a_suffix_written_apart_is_joined(raw, joined):
 
 @pytest.mark.parametrize("raw, joined", [
     ("بر می گردد", "بر می|گردد"), ("برمی گردد", "برمی|گردد"),  # a preverb before می
+    ("برنمی گردد", "برنمی|گردد"),                              # and before نمی
     ("می گفته", "می|گفته"),                                    # می + a past participle
     ("بی سابقه", "بی|سابقه"),                                  # بی before a noun
 ])

@@ -27,20 +27,18 @@ from . import lexicon
 from .lexicon import Lexicon
 from .zwnj import (AFTER_HEH, CLITICS, COMPARATIVE, HEAD_TAILS, LETTERS, NON_JOINING, PERFECT, PLURAL, ZWNJ, ATTACHED,
                    _fits, _gradable, _participle, _relational, _is_content, _is_noun, _progressive,
-                   _SPOKEN_HEH, _tagged_other, MEMOS, pieces, repair_words, repaired)
+                   _SPOKEN_HEH, _tagged_other, MEMOS, repair_words, repaired)
 
-# "می دهند" / "نمی توان": the prefix written with a space. Only the prefix and the space are
-# consumed, so "می می روم" still sees "می روم" and a second pass finds nothing new.
-# The lookbehinds come after the literal so the regex engine can jump between candidates.
+# "می دهند" / "نمی توان", "بر می گردد" / "برمی گردد": the prefix written with a space, alone or
+# after a preverb (the space after the preverb is kept). Only the prefix and the space are
+# consumed, so "می می روم" still sees "می روم" and a second pass finds nothing new. Each
+# lookbehind comes after its literal so the regex engine can jump between candidates.
+_PREVERBS = ("بر", "در", "باز", "فرو", "فرا", "وا")
+_PREFIXES = ("می", "نمی") + tuple(pre + neg + "می" for pre in _PREVERBS for neg in ("", "ن"))
 _SPACED_PREFIX = re.compile(
-    f"(?:(نمی)(?<![{LETTERS}{ZWNJ}]نمی)|(می)(?<![{LETTERS}{ZWNJ}]می)) "
+    "(" + "|".join(f"{prefix}(?<![{LETTERS}{ZWNJ}]{prefix})" for prefix in _PREFIXES) + ") "
     f"(?=([{LETTERS}]+)(?![{LETTERS}{ZWNJ}]))"
 )
-# "بر می گردد", "برمی گردد": a preverb before the prefix (the space after the preverb is kept).
-# Each lookbehind follows its preverb, as above: twice as fast as one lookbehind before them.
-_SPACED_PREVERB = re.compile(
-    "((?:" + "|".join(f"{pre}(?<![{LETTERS}{ZWNJ}]{pre})" for pre in ("بر", "در", "باز", "فرو", "فرا", "وا"))
-    + f")ن?می) (?=([{LETTERS}]+)(?![{LETTERS}{ZWNJ}]))")
 # "ماه می" and "۱۲ می" are the month May, not the verb prefix.
 _MAY = re.compile(r"(?:ماه|[0-9۰-۹])\s*$")
 # "بی سابقه": the privative prefix written apart, before a noun or adjective the lexicon knows.
@@ -49,7 +47,7 @@ _SPACED_BI = re.compile(f"(?<![{LETTERS}{ZWNJ}])بی (?=([{LETTERS}]{{3,}})(?![{
 _APART_SUFFIXES = PLURAL + COMPARATIVE + ("ای",) + PERFECT + ("ی", "اش", "ات") + CLITICS
 # Those whose stem _fits_apart judges (the rest as the joined rules do, zwnj._fits).
 _APART_ONLY = frozenset(("تر", "تری", "ی", "اش", "ات") + PERFECT + CLITICS)
-# Cheap test first: most paragraphs have no suffix written apart.
+# Looked for first: most paragraphs have no suffix written apart.
 _APART = re.compile(f" (?=[{''.join(sorted({x[0] for x in _APART_SUFFIXES}))}])"
                     f"(?:{'|'.join(_APART_SUFFIXES)})(?![{LETTERS}{ZWNJ}])")
 # The word before such a suffix (pieces joined by ZWNJs), found back from the suffix's space:
@@ -94,9 +92,7 @@ def repair(text: str) -> str:
         return text
     # Words first: a suffix written apart is then judged on the word before it exactly as a
     # second pass will see it ("نخستوزیر تر" looks at "وزیر", not "نخستوزیر"), so it is stable.
-    repaired_text, words = repair_words(text)
-    # The repair only ever adds ZWNJs: when it added none, the words are the pieces already.
-    text, words = repaired_text, (words if len(repaired_text) == len(text) else pieces(words))
+    text, words = repair_words(text)
     joined = join_spaced(text, words)
     # A space taken for a ZWNJ leaves every word as it was; one removed (کشور ها -> کشورها)
     # makes a new word, which is repaired in its turn.
@@ -111,29 +107,23 @@ def join_spaced(text: str, words: list[str] | None = None, lex: Lexicon | None =
     before = text
     if "می " in text:
         text = _SPACED_PREFIX.sub(lambda m: _join_prefix(m, lex), text)
-        if "رمی " in text or "زمی " in text or "ومی " in text or "امی " in text:
-            text = _SPACED_PREVERB.sub(lambda m: _join_preverb(m, lex), text)
     if "بی " in text:
         text = _SPACED_BI.sub(lambda m: _join_bi(m, lex), text)
-    if _APART.search(text):
-        text = _join_suffixes(text, lex)
+    text = _join_suffixes(text, lex)
     # The pieces are looked for among the words as they are now, so a second pass sees the same
     # (a space turned into a ZWNJ changes none of them; one removed does).
     return join_pieces(text, words if len(text) == len(before) else None, lex)
 
 
 def _join_prefix(match: re.Match, lex: Lexicon) -> str:
-    prefix, verb = match.group(1) or match.group(2), match.group(3)
-    start = match.start()
-    if not _verb(verb, lex) or _MAY.search(match.string[max(0, start - 8):start]):
-        return match.group()
-    return prefix + ZWNJ
-
-
-def _join_preverb(match: re.Match, lex: Lexicon) -> str:
-    """"برمی گردد" -> "برمی‌گردد" (as the word joined repairs)."""
     prefix, verb = match.group(1), match.group(2)
-    return prefix + ZWNJ if _verb(verb, lex) and repaired(prefix + verb) == prefix + ZWNJ + verb else match.group()
+    if prefix in ("می", "نمی"):
+        start = match.start()
+        if _verb(verb, lex) and not _MAY.search(match.string[max(0, start - 8):start]):
+            return prefix + ZWNJ
+    elif _verb(verb, lex) and repaired(prefix + verb) == prefix + ZWNJ + verb:
+        return prefix + ZWNJ  # "برمی گردد" -> "برمی‌گردد", as the word joined repairs
+    return match.group()
 
 
 def _verb(word: str, lex: Lexicon) -> bool:
@@ -174,16 +164,8 @@ def _join_suffixes(text: str, lex: Lexicon) -> str:
 def _word_before(text: str, end: int) -> str | None:
     """The word that ends at ``end`` (letters, ZWNJs between them), or None when the letters
     there are no such word (a ZWNJ at its edge)."""
-    span = 24
-    while True:
-        start = max(0, end - span)
-        match = _WORD_END.search(text, start, end)
-        if match is None:
-            return None
-        if match.start() > start or start == 0:
-            break
-        span *= 4  # the word may go on before the window
-    if match.start() and _IN_WORD.match(text, match.start() - 1):
+    match = _WORD_END.search(text, text.rfind(" ", 0, end) + 1, end)
+    if match is None or (match.start() and _IN_WORD.match(text, match.start() - 1)):
         return None
     return match.group()
 

@@ -11,7 +11,6 @@ is never removed, and every piece this module produces is left unchanged by a se
 from __future__ import annotations
 
 import re
-from itertools import chain
 
 from . import lexicon
 from .lexicon import SEEN, TAGGED, WEAK, Lexicon
@@ -83,19 +82,17 @@ _SPOKEN_HEH = re.compile(f"(?:[او]ه|[گش]ه|^اله|لله|ابه|^ت[{LETTE
 _VERB = re.compile("^(بر|در|باز|فرو|فرا|وا)?(ن?می)(.+)$")
 _WORD = re.compile(f"([{LETTERS}]+)")
 def repair_words(text: str) -> tuple[str, list[str]]:
-    """Each word of a run of prose repaired, and the words as they were: ``"نخستوزیر و"`` ->
-    ``("نخست‌وزیر و", ["نخستوزیر", "و"])`` (a ZWNJ separates words here)."""
+    """Each word of a run of prose repaired, and the words as repaired, a ZWNJ splitting them:
+    ``"نخستوزیر و"`` -> ``("نخست‌وزیر و", ["نخست", "وزیر", "و"])`` (a ZWNJ separates words here)."""
     parts = _WORD.split(text)
     words = parts[1::2]
     # Odd items are words: one dict lookup each.
     parts[1::2] = map(_MEMO.__getitem__, words)
-    return "".join(parts), words
-
-
-def pieces(words: list[str]) -> list[str]:
-    """The words the repair writes for ``words``, a ZWNJ splitting them: ``["نخستوزیر", "و"]``
-    -> ``["نخست", "وزیر", "و"]`` (memoized; as ``repair_words``'s text splits)."""
-    return list(chain.from_iterable(map(_PIECES.__getitem__, words)))
+    repaired_text = "".join(parts)
+    # The repair only ever adds ZWNJs: when it added none, the words are the pieces already.
+    if len(repaired_text) != len(text):
+        words = ZWNJ.join(parts[1::2]).split(ZWNJ)
+    return repaired_text, words
 
 
 def repaired(word: str) -> str:
@@ -118,22 +115,9 @@ class _Memo(dict):
 _MEMO = _Memo()
 
 
-class _Pieces(dict):
-    """Word -> the pieces of its repair, memoized beside ``_MEMO`` and cleared with it."""
-
-    def __missing__(self, word: str) -> tuple[str, ...]:
-        if len(self) >= _Memo.LIMIT:
-            self.clear()
-        found = self[word] = tuple(_MEMO[word].split(ZWNJ))
-        return found
-
-
-_PIECES = _Pieces()
-
-
 # Other modules' memos of decisions that depend on the lexicon (spaced.py's pairs): cleared
 # with the words, so a new lexicon or a cold benchmark starts them afresh too.
-MEMOS: list[dict] = [_MEMO, _PIECES]
+MEMOS: list[dict] = [_MEMO]
 
 
 def clear_memo() -> None:
