@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 12.
+-- news-etl PostgreSQL schema, version 13.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -322,7 +322,7 @@ COMMENT ON COLUMN articles.meta IS 'Extra fields: agency, category, tags, date f
 
 COMMENT ON COLUMN articles.cluster_id IS 'Near-duplicate cluster (wire copy across outlets): the id of the cluster''s first article.';
 
-COMMENT ON COLUMN articles.search_doc IS 'to_tsvector(''simple'', fold_document(title, summary, body)): folded words, then each ZWNJ compound joined; written by the loader (PostgreSQL).';
+COMMENT ON COLUMN articles.search_doc IS 'to_tsvector(''simple'', fold_document(title, summary, body)): folded words, then each ZWNJ compound joined, then the stem of each inflected word marked with a kashida (ـخبرنگار for خبرنگاران); written by the loader (PostgreSQL).';
 
 COMMENT ON COLUMN articles.raw_hash IS 'Hash of the input item and the cleaner version it was loaded with: a reload of the same input skips it uncleaned.';
 

@@ -49,11 +49,18 @@ def test_seed_loads_with_tehran_date_and_body_intact(pg_url):
     assert time_known is False and derived is True
     assert title.startswith("در دیداری صمیمانه")  # first sentence, attribution dropped
     raw = (SEED_DIR / "000_3b436877025587a2.txt").read_text(encoding="utf-8")
-    # Every paragraph is there, in order (normalization only repairs spacing and ZWNJ).
+    # Every paragraph is there, in order (normalization only repairs spacing and ZWNJ: a space may
+    # become a ZWNJ, "تبادل نظر" -> "تبادل‌نظر", so the letters are compared without either).
     assert body.count("\n") == raw.strip().count("\n")
-    assert body.replace("\u200c", "").split() == raw.strip().removeprefix("date 2025-08-22").replace("\u200c", "").split()
+    assert _letters(body) == _letters(raw.strip().removeprefix("date 2025-08-22"))
+    assert "تبادل‌نظر" in body and "می‌نماید" in body  # written apart in the seed
     assert "نخست‌وزیر" in body and "می‌دهند" in body
     assert meta.get("agency") == "مهر"
+
+
+def _letters(text: str) -> str:
+    """The text without whitespace and ZWNJ: what the normalizer's spacing repairs leave alone."""
+    return "".join(text.split()).replace("\u200c", "")
 
 
 @pytest.mark.slow

@@ -228,7 +228,7 @@ def test_fts5_rejecting_the_expression_is_a_search_error_not_an_outage(sqlite_ur
     upgrade(engine, NOW)
     # fts_match quotes every word, so no query reaches FTS5 malformed; an expression it rejects
     # stands in for one (the real SQLite parses it and fails).
-    monkeypatch.setattr(search_module, "fts_match", lambda terms: '"unterminated')
+    monkeypatch.setattr(search_module, "fts_match", lambda terms, stems=False: '"unterminated')
     with engine.connect() as conn, pytest.raises(search_module.SearchError,
                                                  match=r"^search 'ایران' failed: unterminated string$"):
         search(conn, "ایران")
@@ -314,3 +314,64 @@ def test_widening_windows_find_exactly_the_most_recent_matches(pg_engine, monkey
                                  {"q": search_module.tsquery_text(search_module.query_terms(query))}).scalars().all()
             assert every, query
             assert search_module._recent_matches(conn, tsquery, Filters()) == every[:4], query
+
+
+# --- search by stem (issue 23) ------------------------------------------------------------
+
+# Real sentences: Varzesh3 and Fars News (tests/data), each using one form of a noun.
+_FORMS = [
+    RawItem("reporters", title="نشست", body="سرمربی تیم در جمع خبرنگاران گفت که از نتیجه راضی است."),
+    RawItem("reporter", title="گفت‌وگو", body="وی در گفت‌وگو با خبرنگار فارس گفت که از نتیجه راضی است."),
+    RawItem("students", title="دانشگاه", body="تعدادی از دانشجویان در این مراسم حضور داشتند."),
+    RawItem("deputies", title="مجلس", body="نمایندگان مجلس این طرح را تصویب کردند."),
+    RawItem("rain", title="هوا", body="باران شدید در استان گیلان ادامه دارد."),
+    RawItem("load", title="کشتی", body="بار این کشتی در بندر تخلیه شد."),
+]
+
+
+def test_a_word_finds_its_inflected_forms_the_words_as_typed_first(engine):
+    load(engine, "v3", _FORMS)
+    with engine.connect() as conn:
+        hits = search(conn, "خبرنگار")
+        assert [h.url or h.title for h in hits][:1] == ["گفت‌وگو"]  # the word as typed ranks first
+        assert {h.title for h in hits} == {"گفت‌وگو", "نشست"}
+        stemmed = next(h for h in hits if h.title == "نشست")
+        assert stemmed.snippet.startswith("سرمربی تیم در جمع [خبرنگاران] گفت")
+        # The query in an inflected form finds the others too.
+        assert {h.title for h in search(conn, "خبرنگاران")} == {"گفت‌وگو", "نشست"}
+        assert {h.title for h in search(conn, "دانشجو")} == {"دانشگاه"}
+        assert {h.title for h in search(conn, "نماینده")} == {"مجلس"}
+        # Words as typed only, when asked.
+        assert {h.title for h in search(conn, "خبرنگار", stems=False)} == {"گفت‌وگو"}
+
+
+def test_stems_never_join_unrelated_words_and_phrases_stay_exact(engine):
+    load(engine, "v3", _FORMS)
+    with engine.connect() as conn:
+        # باران (rain) is no plural of بار (a load): a word hazm lists stays whole.
+        assert {h.title for h in search(conn, "بار")} == {"کشتی"}
+        assert {h.title for h in search(conn, "باران")} == {"هوا"}
+        # A quoted phrase matches as written, never by stems.
+        assert search(conn, '"جمع خبرنگار"') == []
+        assert {h.title for h in search(conn, '"جمع خبرنگاران"')} == {"نشست"}
+
+
+def test_upgrade_to_version_13_indexes_the_stems_of_stored_articles(engine):
+    from etl.clean.fold import fold_fields
+    from etl.load.migrate import upgrade
+    load(engine, "v3", _FORMS[:1])
+    with engine.begin() as conn:
+        # What a version-12 database holds: the document without stems.
+        old = fold_fields("نشست", None, _FORMS[0].body).replace(" ـخبرنگار", "")
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("UPDATE articles SET search_doc = to_tsvector('simple', :d)"), {"d": old})
+        else:
+            conn.execute(text("UPDATE articles_fts SET doc = :d"), {"d": old})
+        conn.execute(text("DELETE FROM schema_migrations WHERE version >= 13"))
+        before = conn.execute(text("SELECT title, body, content_hash, updated_at FROM articles")).all()
+    assert ids(engine, "خبرنگار") == []
+    upgrade(engine, NOW)
+    assert len(ids(engine, "خبرنگار")) == 1
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT max(version) FROM schema_migrations")).scalar() == SCHEMA_VERSION == 13
+        assert conn.execute(text("SELECT title, body, content_hash, updated_at FROM articles")).all() == before

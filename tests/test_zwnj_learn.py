@@ -1,7 +1,8 @@
 """Learning ZWNJ spellings from stored text (etl/clean/learn.py) and using them to clean.
 
-Real text: the Varzesh3 sports articles (another outlet than the Fars text the packaged
-lexicon was built from). Even-indexed documents play the stored articles; odd ones are new text.
+Real text: the Varzesh3 sports articles. The packaged lexicon read the even-indexed documents
+(bench/normalize's dev half), so the odd-indexed ones, which it never read, play the stored
+articles whose spellings are learned.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def docs() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def learned(docs) -> Learned:
-    stored = [normalize_text(t) for t in _texts(docs[0::2])]  # stored text is normalized text
+    stored = [normalize_text(t) for t in _texts(docs[1::2])]  # stored text is normalized text
     return learn(count_spellings(stored), lexicon.load())
 
 
@@ -59,18 +60,18 @@ def _tally(**spellings: int) -> Tally:
 
 
 def test_learns_the_outlets_spellings_the_packaged_lexicon_lacks(learned):
-    # Varzesh3 writes گل‌محمدی (a player's name) 5 times and never گلمحمدی; گل‌های (goals)
-    # 12 times, گله‌ای once. (Its تیم‌ملی is no longer learned: the packaged phrases have it.)
-    assert learned.entries["گلمحمدی"] == z("گل|محمدی")
-    assert learned.entries["گلهای"] == z("گل|های")
-    assert normalize_text("گلمحمدی") == "گلمحمدی"  # the packaged lexicon alone leaves it
+    # Those documents write دل‌بوسکه (Del Bosque) 6 times and مهدوی‌کیا 3 times, never joined;
+    # the packaged lexicon has neither (the names are not in the half it read).
+    assert learned.entries["دلبوسکه"] == z("دل|بوسکه")
+    assert learned.entries["مهدویکیا"] == z("مهدوی|کیا")
+    assert normalize_text("دلبوسکه") == "دلبوسکه"  # the packaged lexicon alone leaves it
 
 
 def test_later_cleaning_uses_the_learned_spellings(in_use, docs):
-    assert normalize_text("پاس گلمحمدی و گلهای دیدار") == z("پاس گل|محمدی و گل|های دیدار")
-    # New text of the same outlet (an odd-indexed document), its ZWNJ stripped, gets them back.
-    new = next(t for t in _texts(docs[1::2]) if z("گل|محمدی") in t)
-    assert z("گل|محمدی") in normalize_text(normalize_safe(new).replace(ZWNJ, ""))
+    assert normalize_text("تیم دلبوسکه و مهدویکیا") == z("تیم دل|بوسکه و مهدوی|کیا")
+    # An old dump of the same outlet without its ZWNJ gets them back.
+    old = next(t for t in _texts(docs[1::2]) if z("دل|بوسکه") in t)
+    assert z("دل|بوسکه") in normalize_text(normalize_safe(old).replace(ZWNJ, ""))
 
 
 def test_idempotent_and_every_zwnj_kept_with_a_learned_lexicon(in_use, docs):
@@ -90,12 +91,13 @@ def test_words_right_as_written_are_not_learned():
 
 
 @pytest.mark.parametrize("spellings, learned", [
-    ({"گل|محمدی": 1}, True),                     # seen once, no other spelling: MIN_COUNT is 1
-    ({"گل|محمدی": 1, "گلمحمدی": 1}, False),        # once each way: no clear evidence
-    ({"گل|های": 3, "گلهای": 2}, True),            # گل‌های or گله‌ای: the joined letters are no rival
-    ({"گل|محمدی": 5, "گلمحمدی": 2}, False),        # not 3x more often than the joined spelling
-    ({"گل|محمدی": 6, "گلمحمدی": 2}, True),
-    ({"گل|محمدی": 6, "گ|لمحمدی": 3}, False),       # another ZWNJ spelling competes
+    ({"دل|بوسکه": 1}, True),                     # seen once, no other spelling: MIN_COUNT is 1
+    ({"دل|بوسکه": 1, "دلبوسکه": 1}, False),        # once each way: no clear evidence
+    ({"هال|های": 3, "هالهای": 2}, True),          # هال‌های or هاله‌ای: the joined letters are no rival
+    ({"دل|بوسکه": 5, "دلبوسکه": 2}, False),        # not 3x more often than the joined spelling
+    ({"دل|بوسکه": 6, "دلبوسکه": 2}, True),
+    ({"دل|بوسکه": 6, "دلبو|سکه": 3}, False),       # another ZWNJ spelling competes
+    ({"گل|محمدی": 6}, False),                    # the packaged lexicon already writes it so
     ({"کشور|ها": 9}, False),                    # ZWNJ after a non-joining letter: a habit
     ({"کتاب|ها": 9}, False),                    # the rules already write it so
 ])
@@ -108,15 +110,15 @@ def test_entries_that_would_split_again_are_dropped():
     base = lexicon.load()
     # وزیر is a piece of the packaged نخست‌وزیر: splitting it would unsettle that compound.
     assert stable({"وزیر": z("وز|یر")}, base) == {}
-    # آندره‌آ is stable alone; with آندره also learned split, its piece would split again.
-    assert stable({"آندرهآ": z("آندره|آ")}, base) == {"آندرهآ": z("آندره|آ")}
-    assert stable({"آندرهآ": z("آندره|آ"), "آندره": z("آند|ره")}, base) == {"آندره": z("آند|ره")}
+    # دل‌بوسکه is stable alone; with بوسکه also learned split, its piece would split again.
+    assert stable({"دلبوسکه": z("دل|بوسکه")}, base) == {"دلبوسکه": z("دل|بوسکه")}
+    assert stable({"دلبوسکه": z("دل|بوسکه"), "بوسکه": z("بو|سکه")}, base) == {"بوسکه": z("بو|سکه")}
 
 
 def test_version_follows_the_spellings_and_survives_the_file(tmp_path, learned):
     again = Learned(dict(learned.entries), pieces=dict(learned.pieces))
     assert again.version == learned.version and len(learned.version) == 12
-    assert Learned({"گلمحمدی": z("گل|محمدی")}).version != learned.version
+    assert Learned({"دلبوسکه": z("دل|بوسکه")}).version != learned.version
     path = tmp_path / "learned.tsv"
     write_learned(path, learned, "test")
     read = read_learned(path, lexicon.load())
@@ -136,7 +138,7 @@ def test_normalizer_version_names_the_learned_lexicon(learned):
     finally:
         use_learned_lexicon(None)
     assert text.NORMALIZER_VERSION == text.RULES_VERSION
-    assert normalize_text("گلمحمدی") == "گلمحمدی"  # words repaired under the learned lexicon are redone
+    assert normalize_text("دلبوسکه") == "دلبوسکه"  # words repaired under the learned lexicon are redone
 
 
 @pytest.mark.parametrize("content, message", [
@@ -175,18 +177,18 @@ def test_lexicon_learn_then_clean_with_it(tmp_path, db_url):
     learned = invoke("lexicon", "learn", "--output", str(out), "--source", "varzesh3", *db)
     assert learned.returncode == 0, learned.stderr
     assert "spellings learned from 1500 texts" in learned.stdout and " compound pieces and " in learned.stdout
-    assert z("گلمحمدی\tگل|محمدی\t") in out.read_text(encoding="utf-8")
+    assert z("دلبوسکه\tدل|بوسکه\t") in out.read_text(encoding="utf-8")
 
     # An old dump without ZWNJ, loaded with and without the learned lexicon.
     dump = tmp_path / "old.json"
-    dump.write_text(json.dumps([{"title": "گلمحمدی در اردو", "link": "https://example.ir/1",
-                                 "paragraphs": ["گلمحمدی به اردو رفت."]}], ensure_ascii=False),
+    dump.write_text(json.dumps([{"title": "دلبوسکه در اردو", "link": "https://example.ir/1",
+                                 "paragraphs": ["دلبوسکه به اردو رفت."]}], ensure_ascii=False),
                     encoding="utf-8")
     env = {"NEWS_ETL_LEXICON": str(out)}
     assert invoke("backfill", str(dump), "--source", "with", "--no-progress", *db, env=env).returncode == 0
     assert invoke("backfill", str(dump), "--source", "without", "--no-progress", *db).returncode == 0
-    assert _stored_body(db_url, "with") == z("گل|محمدی به اردو رفت.")
-    assert _stored_body(db_url, "without") == "گلمحمدی به اردو رفت."
+    assert _stored_body(db_url, "with") == z("دل|بوسکه به اردو رفت.")
+    assert _stored_body(db_url, "without") == "دلبوسکه به اردو رفت."
 
 
 def test_a_missing_lexicon_file_stops_the_command_with_one_line(tmp_path, sqlite_url):

@@ -1,6 +1,6 @@
 """Agency attribution accuracy on a hand-labelled sample of real Fars News text, before and after.
 
-    .venv/bin/python bench/agency/run.py [--show-misses]
+    .venv/bin/python bench/agency/run.py [--show-misses] [--before main] [--tiny]
 
 Prints figures; asserts nothing. The labels are tests/data/agency_labels.tsv (its header says how
 they were made): ``article`` rows are 100 articles of tests/data/fars-news (every 6th), loaded the
@@ -9,6 +9,9 @@ stored; ``phrase`` rows are every distinct non-Fars attribution phrase of the du
 opening "به گزارش PHRASE، ..." of a body. A row is right when the agency equals the label ('-':
 no agency stored). "before" is the reader news-etl used until now (bench/agency/baseline.py) on
 the same cleaned text.
+
+Then the unseen leads (bench/agency/unseen.py): real leads the table was not built from, with the
+reader of ``--before`` (a git ref, default main) beside this one. ``--tiny``: 40 rows of each.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).parent))
 
+import unseen  # noqa: E402
 from baseline import lead_agency as before  # noqa: E402
 from etl.clean.agency import lead_agency as after  # noqa: E402
 from etl.clean.article import clean_text, to_article  # noqa: E402
@@ -55,10 +59,12 @@ def predictions(kind: str, ref: str, text: str, dump: dict[str, dict]) -> tuple[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show-misses", action="store_true")
+    parser.add_argument("--before", default="main", help="git ref whose reader is run beside this one on the unseen leads ('' to skip)")
+    parser.add_argument("--tiny", action="store_true", help="40 rows of each sample (a smoke run)")
     args = parser.parse_args()
     dump = articles()
     score: dict[str, list[int]] = {}
-    for kind, ref, text, label, _centre in labels():
+    for kind, ref, text, label, _centre in labels()[:40] if args.tiny else labels():
         want = None if label == "-" else label
         old, new = predictions(kind, ref, text, dump)
         counts = score.setdefault(kind, [0, 0, 0])
@@ -71,6 +77,11 @@ def main() -> None:
     print(f"{'sample':10} {'rows':>5} {'before':>14} {'after':>14}")
     for kind, (n, old, new) in [*score.items(), ("all", total)]:
         print(f"{kind:10} {n:>5} {old:>6} ({old / n:6.1%}) {new:>6} ({new / n:6.1%})")
+
+    rows = unseen.leads(40 if args.tiny else None)
+    after_unseen = unseen.stored(rows, unseen.documents())
+    before_unseen = unseen.stored_by(args.before, rows) if args.before else None
+    unseen.report(rows, before_unseen, after_unseen, args.show_misses)
 
 
 if __name__ == "__main__":

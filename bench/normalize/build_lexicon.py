@@ -68,9 +68,10 @@ class Sources:
     joined: collections.Counter = field(default_factory=collections.Counter)  # Fars, no ZWNJ
     zwnj: collections.Counter = field(default_factory=collections.Counter)    # Fars, with ZWNJ
     pairs: collections.Counter = field(default_factory=collections.Counter)   # Fars, "تیم ملی": 37
+    pieces: collections.Counter = field(default_factory=collections.Counter)  # every word, ZWNJ pieces apart
 
 
-def read_sources(data: Path) -> Sources:
+def read_sources(data: Path, texts: list[str]) -> Sources:
     src = Sources()
     for line in (data / "lexicon/hazm/words.dat").read_text(encoding="utf-8").splitlines():
         word, freq, tags = line.split("\t")
@@ -78,10 +79,11 @@ def read_sources(data: Path) -> Sources:
         src.freq[word] = max(src.freq.get(word, 0), int(freq))
         src.tags.setdefault(word, set()).update(t for t in tags.split(",") if t != "0")
     src.verbs = read_verbs(data / "lexicon/hazm/verbs.dat")
-    for text in corpus.train_texts(data):
+    for text in texts:
         text = normalize_safe(text)
         for token in _TOKEN.findall(text):
             (src.zwnj if ZWNJ in token else src.joined)[token] += 1
+            src.pieces.update(token.split(ZWNJ))
         src.pairs.update(_spaced_pairs(text))
     return src
 
@@ -108,6 +110,9 @@ def build_stems(src: Sources) -> dict[str, tuple[int, str, int]]:
     for word, tags in src.tags.items():
         if tags and ZWNJ not in word:
             flags = "".join(f for f, tag in (("n", "N"), ("a", "AJ"), ("p", "PL")) if tag in tags)
+            # An adjective hazm also tags as an adverb is gradable (سخت, درست): it takes تری
+            # written apart; جان (N, AJ) does not (جان تری is John Terry).
+            flags += "g" if {"AJ", "ADV"} <= tags else ""
             stems[word] = (TAGGED, flags, round(4 * math.log10(src.freq[word] + 1)))
     for word, count in src.joined.items():
         if count >= MIN_SEEN and word not in stems:
@@ -140,6 +145,33 @@ def build_compounds(src: Sources, rules: Lexicon) -> dict[str, str]:
     return {j: f for j, f in ({**chosen, **CHOSEN}.items()) if f != j}
 
 
+def settle_two_way(src: Sources, rules: Lexicon) -> dict[str, str]:
+    """A noun in silent ه + ای that is also a word + های, read as the stem the news texts use far
+    more: ``"خانهای"`` -> ``"خانه‌ای"`` (خانه 92 times, خان 2), ``"ضربهای"`` -> ``"ضربه‌ای"``,
+    ``"وزنهای"`` -> ``"وزن‌های"`` (وزن 41, وزنه 1). hazm's counts (خان: a title in many names)
+    would choose the other; the rules alone leave such a word as it is, or pick by hazm's counts."""
+    chosen = {}
+    for heh, (strength, flags, _) in rules.stems.items():
+        bare = heh[:-1]
+        if strength < TAGGED or not heh.endswith("ه") or len(bare) < 2 or bare not in rules.stems:
+            continue
+        word = heh + "ای"
+        readings = {bare + ZWNJ + "های", heh + ZWNJ + "ای"}
+        if not best_readings(word, rules) & readings:
+            continue  # neither is a reading the rules see (a spoken ه, a verb ...)
+        bare_n, heh_n = src.pieces[bare], src.pieces[heh]
+        if heh_n >= TWO_WAY_MIN and heh_n >= TWO_WAY_RATIO * bare_n:
+            chosen[word] = heh + ZWNJ + "ای"
+        elif bare_n >= TWO_WAY_MIN and bare_n >= TWO_WAY_RATIO * heh_n and bare[-1] not in NON_JOINING:
+            chosen[word] = bare + ZWNJ + "های"
+    return {w: f for w, f in chosen.items() if split_word(w, rules) != f}
+
+
+# A two-way word (settle_two_way) is read as the stem the texts write this often, and this
+# many times as often as the other.
+TWO_WAY_MIN, TWO_WAY_RATIO = 5, 5
+
+
 def build_phrases(src: Sources, rules: Lexicon) -> dict[str, str]:
     """Glued phrase -> phrase with ZWNJ, for two content words Fars writes apart at least
     ``MIN_PAIR`` times: "تیمملی" -> "تیم‌ملی". Left out: a glued form hazm lists or Fars writes
@@ -156,6 +188,49 @@ def build_phrases(src: Sources, rules: Lexicon) -> dict[str, str]:
             continue
         phrases[joined] = first + ZWNJ + second
     return phrases
+
+
+def build_apart(compounds: dict[str, str], phrases: set[str], texts: list[str], src: Sources) -> set[str]:
+    """Compounds whose pieces Fars writes with a space between some of them at least as often
+    as with ZWNJ only or joined (``رئیس جمهور`` 65 times, ``رئیس‌جمهور`` 22), and the phrases no
+    ZWNJ spelling supports: there the space is the writer's spelling, so ``zwnj.join_spaced``
+    leaves it (``تیم ملی``, ``به طور``, ``پیش‌بینی شده``)."""
+    by_pieces = {tuple(form.split(ZWNJ)): joined for joined, form in compounds.items()}
+    apart: collections.Counter = collections.Counter()
+    together: collections.Counter = collections.Counter()
+    for text in texts:
+        text = normalize_safe(text)
+        for token in _TOKEN.findall(text):
+            if ZWNJ not in token:
+                together[token] += 1  # written joined
+        # Pieces with the separator before each: "پیش‌بینی شده" -> (پیش, ""), (بینی, ZWNJ), (شده, " ");
+        # "" after a piece that is not adjacent (punctuation between).
+        pieces = re.findall(f"([ {ZWNJ}]?)([{LETTERS}]+)", text)
+        for n in range(2, MAX_APART + 1):
+            for k in range(len(pieces) - n + 1):
+                run = pieces[k:k + n]
+                joined = by_pieces.get(tuple(word for _, word in run))
+                seps = {sep for sep, _ in run[1:]}
+                if joined and "" not in seps:
+                    (apart if " " in seps else together)[joined] += 1
+    usual = {j for j, n in apart.items() if n >= APART_MIN and n >= APART_RATIO * together[j]}
+    # A compound no dictionary lists whose pieces are all words of their own (ایران‌امروز, "Iran
+    # today", as a few writers spell it) is a phrase written apart, unless the texts clearly
+    # write it as one word. Family names are no phrase (انصاری‌فرد).
+    free = {j for j, f in compounds.items() if not src.tags.get(f) and f.rsplit(ZWNJ, 1)[-1] not in zwnj.NAMES
+            and all(src.tags.get(p) for p in f.split(ZWNJ))
+            and not (together[j] >= FREE_MIN and together[j] >= FREE_RATIO * apart[j])}
+    return phrases | usual | free
+
+
+# The most pieces of a compound counted written apart (فتح الله زاده).
+MAX_APART = 4
+# A compound is written apart as a spelling of its own when seen so this often, and this many times
+# as often as with ZWNJ or joined (lexicon_cv.py).
+APART_MIN, APART_RATIO = 5, 5
+# A phrase-like compound (all pieces words of their own) is joined only when written as one word
+# this often and this many times as often as apart.
+FREE_MIN, FREE_RATIO = 3, 3
 
 
 def _content(word: str, src: Sources) -> bool:
@@ -284,15 +359,17 @@ def prune_compounds(compounds: dict[str, str], lex: Lexicon) -> dict[str, str]:
     """Drop entries the rules already get right without them, to keep the file small."""
     bare = Lexicon({}, lex.stems, lex.never, lex.verb_forms, lex.participles)
     # A compound the head rule splits stays: a suffix joins only a listed compound without a
-    # ZWNJ (رضایت‌نامه -> رضایت‌نامه‌اش, سرخ‌پوش -> سرخ‌پوشان).
-    return {j: f for j, f in compounds.items() if split_word(j, bare) != f or zwnj._head_reading(j, bare) == {f}}
+    # ZWNJ (رضایت‌نامه -> رضایت‌نامه‌اش, سرخ‌پوش -> سرخ‌پوشان). So does a family name the name
+    # rule splits: written apart (انصاری فرد), only a listed one is joined (spaced.join_pieces).
+    return {j: f for j, f in compounds.items()
+            if split_word(j, bare) != f or zwnj._head_reading(j, bare) == {f} or f.rsplit(ZWNJ, 1)[-1] in zwnj.NAMES}
 
 
 NOTICE = """\
 ZWNJ-repair lexicon for etl.clean.zwnj
 ======================================
 
-Files: zwnj_lexicon.txt, stems.txt, never_split.txt, verb_stems.txt
+Files: zwnj_lexicon.txt, stems.txt, never_split.txt, verb_stems.txt, apart.txt
 
 These files are derived by bench/normalize/build_lexicon.py from:
 
@@ -312,13 +389,15 @@ def write(out: Path, data: Path, lex: Lexicon, verbs: list[tuple[str, str]]) -> 
     header = "# Generated by bench/normalize/build_lexicon.py from hazm (MIT, see NOTICE) and Fars News spelling counts.\n"
     _write(out / "zwnj_lexicon.txt", header + "# joined form<TAB>form with ZWNJ\n",
            (f"{j}\t{f}" for j, f in sorted(lex.compounds.items())))
-    _write(out / "stems.txt", header + "# word<TAB>strength (3 tagged, 2 seen in news)<TAB>flags (n noun, a adjective, p plural)"
+    _write(out / "stems.txt", header + "# word<TAB>strength (3 tagged, 2 seen in news)<TAB>flags (n noun, a adjective, p plural, g gradable)"
            "<TAB>frequency class (round(4*log10(hazm frequency+1)), -1 unknown)\n",
            (f"{w}\t{s}\t{fl}\t{f}" for w, (s, fl, f) in sorted(lex.stems.items())))
     _write(out / "never_split.txt", header + "# words that are right as written; never split\n",
            sorted(lex.never))
     _write(out / "verb_stems.txt", header + "# past stem<TAB>present stem (hazm verbs.dat)\n",
            (f"{p}\t{q}" for p, q in verbs))
+    _write(out / "apart.txt", header + "# compounds (joined form) whose pieces written apart are a spelling of their own\n",
+           sorted(lex.apart))
     shutil.copyfile(data / "lexicon/hazm/LICENSE", out / "LICENSE-hazm")
     (out / "NOTICE").write_text(NOTICE, encoding="utf-8")
 
@@ -327,17 +406,23 @@ def _write(path: Path, header: str, lines) -> None:
     path.write_text(header + "".join(line + "\n" for line in lines), encoding="utf-8")
 
 
-def build(data: Path) -> tuple[Lexicon, list[tuple[str, str]]]:
-    src = read_sources(data)
+def build(data: Path, texts: list[str] | None = None) -> tuple[Lexicon, list[tuple[str, str]]]:
+    """The lexicon from hazm and ``texts`` (default: corpus.lexicon_texts, the tuning splits)."""
+    texts = corpus.lexicon_texts(data) if texts is None else texts
+    src = read_sources(data, texts)
     forms, participles = verb_tables(src.verbs)
     stems = build_stems(src)
     rules = Lexicon({}, stems, frozenset(NEVER), forms, participles)
-    compounds = {**build_phrases(src, rules), **build_compounds(src, rules)}
+    phrases = build_phrases(src, rules)
+    spelled = build_compounds(src, rules)
+    compounds = {**phrases, **settle_two_way(src, rules), **spelled}
     lex = Lexicon(compounds, stems, frozenset(NEVER), forms, participles)
     compounds = canonical(compounds, lex)
     lex = Lexicon(compounds, stems, frozenset(NEVER), forms, participles)
     lex = Lexicon(compounds, stems, frozenset(build_never(src, lex)), forms, participles)
-    lex = Lexicon(prune_compounds(compounds, lex), stems, lex.never, forms, participles)
+    compounds = prune_compounds(compounds, lex)
+    apart = frozenset(build_apart(compounds, set(phrases) - set(spelled), texts, src))
+    lex = Lexicon(compounds, stems, lex.never, forms, participles, apart=apart)
     return lex, src.verbs
 
 
@@ -348,8 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     lex, verbs = build(args.data)
     write(args.out, args.data, lex, verbs)
-    print(f"{len(lex.compounds)} compounds, {len(lex.stems)} stems, {len(lex.never)} never-split,"
-          f" {len(verbs)} verb stem pairs -> {args.out}")
+    print(f"{len(lex.compounds)} compounds ({len(lex.apart)} written apart as a spelling of their own),"
+          f" {len(lex.stems)} stems, {len(lex.never)} never-split, {len(verbs)} verb stem pairs -> {args.out}")
     return 0
 
 

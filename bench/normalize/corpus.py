@@ -41,6 +41,12 @@ def train_texts(data: Path) -> list[str]:
     return [t for i, d in enumerate(documents(data)) if not is_held_out(i) for t in texts(d)]
 
 
+def lexicon_texts(data: Path) -> list[str]:
+    """What build_lexicon.py reads: the texts of the tuning splits, Fars train and Varzesh3 dev
+    (never a held-out one)."""
+    return train_texts(data) + varzesh3_texts(data)["dev"]
+
+
 def split_texts(data: Path) -> dict[str, list[str]]:
     """{"train": [...], "held-out": [...]}: every Fars text of every document, by split."""
     splits: dict[str, list[str]] = {"train": [], "held-out": []}

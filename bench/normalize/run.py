@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -87,6 +88,31 @@ def _align(ref_skel: str, out_skel: str, out_marks: set[int]) -> set[int]:
     return {mapping.get(i, -1 - i) for i in out_marks}
 
 
+def spaced_positions(text: str) -> tuple[str, set[int], set[int]]:
+    """The skeleton without ZWNJ and whitespace, and the skeleton indices a ZWNJ and a space
+    precede: "a‌b c" -> ("abc", {1}, {2})."""
+    skeleton, zwnjs, spaces = [], set(), set()
+    for char in text:
+        if char == ZWNJ:
+            zwnjs.add(len(skeleton))
+        elif char.isspace():
+            spaces.add(len(skeleton))
+        else:
+            skeleton.append(char)
+    return "".join(skeleton), zwnjs, spaces
+
+
+def compare_spaced(reference: str, output: str) -> tuple[Counts, int]:
+    """ZWNJ agreement when the input wrote every ZWNJ as a space, and how many of the
+    reference's spaces the output removed (two words joined that the reference keeps apart)."""
+    ref_skel, ref_z, ref_s = spaced_positions(reference)
+    out_skel, out_z, out_s = spaced_positions(output)
+    if ref_skel != out_skel:
+        out_z, out_s = _align(ref_skel, out_skel, out_z), _align(ref_skel, out_skel, out_s)
+    joined = len(ref_s - out_s - out_z)
+    return Counts(len(ref_z & out_z), len(out_z - ref_z), len(ref_z - out_z)), joined
+
+
 class Ours:
     name = "news-etl"
 
@@ -140,6 +166,56 @@ def evaluate(engine, originals: list[str]) -> dict:
     }
 
 
+def evaluate_spaced(engine, originals: list[str]) -> dict:
+    """The spaced mode: every ZWNJ of the reference written as a space, as typed text and feeds
+    that turned U+200C into a space give it (``کتاب ها``, ``می کند``, ``خانه ی``)."""
+    refs, _ = engine(originals)
+    restored, _ = engine([r.replace(ZWNJ, " ") for r in refs])
+    spec, vis, joined, written = Counts(), Counts(), 0, 0
+    for original, ref, out in zip(originals, refs, restored):
+        counts, removed = compare_spaced(ref, out)
+        spec.add(counts)
+        vis.add(compare_spaced(visible(ref), out)[0])
+        joined += removed
+        written += _spaces_taken(normalize_safe(original), ref)
+    return {"texts": len(originals), "zwnj": spec.tp + spec.fn, "P": spec.precision, "R": spec.recall,
+            "R vis": vis.recall, "joined": joined, "taken": written}
+
+
+def _spaces_taken(writer: str, ref: str) -> int:
+    """Spaces of the writer's own text (safe layer) that the engine's reference writes as a ZWNJ:
+    the joins the columns above cannot see, since the reference already holds them."""
+    skel, _, spaces = spaced_positions(writer)
+    ref_skel, zwnjs, _ = spaced_positions(ref)
+    if skel != ref_skel:
+        zwnjs = _align(skel, ref_skel, zwnjs)
+    return len(spaces & zwnjs)
+
+
+def against_baseline(texts: list[str], ref: str, repeat: int) -> tuple[float, float, str]:
+    """CPU chars/s of this tree's normalize_text and of git ``ref``'s, the same harness
+    (baseline_worker.py) alternated ``repeat`` times, best of each: (ours, theirs, their version)."""
+    repo = HERE.parent.parent
+    payload = json.dumps(texts, ensure_ascii=False)
+    with tempfile.TemporaryDirectory() as tree:
+        archive = subprocess.run(["git", "archive", "--format=tar", ref, "etl"], cwd=repo, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tree], input=archive.stdout, check=True)
+        ours = theirs = float("inf")
+        version = ""
+        for _ in range(repeat):
+            ours = min(ours, _worker(str(repo), payload)["seconds"])
+            result = _worker(tree, payload)
+            theirs, version = min(theirs, result["seconds"]), result["version"]
+    chars = sum(map(len, texts))
+    return chars / ours, chars / theirs, version
+
+
+def _worker(tree: str, payload: str) -> dict:
+    proc = subprocess.run([sys.executable, str(HERE / "baseline_worker.py"), tree, "1"], input=payload,
+                          capture_output=True, text=True, encoding="utf-8", check=True)
+    return json.loads(proc.stdout)
+
+
 def speed(engine, texts: list[str], repeat: int) -> float:
     """Characters per second, best of ``repeat`` runs (the least disturbed by other load)."""
     _, seconds = engine(texts, repeat)
@@ -172,15 +248,26 @@ def print_row(engine: str, split: str, f: dict) -> None:
           f"  {f['idempotent']:>5}/{f['texts']}")
 
 
+def print_spaced_row(engine: str, split: str, f: dict) -> None:
+    print(f"{engine:<12} {split:<18} {f['texts']:>5} {f['zwnj']:>6}  {f['P']:.4f} {f['R']:.4f} {f['R vis']:.4f}"
+          f"  {f['joined']:>6}  {f['taken']:>6}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=corpus.DEFAULT_DATA)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per engine; the best counts")
     parser.add_argument("--hazm-python", default=os.environ.get("HAZM_PYTHON"),
                         help="python of a virtualenv with hazm installed (or $HAZM_PYTHON)")
+    parser.add_argument("--baseline", default="main", help="git ref whose normalize_text is timed beside"
+                        " this tree's in the same run ('' to skip)")
     parser.add_argument("--no-learn", action="store_true",
                         help="skip the second table (a lexicon learned from the train and dev texts)")
+    parser.add_argument("--tiny", action="store_true", help="60 texts per row, one run, no learned table,"
+                        " no baseline (a smoke run)")
     args = parser.parse_args(argv)
+    if args.tiny:
+        args.repeat, args.no_learn, args.baseline = 1, True, ""
 
     lexicon.load.cache_clear()
     start = time.perf_counter()
@@ -195,11 +282,22 @@ def main(argv: list[str] | None = None) -> int:
 
     splits = corpus.split_texts(args.data)
     rows = evaluation_sets(args.data, splits)
+    if args.tiny:
+        splits = {name: texts[:300] for name, texts in splits.items()}
+        rows = {name: texts[:60] for name, texts in rows.items()}
     print(f"\n{'engine':<12} {'text':<18} {'texts':>5} {'zwnj':>6}  {'P':<6} {'R':<6} {'R vis':<6}   "
           f"{'strict P':<8} {'strict R':<8} {'kept':<6} {'kept orig':<9} idempotent")
     for engine in engines:
         for name, texts in rows.items():
             print_row(engine.name, name, evaluate(engine, texts))
+
+    print("\nspaced: the same texts with every ZWNJ of the reference written as a space; 'joined' counts"
+          " spaces of the reference the output removed, 'taken' spaces of the writer's own text the reference"
+          " (the engine on the original) writes as a ZWNJ")
+    print(f"{'engine':<12} {'text':<18} {'texts':>5} {'zwnj':>6}  {'P':<6} {'R':<6} {'R vis':<6}  {'joined':>6}  {'taken':>6}")
+    for engine in engines:
+        for name, texts in rows.items():
+            print_spaced_row(engine.name, name, evaluate_spaced(engine, texts))
 
     if not args.no_learn:
         learned = learned_from_dev(args.data, splits)
@@ -212,6 +310,12 @@ def main(argv: list[str] | None = None) -> int:
             print_row(engines[0].name, name, evaluate(engines[0], texts))
         use_learned_lexicon(None)
 
+    import virastar  # noqa: E402  (it reads this module's engines)
+    cases = virastar.pairs(args.data / "virastar" / "virastar.js")
+    print(f"\nvirastar's test file as a peer suite ({len(cases)} cases; its ZWNJ words only, see virastar.py):")
+    for engine in engines:
+        virastar.print_score(engine.name, virastar.evaluate(engine, cases), show=False)
+
     everything = [t for texts in splits.values() for t in texts]
     print(f"\nspeed over all {len(everything)} Fars texts ({sum(map(len, everything))} chars),"
           f" best of {args.repeat} runs, ours starting with an empty word memo each run:")
@@ -221,6 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(rates) == 2:
         ours, theirs = rates.values()
         print(f"  speed-up: {ours / theirs:.1f}x")
+    if args.baseline:
+        ours, theirs, version = against_baseline(everything, args.baseline, args.repeat)
+        print(f"CPU chars/s, this tree and {args.baseline} (rules {version}) alternated {args.repeat} times,"
+              f" best of each: {ours:,.0f} and {theirs:,.0f} ({ours / theirs:.2f}x)")
     return 0
 
 

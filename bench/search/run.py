@@ -3,12 +3,17 @@
     .venv/bin/python bench/search/run.py [--articles 100000] [--database postgresql|sqlite] [--pg-url URL]
                                          [--database-url URL  (reuse a loaded database, e.g. for a second run)]
                                          [--million  (1,000,000 articles: hours of loading, not for CI)]
+                                         [--tiny  (300 articles: a smoke run)]
 
 Prints figures; asserts nothing. Builds a corpus of N articles from the real Fars News paragraphs
 (each article a random mix of 3-8 paragraphs, so the corpus is not N copies of 600 texts), loads
 it through the real loader into a throwaway database, then:
-  - runs each query of QUERIES (spelling variants, phrases, rare and common words) REPEAT times
-    and prints the median and 95th percentile latency, and each query's median;
+  - runs each query of QUERIES (spelling variants, phrases, rare and common words, and the nouns
+    of bench/search/nouns.tsv, which now also match their inflected forms) REPEAT times and prints
+    the median and 95th percentile latency, and each query's median;
+  - then indexes the same articles as before issue 23 (no stems in the documents) and runs the same
+    queries with the words as typed only (``search(stems=False)``): today's search, measured in the
+    same run, and the ratio of the two p95s;
   - on PostgreSQL, does the same with the previous candidate plan (one statement, ORDER BY id
     DESC LIMIT 1000 left to the planner) as the baseline, and prints the ratio of the two p95s;
   - loads 1,000 more articles and prints the clustering cost per new article (time spent in
@@ -21,17 +26,22 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
+from etl.clean import fold as fold_module
 from etl.clean.article import to_article
+from etl.clean.stem import stem
+from etl.load.reindex import rebuild_search_docs
 from etl.config import Source
 from etl.load import index as index_module
 from etl.load import upsert as upsert_module
@@ -47,6 +57,9 @@ REPO = Path(__file__).resolve().parents[2]
 QUERIES = ["میشود", "می‌شود", "می شود", "رئیس‌جمهور", "رئيس جمهور", "بانک", "بانك", '"وزارت خارجه"',
            "ایران آمریکا", "۱۳۸۷", "1387", "فوتبال", "نفت", "مجلس", '"خبرگزاری فارس"', "روستا",
            "دانشگاه تهران", "انرژی هسته‌ای", "قیمت", "صادرات"]
+# The nouns of the stem benchmark (bench/search/stems.py): common words whose forms now match too.
+QUERIES += [line.split("\t")[0] for line in (Path(__file__).parent / "nouns.tsv").read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")][:10]
 REPEAT = 15
 BATCH = 1000
 
@@ -97,8 +110,9 @@ def timed_clustering():
 
     def wrapper(conn, written):
         start = time.perf_counter()
-        original(conn, written)
+        clusters = original(conn, written)
         spent[0] += time.perf_counter() - start
+        return clusters
     upsert_module.assign_clusters = wrapper
     return spent
 
@@ -111,14 +125,14 @@ def _previous_candidates(conn, tsquery, filters):
     return list(conn.execute(query).scalars())
 
 
-def measure(engine) -> dict[str, list[float]]:
+def measure(engine, stems: bool = True) -> dict[str, list[float]]:
     """Milliseconds per run of each query (REPEAT runs), and its hit count last."""
     latencies: dict[str, list[float]] = {}
     with engine.connect() as conn:
         for query in QUERIES:
             for _ in range(REPEAT):
                 t0 = time.perf_counter()
-                hits = search(conn, query, limit=20)
+                hits = search(conn, query, limit=20, stems=stems)
                 latencies.setdefault(query, []).append((time.perf_counter() - t0) * 1000)
             latencies[query].append(len(hits))
     return latencies
@@ -138,6 +152,55 @@ def report(label: str, loaded: int, latencies: dict[str, list[float]]) -> None:
         print(f"  {query:>18}  median {statistics.median(times):7.1f} ms  max {times[-1]:7.1f} ms  hits {latencies[query][-1]}")
 
 
+@contextmanager
+def copy_without_stems(engine, admin, url: str, database: str, folder: str):
+    """A copy of the loaded database whose search documents are built as before issue 23 (no
+    stems), settled as after a fresh load; dropped afterwards."""
+    engine.dispose()
+    if database == "postgresql":
+        name = make_url(url).database + "_today"
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(url).database}"'))
+        copy_url = make_url(url).set(database=name).render_as_string(hide_password=False)
+    else:
+        copy_url = f"sqlite:///{folder}/today.db"
+        shutil.copyfile(make_url(url).database, make_url(copy_url).database)
+    copy = make_engine(copy_url)
+    fold_module.stem = lambda word: word  # search_tokens then adds no stem
+    try:
+        with copy.begin() as conn:
+            rebuild_search_docs(conn)
+    finally:
+        fold_module.stem = stem
+    if database == "postgresql":
+        with copy.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM (FULL, ANALYZE) articles"))
+    try:
+        yield copy
+    finally:
+        copy.dispose()
+        if database == "postgresql":
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def measure_pair(engine, today_engine) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """``measure`` of search with stems on ``engine`` and without on ``today_engine``, each run of
+    a query on one followed by the same run on the other."""
+    ours: dict[str, list[float]] = {}
+    theirs: dict[str, list[float]] = {}
+    with engine.connect() as conn, today_engine.connect() as today:
+        for query in QUERIES:
+            for _ in range(REPEAT):
+                for connection, stems, out in ((conn, True, ours), (today, False, theirs)):
+                    t0 = time.perf_counter()
+                    search(connection, query, limit=20, stems=stems)
+                    out.setdefault(query, []).append((time.perf_counter() - t0) * 1000)
+            ours[query].append(len(search(conn, query, limit=20)))
+            theirs[query].append(len(search(today, query, limit=20, stems=False)))
+    return ours, theirs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000)
@@ -146,6 +209,7 @@ def main() -> None:
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--database-url", help="an existing database to search (loaded up to --articles first); kept")
     parser.add_argument("--pg-url", default=os.environ.get("NEWS_ETL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--tiny", action="store_const", const=300, dest="articles", help="300 articles (a smoke run)")
     args = parser.parse_args()
 
     admin = make_engine(args.pg_url)
@@ -188,6 +252,17 @@ def main() -> None:
                 search_module._recent_matches = current
             report("baseline (previous candidate plan, same run)", loaded, baseline)
             print(f"p95 now / baseline: {p95(latencies)[1] / p95(baseline)[1]:.2f}")
+        # Today's search on a copy of the database whose documents have no stems, each query's
+        # runs alternated with the same query on this one, so both see the same machine load;
+        # this one settled as the copy is (VACUUM FULL: no GIN pending list, compact pages).
+        if args.database == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM (FULL, ANALYZE) articles"))
+        with copy_without_stems(engine, admin, url, args.database, tmp.name) as today_engine:
+            stemmed, today = measure_pair(engine, today_engine)
+        report("with stems (alternated with today's)", loaded, stemmed)
+        report("today's search (documents without stems, the words as typed; same run)", loaded, today)
+        print(f"p95 with stems / today's: {p95(stemmed)[1] / p95(today)[1]:.2f}")
         spent[0] = 0.0
         start = time.perf_counter()
         extra = load(engine, sid, raw_items(1000, seed=2, start=args.articles), now)

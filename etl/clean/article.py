@@ -24,7 +24,9 @@ from .urls import canonical_url, identity_url
 # 2: agencies canonical (meta.agency, agency_centre, attribution; etl/clean/agency.py).
 # 3: a date outside 1900-2199 (or past what datetime holds) is unknown; non-finite and huge
 #    numbers in extra fields are kept as text (etl/clean/jsonsafe.py).
-CLEANER_VERSION = 3
+# 4: the lead's first attribution decides the outlet; websites, newspapers and broadcasters are
+#    outlets too (meta.agency_kind); more spellings (issue 23).
+CLEANER_VERSION = 4
 TITLE_MAX = 150
 EXCERPT = 300
 # "به گزارش خبرگزاری مهر، " opens most agency copy; a derived title reads better without it.
@@ -102,11 +104,13 @@ def to_article(item: RawItem, now: datetime, agencies: AgencyTable | None = None
 
 
 def _attribute(meta: dict, body: str, summary: str | None, agencies: AgencyTable) -> None:
-    """``meta["agency"]`` (canonical) and ``meta["agency_centre"]`` from the lead attribution; a
-    phrase that names no agency ("به گزارش روابط عمومی وزارت نیرو،") is kept as ``meta["attribution"]``."""
+    """``meta["agency"]`` (the canonical outlet), ``meta["agency_kind"]`` (agency, website,
+    newspaper or broadcaster) and ``meta["agency_centre"]`` from the lead attribution; a phrase
+    that names no outlet ("به گزارش روابط عمومی وزارت نیرو،") is kept as ``meta["attribution"]``."""
     found = find_attribution(body, summary, agencies)
     if found and found.agency:
         meta["agency"] = found.agency
+        meta["agency_kind"] = found.kind or "agency"
         if found.centre:
             meta["agency_centre"] = found.centre
     elif found:

@@ -37,6 +37,9 @@ class Lexicon:
     # (سیتی) of many ZWNJ compounds; an unseen word ending or starting so may be split there.
     heads: frozenset[str] = frozenset()
     tails: frozenset[str] = frozenset()
+    # Compounds (joined forms) whose pieces written apart are a spelling of their own (رئیس جمهور,
+    # تیم ملی, به طور): a space between them is the writer's, not a lost ZWNJ (zwnj.join_spaced).
+    apart: frozenset[str] = frozenset()
 
 
 def verb_tables(pairs: list[tuple[str, str]]) -> tuple[frozenset[str], frozenset[str]]:
@@ -60,7 +63,8 @@ def load() -> Lexicon:
     stems = {w: (int(s), flags, int(f)) for w, s, flags, f in _rows(data / "stems.txt", 4)}
     never = frozenset(word for (word,) in _rows(data / "never_split.txt", 1))
     forms, participles = verb_tables(list(_rows(data / "verb_stems.txt", 2)))
-    return Lexicon(compounds, stems, never, forms, participles)
+    apart = frozenset(word for (word,) in _rows(data / "apart.txt", 1))
+    return Lexicon(compounds, stems, never, forms, participles, apart=apart)
 
 
 def _rows(path, width: int):
@@ -122,6 +126,12 @@ _ACTIVE: dict[str, Lexicon] = {}
 def active() -> Lexicon:
     """The lexicon the repair uses now: the packaged one, or the one ``use`` installed."""
     return _ACTIVE.get("lexicon") or load()
+
+
+def apart(joined: str) -> bool:
+    """Whether the pieces of the compound ``joined`` written apart are a phrase of their own in
+    the lexicon in use: ``"ایرانامروز"`` ("Iran today") -> True."""
+    return joined in active().apart
 
 
 def use(lexicon: Lexicon | None) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .fold import Term, fold_with_offsets, vanishes
+from .fold import STEM_MARK, Term, fold_with_offsets, stem_spellings, vanishes
+from .stem import stem
 
 __all__ = ["MARKS", "Snippet", "excerpt", "has_hit", "may_hit", "snippet"]
 
@@ -47,12 +48,13 @@ def snippet(text: str, terms: list[Term], width: int = 160, mark: tuple[str, str
     return excerpt(text, terms, width).marked(mark)
 
 
-def excerpt(text: str, terms: list[Term], width: int = 160, note: str = "") -> Snippet:
-    """About ``width`` characters of ``text`` around its first hit, with every hit in it as a span.
+def excerpt(text: str, terms: list[Term], width: int = 160, note: str = "", stems: bool = False) -> Snippet:
+    """About ``width`` characters of ``text`` around its first hit, with every hit in it as a span;
+    ``stems``: a word whose stem is a one-word term's is a hit too (خبرنگاران for خبرنگار).
 
     Without a hit: the first ``width`` characters, and ``note`` (or "no match in this text").
     """
-    hits = _hits(text, terms)
+    hits = _hits(text, terms, stems)
     first = hits[0] if hits else (0, 0)
     start, end = _window(text, first, width)
     shown = [(s, e) for s, e in hits if start <= s and e <= end]
@@ -68,23 +70,39 @@ def has_hit(folded: str, terms: list[Term]) -> bool:
     return pattern is not None and pattern.search(folded) is not None
 
 
-def may_hit(folded: str, terms: list[Term]) -> bool:
+def may_hit(folded: str, terms: list[Term], stems: bool = False) -> bool:
     """A fast test that folded text may hold a hit (every true hit passes; a word inside a longer
-    one does too): ``("کتابخانه", [Term(("کتاب",), False)])`` -> True."""
+    one does too): ``("کتابخانه", [Term(("کتاب",), False)])`` -> True. With ``stems``, a stem's
+    letters are looked for without a final ه (نماینده is in نمایندگان as نمایند)."""
     squeezed = folded.replace(" ", "")
-    return any("".join(words) in squeezed for term in terms for words in term.spellings if words)
+    if any("".join(words) in squeezed for term in terms for words in term.spellings if words):
+        return True
+    return stems and any(root.lstrip(STEM_MARK).removesuffix("ه") in squeezed
+                         for term in terms for (root, *_) in stem_spellings(term)[:1])
 
 
-def _hits(text: str, terms: list[Term]) -> list[tuple[int, int]]:
+def _hits(text: str, terms: list[Term], stems: bool = False) -> list[tuple[int, int]]:
     """Original ``(start, end)`` of every term hit, found on the folded text.
 
     ``("کار می‌شود", [Term(("می", "شود"), True)])`` -> ``[(4, 10)]``.
     """
     pattern = _terms_pattern(terms)
-    if pattern is None:
+    roots = {spellings[0][0].lstrip(STEM_MARK) for term in terms if (spellings := stem_spellings(term))} if stems else set()
+    if pattern is None and not roots:
         return []
     folded, origins = fold_with_offsets(text)
-    return [_original_span(text, origins, m.start(), m.end()) for m in pattern.finditer(folded)]
+    found = {(m.start(), m.end()) for m in pattern.finditer(folded)} if pattern else set()
+    if roots:  # the words whose stem is a term's: خبرنگاران, دانشجویان
+        found |= {(m.start(), m.end()) for m in _FOLDED_WORD.finditer(folded) if stem(m.group()) in roots}
+    spans, end_of_last = [], -1
+    for start, end in sorted(found):
+        if start >= end_of_last:  # a stem's word inside a phrase hit is that hit
+            spans.append(_original_span(text, origins, start, end))
+            end_of_last = end
+    return spans
+
+
+_FOLDED_WORD = re.compile(r"\S+")
 
 
 def _terms_pattern(terms: list[Term]) -> re.Pattern | None:

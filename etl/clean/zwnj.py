@@ -1,6 +1,7 @@
 """Zero-width non-joiner (U+200C) repair for Persian words that lost it upstream.
 
-Scrapers and old keyboards write ``نخستوزیر`` for ``نخست‌وزیر`` and ``می دهند`` for ``می‌دهند``.
+Scrapers and old keyboards write ``نخستوزیر`` for ``نخست‌وزیر``; this module repairs such a word
+(``split_word``). A ZWNJ written as a space (``می دهند``, ``کتاب ها``) is etl/clean/spaced.py's.
 A word is split only when one reading clearly wins: a lexicon entry, a verb after ``می``/``نمی``,
 or a known stem plus a suffix. A word with two live readings (``نامهای``: نام‌های or نامه‌ای)
 or a word that is right as written (``میدان``, ``بیشتر``) is left alone. A ZWNJ already present
@@ -53,7 +54,8 @@ TENS = ("بیست", "سی", "چهل", "پنجاه", "شصت", "هفتاد", "ه�
 UNITS = ("یک", "دو", "سه", "چهار", "پنج", "شش", "هفت", "هشت", "نه", "اول", "سوم")
 # Endings a compound takes without a ZWNJ: کشتی‌گیرانی, طلایی‌پوشان.
 HEAD_TAILS = ("", "ی", "ان", "انی")
-_HEADS_BY_LENGTH = tuple(sorted(HEADS, key=len, reverse=True))
+_HEAD_SET = frozenset(HEADS)
+_HEAD_SIZES = tuple(sorted({len(head) for head in HEADS}, reverse=True))
 # Suffixes that join a repaired compound without a ZWNJ: نخست‌وزیری, دانش‌آموزان.
 ATTACHED = ("یان", "ان", "ی", "یی", "ات", "ش", "م", "ت", "شان", "مان", "تان")
 # Plural possessives: joined to most words (کشورمان), after a silent ه with a ZWNJ (خانه‌شان).
@@ -68,6 +70,7 @@ PARTICIPLE = TAGGED + 1
 # Of two readings, the one whose stem is this many frequency classes (quarter decades) more
 # frequent wins: سالهای is سال‌های (سال is 20000x ساله); نامهای (نام 3x نامه) stays ambiguous.
 FREQ_MARGIN = 4
+_UNKNOWN = (0, "", -1)
 # The fewest letters the other side of a learned piece may have (_piece_reading).
 PIECE_REST = 2
 
@@ -78,41 +81,23 @@ PIECE_REST = 2
 _SPOKEN_HEH = re.compile(f"(?:[او]ه|[گش]ه|^اله|لله|ابه|^ت[{LETTERS}]{{2}}یه|^[{LETTERS}][^ا]یه)$")
 _VERB = re.compile("^(بر|در|باز|فرو|فرا|وا)?(ن?می)(.+)$")
 _WORD = re.compile(f"([{LETTERS}]+)")
-# "می دهند" / "نمی توان": the prefix written with a space. Only the prefix and the space are
-# consumed, so "می می روم" still sees "می روم" and a second pass finds nothing new.
-# The lookbehinds come after the literal so the regex engine can jump between candidates.
-_SPACED_PREFIX = re.compile(
-    f"(?:(نمی)(?<![{LETTERS}{ZWNJ}]نمی)|(می)(?<![{LETTERS}{ZWNJ}]می)) "
-    f"(?=([{LETTERS}]+)(?![{LETTERS}{ZWNJ}]))"
-)
-# Not تری: written apart it is as often a name ("جان تری", John Terry) as a suffix.
-_APART_SUFFIXES = PLURAL + ("ترین", "تر", "ای") + PERFECT
-# Cheap test first: most paragraphs have no suffix written apart.
-_APART = re.compile(f" (?:{'|'.join(_APART_SUFFIXES)})(?![{LETTERS}{ZWNJ}])")
-_SPACED_SUFFIX = re.compile(
-    f"(?<![{LETTERS}{ZWNJ}])([{LETTERS}]+(?:{ZWNJ}[{LETTERS}]+)*) "
-    f"(?=({'|'.join(_APART_SUFFIXES)})(?![{LETTERS}{ZWNJ}]))"
-)
-# "ماه می" and "۱۲ می" are the month May, not the verb prefix.
-_MAY = re.compile(r"(?:ماه|[0-9۰-۹])\s*$")
-
-
-def repair(text: str) -> str:
-    """ZWNJ restored in a run of prose: ``"نخستوزیر می دهند"`` -> ``"نخست‌وزیر می‌دهند"``."""
-    if not text:
-        return text
-    # Words first: a suffix written apart is then judged on the word before it exactly as a
-    # second pass will see it ("نخستوزیر تر" looks at "وزیر", not "نخستوزیر"), so it is stable.
-    text = _repair_words(text)
-    joined = join_spaced(text)
-    return text if joined == text else _repair_words(joined)
-
-
-def _repair_words(text: str) -> str:
+def repair_words(text: str) -> tuple[str, list[str]]:
+    """Each word of a run of prose repaired, and the words as repaired, a ZWNJ splitting them:
+    ``"نخستوزیر و"`` -> ``("نخست‌وزیر و", ["نخست", "وزیر", "و"])`` (a ZWNJ separates words here)."""
     parts = _WORD.split(text)
-    # Odd items are words (a ZWNJ separates words here): one dict lookup each.
-    parts[1::2] = map(_MEMO.__getitem__, parts[1::2])
-    return "".join(parts)
+    words = parts[1::2]
+    # Odd items are words: one dict lookup each.
+    parts[1::2] = map(_MEMO.__getitem__, words)
+    repaired_text = "".join(parts)
+    # The repair only ever adds ZWNJs: when it added none, the words are the pieces already.
+    if len(repaired_text) != len(text):
+        words = ZWNJ.join(parts[1::2]).split(ZWNJ)
+    return repaired_text, words
+
+
+def repaired(word: str) -> str:
+    """One word as the repair writes it (memoized): ``"نخستوزیر"`` -> ``"نخست‌وزیر"``."""
+    return _MEMO[word]
 
 
 class _Memo(dict):
@@ -130,41 +115,21 @@ class _Memo(dict):
 _MEMO = _Memo()
 
 
+# Other modules' memos of decisions that depend on the lexicon (spaced.py's pairs): cleared
+# with the words, so a new lexicon or a cold benchmark starts them afresh too.
+MEMOS: list[dict] = [_MEMO]
+
+
 def clear_memo() -> None:
     """Forget repaired words (for benchmarks that time a cold start)."""
-    _MEMO.clear()
+    for memo in MEMOS:
+        memo.clear()
 
 
 def use_lexicon(lex: Lexicon | None) -> None:
     """Repair later text with ``lex`` (None: the packaged lexicon); words seen before are redone."""
     lexicon.use(lex)
-    _MEMO.clear()
-
-
-def join_spaced(text: str, lex: Lexicon | None = None) -> str:
-    """Prefix and suffixes written apart, joined: ``"می روم کتاب ها"`` -> ``"می‌روم کتاب‌ها"``."""
-    lex = lex or lexicon.active()
-    if "می " in text:
-        text = _SPACED_PREFIX.sub(lambda m: _join_prefix(m, lex), text)
-    if _APART.search(text):
-        text = _SPACED_SUFFIX.sub(lambda m: _join_suffix(m, lex), text)
-    return text
-
-
-def _join_prefix(match: re.Match, lex: Lexicon) -> str:
-    prefix, verb = match.group(1) or match.group(2), match.group(3)
-    start = match.start()
-    if verb not in lex.verb_forms or _MAY.search(match.string[max(0, start - 8):start]):
-        return match.group()
-    return prefix + ZWNJ
-
-
-def _join_suffix(match: re.Match, lex: Lexicon) -> str:
-    word, suffix = match.group(1), match.group(2)
-    stem = word.rsplit(ZWNJ, 1)[-1]
-    if len(stem) < 2 or not _fits(stem, suffix, lex, known=False):
-        return match.group()
-    return word + ("" if stem[-1] in NON_JOINING else ZWNJ)
+    clear_memo()
 
 
 def split_word(word: str, lex: Lexicon) -> str | None:
@@ -173,6 +138,10 @@ def split_word(word: str, lex: Lexicon) -> str | None:
         return None
     if word in lex.compounds:
         return lex.compounds[word]
+    if lex.stems.get(word, _UNKNOWN)[0] >= TAGGED:
+        # A word hazm tags is right as written (بیکار, بهنام the name, بیکربنات); the never
+        # list was built on that rule, and checking it first spares most words every reading.
+        return None
     winners = best_readings(word, lex) or _head_reading(word, lex) or _piece_reading(word, lex)
     if len(winners) != 1:
         return None
@@ -225,9 +194,9 @@ def _head_reading(word: str, lex: Lexicon) -> set[str]:
         core = word[: len(word) - len(tail)]
         if not word.endswith(tail) or (tail and core in lex.stems):
             continue
-        for head in _HEADS_BY_LENGTH:
-            stem = core[: -len(head)]
-            if core.endswith(head) and len(stem) >= 3 and stem[-1] not in NON_JOINING and _is_content(stem, lex):
+        for size in _HEAD_SIZES:  # longest head first, as before: one set lookup per length
+            head, stem = core[-size:], core[:-size]
+            if head in _HEAD_SET and len(stem) >= 3 and stem[-1] not in NON_JOINING and _is_content(stem, lex):
                 return {stem + ZWNJ + head + tail}
     return _and_reading(word, lex)
 
@@ -390,10 +359,16 @@ def _stem(stem: str, suffix: str, lex: Lexicon) -> tuple[str | None, int, int]:
     if stem[-1] == "ی" and lex.stems.get(stem[:-1], (0,))[0] > WEAK:
         # An adjective in -ی from a known word (اماراتی from امارات) is a weak stem.
         return stem, WEAK, -1
-    if stem[-1] == "ی" and len(stem) >= 4 and suffix in PLURAL:
+    if stem[-1] == "ی" and len(stem) >= 4 and suffix in PLURAL and not _arabic_and(stem, lex):
         # Joined ی + ها is never a spelling (پرسپولیسیها): a weak stem even when unknown.
         return stem, WEAK, -1
     return None, 0, -1
+
+
+def _arabic_and(stem: str, lex: Lexicon) -> bool:
+    """و glued to a known word is Arabic spelling, where ها is a pronoun: ``"وحوالی"`` (of
+    وحوالیها, "and its surroundings") -> True. Persian writes و apart."""
+    return stem[0] == "و" and _is_tagged(stem[1:], lex)
 
 
 def _fits(stem: str, suffix: str, lex: Lexicon, known: bool) -> bool:
@@ -411,7 +386,7 @@ def _fits(stem: str, suffix: str, lex: Lexicon, known: bool) -> bool:
         return True
     if suffix in AFTER_HEH:
         # A tagged word that is neither noun nor adjective (به, چه) takes no ای.
-        tagged_other = strength >= TAGGED and not flags
+        tagged_other = _tagged_other(stem, lex)
         if stem[-1] == "ی":
             if suffix == "ای":
                 # مجری‌ای, برکناری‌ای; not دریای (دریا + ی) or دنیای, whose ی is the ezafe.
@@ -443,6 +418,18 @@ def _adjective_compound(stem: str, lex: Lexicon) -> str | None:
         return None
     form = lex.compounds.get(stem) or split_word(stem, lex)
     return form if form and form.split(ZWNJ, 1)[0] in ADJECTIVE_PREFIXES else None
+
+
+def _tagged_other(stem: str, lex: Lexicon) -> bool:
+    """A word hazm tags as neither noun nor adjective (به, چه): it takes no suffix of theirs."""
+    strength, flags, _ = lex.stems.get(stem, (0, "", -1))
+    return strength >= TAGGED and "n" not in flags and "a" not in flags
+
+
+def _gradable(stem: str, lex: Lexicon) -> bool:
+    """An adjective hazm also tags as an adverb (سخت, درست, بزرگ), which takes تر/تری."""
+    strength, flags, _ = lex.stems.get(stem, (0, "", -1))
+    return strength >= TAGGED and "g" in flags
 
 
 def _is_noun(stem: str, lex: Lexicon) -> bool:

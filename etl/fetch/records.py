@@ -225,7 +225,8 @@ def _exported_meta(meta: Any) -> dict[str, Any]:
             return {}
     if not isinstance(meta, dict):
         return {}
-    derived = {"agency", "agency_centre", "attribution", "date_flag", "published_raw", "published_claimed", "url_raw"}
+    derived = {"agency", "agency_kind", "agency_centre", "attribution", "date_flag", "published_raw", "published_claimed",
+               "url_raw"}
     return {k: v for k, v in meta.items() if k not in derived and _keep_extra(v)}
 
 

@@ -157,10 +157,22 @@ def _add_watches(conn: Connection) -> None:
 
 
 def _add_blocked_by(conn: Connection) -> None:
-    """Version 12 (issue 26): sources.blocked_by, the bot wall that answered a source's last failed pass."""
+    """Version 12 (issue 26): sources.blocked_by, the bot wall that answered a source's last failed pass
+    (unless it is there: the step may run again over a database whose later history was rolled back)."""
+    if "blocked_by" in {c["name"] for c in inspect(conn).get_columns("sources")}:
+        return
     conn.execute(text("ALTER TABLE sources ADD COLUMN blocked_by TEXT"))
     if conn.dialect.name == "postgresql":
         conn.execute(text("COMMENT ON COLUMN sources.blocked_by IS " + _quote(_column_comment("sources", "blocked_by"))))
+
+
+def _search_docs_with_stems(conn: Connection) -> None:
+    """Version 13 (issue 23): search documents also index the stem of each inflected word, marked (``ـخبرنگار``
+    for خبرنگاران: etl/clean/stem.py), so a search for a word finds its other forms; every stored
+    document is rebuilt (titles, bodies, hashes and ``updated_at`` untouched)."""
+    rebuild_search_docs(conn)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("COMMENT ON COLUMN articles.search_doc IS " + _quote(_column_comment("articles", "search_doc"))))
 
 
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
@@ -176,6 +188,7 @@ STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
         add_day_counts),
     11: ("watches: watches, watch_hits (the outbox), watch_deliveries", _add_watches),
     12: ("sources.blocked_by: the bot wall that answered a source's last failed pass", _add_blocked_by),
+    13: ("search documents rebuilt: the stems of inflected words also indexed", _search_docs_with_stems),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 

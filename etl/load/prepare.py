@@ -15,7 +15,7 @@ from ..clean.agency import AgencyTable, agency_table
 from ..clean.article import to_article
 from ..clean.version import cleaner_version
 from ..clean.dedup import Signature, bands, signature
-from ..clean.fold import document, fold, fold_fields, fold_parts
+from ..clean.fold import fold, fold_fields, fold_parts, indexed_document
 from ..models import Article, Failure, ItemError, RawItem, Skipped
 
 
@@ -54,17 +54,18 @@ def folded_text(article: Article) -> str:
 
 def search_document(article: Article) -> str:
     """The folded text that search matches against (title, summary, body), each ZWNJ compound
-    also joined (etl/clean/fold.py ``fold_document``), so a query typed without the ZWNJ finds it."""
+    also joined and each inflected word's stem marked (etl/clean/fold.py ``fold_document``)."""
     return fold_fields(article.title, article.summary, article.body)
 
 
 def prepare(article: Article, raw_hash: str | None = None) -> Prepared:
-    # The search document adds joined spellings of compounds, which must not change what counts
-    # as a near-duplicate: the signature takes the plain folded words. Both come from one fold
-    # pass (what ``folded_text`` and ``search_document`` would each compute).
+    # The search document adds joined spellings of compounds and stems, which must not change what
+    # counts as a near-duplicate: the signature takes the plain folded words. Both come from one
+    # fold pass (what ``folded_text`` and ``search_document`` would each compute).
     words, joined = fold_parts("\n".join(field for field in (article.title, article.summary, article.body) if field))
     sig = signature(" ".join(words), folded=True)
-    return Prepared(article, document(words, joined), sig, tuple(bands(sig)) if sig is not None else (), raw_hash)
+    return Prepared(article, indexed_document(words, joined), sig, tuple(bands(sig)) if sig is not None else (),
+                    raw_hash)
 
 
 def clean_and_prepare(item: RawItem, fetched_at: datetime, raw_hash: str | None,
@@ -75,7 +76,7 @@ def clean_and_prepare(item: RawItem, fetched_at: datetime, raw_hash: str | None,
     try:
         cleaned = to_article(item, fetched_at, agencies)
         return prepare(cleaned, raw_hash) if isinstance(cleaned, Article) else cleaned
-    except Exception as exc:  # noqa: BLE001: recorded as the item's failure, never swallowed
+    except Exception as exc:  # noqa: BLE001 (recorded as the item's failure, never swallowed)
         return ItemError(item.location, Failure.bug(exc).message, (item.title or item.body or "")[:300])
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 
 class UTCDateTime(TypeDecorator):
@@ -143,7 +143,7 @@ articles = Table(
     Column("cluster_id", BigInteger,
            comment="Near-duplicate cluster (wire copy across outlets): the id of the cluster's first article."),
     Column("search_doc", SearchVector,
-           comment="to_tsvector('simple', fold_document(title, summary, body)): folded words, then each ZWNJ compound joined; written by the loader (PostgreSQL)."),
+           comment="to_tsvector('simple', fold_document(title, summary, body)): folded words, then each ZWNJ compound joined, then the stem of each inflected word marked with a kashida (ـخبرنگار for خبرنگاران); written by the loader (PostgreSQL)."),
     Column("raw_hash", String(32),
            comment="Hash of the input item and the cleaner version it was loaded with: a reload of the same input skips it uncleaned."),
     UniqueConstraint("source_id", "key", name="articles_source_key"),

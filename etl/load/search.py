@@ -2,8 +2,10 @@
 
 The query goes through the same folding as the documents (see etl/clean/fold.py), so any
 spelling variant of a word (ZWNJ or not, Arabic or Persian yeh/kaf, any digits) finds the same
-articles. User text only ever reaches the database as bound parameters, and the query is
-built flat (an AND of ORs, at most MAX_WORDS words), never as a nested expression.
+articles, and a word finds its inflected forms too (the documents index stems, marked: a search
+for خبرنگار finds خبرنگاران), articles with the words as typed ranked first. User text only ever
+reaches the database as bound parameters, and the query is built flat (an AND of ORs, at most
+MAX_WORDS words), never as a nested expression.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy import BigInteger, Connection, and_, bindparam, func, literal_co
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import OperationalError
 
-from ..clean.fold import MAX_WORDS, QueryTooLong, Term, fold, fold_query
+from ..clean.fold import MAX_WORDS, QueryTooLong, Term, fold, fold_query, stem_spellings
 from ..clean.snippet import MARKS, Snippet, excerpt, has_hit, may_hit
 from .schema import article_revisions, articles, sources
 
@@ -87,19 +89,34 @@ class Hit:
 
 
 def search(conn: Connection, query: str, filters: Filters = Filters(), limit: int = 20,
-           mark: tuple[str, str] = MARKS) -> list[Hit]:
+           mark: tuple[str, str] = MARKS, stems: bool = True) -> list[Hit]:
     """Ranked articles matching every term of ``query`` (quoted parts as phrases), in any spelling;
-    ``mark`` wraps each hit in ``Hit.snippet`` (the web page passes sentinels it turns into ``<mark>``)."""
+    ``mark`` wraps each hit in ``Hit.snippet`` (the web page passes sentinels it turns into ``<mark>``).
+    ``stems``: a one-word term also matches the word's inflected forms (خبرنگار: خبرنگاران), ranked
+    below the articles that have every term as typed; False: the words as typed only."""
     terms = query_terms(query)
-    full = _full_text_pg(conn, terms, filters, limit) if conn.dialect.name == "postgresql" \
-        else _full_text_sqlite(conn, query, terms, filters, limit)
+    stemmed = stems and any(stem_spellings(term) for term in terms)
+    # The words as typed first: every article that has them ranks above one that matches only by
+    # another form, so when they fill the page the forms cannot show (and cost nothing).
+    full = _full_text(conn, query, terms, filters, limit, False)
+    if stemmed and len(full) < limit:
+        full = _full_text(conn, query, terms, filters, limit, True)
+    else:
+        stemmed = False
     seen = {row["id"] for row in full}
     # Partial words only make sense for plain words; a phrase must match as written. They rank
     # below every full-text hit, so they are looked for only when those leave room.
     plain = all(not t.phrase for t in terms)
     partial = [row | {"partial": True} for row in _title_partial(conn, terms, filters, limit)
                if row["id"] not in seen] if plain and len(full) < limit else []
-    return [_hit(row, terms, mark) for row in (full + partial)[:limit]]
+    return [_hit(row, terms, mark, stemmed) for row in (full + partial)[:limit]]
+
+
+def _full_text(conn: Connection, query: str, terms: list[Term], filters: Filters, limit: int,
+               stems: bool) -> list[dict]:
+    if conn.dialect.name == "postgresql":
+        return _full_text_pg(conn, terms, filters, limit, stems)
+    return _full_text_sqlite(conn, query, terms, filters, limit, stems)
 
 
 def query_terms(query: str) -> list[Term]:
@@ -114,32 +131,33 @@ def query_terms(query: str) -> list[Term]:
 
 
 def match_text(terms: list[Term], dialect: str) -> str:
-    """The full-text part of ``search`` for ``terms`` as the database ``dialect`` matches it: a
+    """The full-text part of ``search`` for ``terms`` as the database ``dialect`` matches it, the
+    stems of one-word terms included (the articles ``search`` finds, on however many pages): a
     ``to_tsquery`` text on PostgreSQL (``tsquery_text``), an FTS5 MATCH expression on SQLite
-    (``fts_match``). A watch stores it (etl/load/watches.py), so a watch finds exactly what
-    ``search``'s full-text match finds."""
-    return tsquery_text(terms) if dialect == "postgresql" else fts_match(terms)
+    (``fts_match``). A watch stores it (etl/load/watches.py) and the analysis counts with it
+    (``match_clause``), so both find exactly what ``search``'s full-text match finds."""
+    return tsquery_text(terms, stems=True) if dialect == "postgresql" else fts_match(terms, stems=True)
 
 
 def excerpt_of(row: dict, query: str) -> Snippet:
     """The snippet ``search`` shows for an article row (``title``, ``summary``, ``body``) and a query."""
-    return _excerpt(row, query_terms(query))
+    return _excerpt(row, query_terms(query), stems=True)
 
 
-def _hit(row: dict, terms: list[Term], mark: tuple[str, str] = MARKS) -> Hit:
-    shown = _excerpt(row, terms)
+def _hit(row: dict, terms: list[Term], mark: tuple[str, str] = MARKS, stems: bool = False) -> Hit:
+    shown = _excerpt(row, terms, stems)
     return Hit(row["id"], row["source"], row["published_at"], row["title"], row["url"], shown.marked(mark),
                float(row["score"]), shown, row.get("agency"))
 
 
-def _excerpt(row: dict, terms: list[Term]) -> Snippet:
+def _excerpt(row: dict, terms: list[Term], stems: bool = False) -> Snippet:
     """The snippet from the first body paragraph or summary holding a hit; else the opening of
     the body, saying where the match is (a cheap ``fold`` per paragraph picks the paragraph, so
     the offset-keeping fold runs on one paragraph instead of the whole article)."""
     paragraphs = [p for p in (row["body"] or "").split("\n") if p.strip()]
     for text in [*paragraphs, row.get("summary") or ""]:
-        if text and may_hit(fold(text), terms):
-            shown = excerpt(text, terms)
+        if text and may_hit(fold(text), terms, stems):
+            shown = excerpt(text, terms, stems=stems)
             if shown.spans:
                 return shown
     if row.get("partial"):
@@ -158,11 +176,16 @@ def _base(*extra):
             .join(sources, sources.c.id == articles.c.source_id))
 
 
-def tsquery_text(terms: list[Term]) -> str:
-    """The terms as one ``to_tsquery`` string, flat: each term the OR of its spellings, each
-    spelling a phrase: ``[Term(("می", "شود"), True, (("میشود",),))]`` -> ``"('می' <-> 'شود' | 'میشود')"``."""
-    return " & ".join("(" + " | ".join(" <-> ".join(map(_quoted, words)) for words in term.spellings) + ")"
+def tsquery_text(terms: list[Term], stems: bool = False) -> str:
+    """The terms as one ``to_tsquery`` string, flat: each term the OR of its spellings (and, with
+    ``stems``, of its stem's: ``fold.stem_spellings``), each spelling a phrase:
+    ``[Term(("می", "شود"), True, (("میشود",),))]`` -> ``"('می' <-> 'شود' | 'میشود')"``."""
+    return " & ".join("(" + " | ".join(" <-> ".join(map(_quoted, words)) for words in _spellings(term, stems)) + ")"
                       for term in terms)
+
+
+def _spellings(term: Term, stems: bool) -> tuple[tuple[str, ...], ...]:
+    return term.spellings + stem_spellings(term) if stems else term.spellings
 
 
 def _quoted(word: str) -> str:
@@ -172,33 +195,37 @@ def _quoted(word: str) -> str:
 
 def match_clause(conn: Connection, query: str):
     """The condition an article meets when ``search`` finds ``query`` in its text (in any
-    spelling), for other read-side questions to count or sample exactly those articles:
-    ``articles.search_doc @@ to_tsquery(...)`` on PostgreSQL, ``articles.id IN (SELECT rowid
-    FROM articles_fts WHERE articles_fts MATCH ...)`` on SQLite. Raises QueryError as search does."""
+    spelling, other forms of a one-word term included), for other read-side questions to count or
+    sample exactly those articles: ``articles.search_doc @@ to_tsquery(...)`` on PostgreSQL,
+    ``articles.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ...)`` on SQLite.
+    Raises QueryError as search does."""
     terms = query_terms(query)
     if conn.dialect.name == "postgresql":
-        return _ts_match(_tsquery(terms))
+        return _ts_match(_tsquery(match_text(terms, "postgresql")))
     fts = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match").bindparams(
         match=match_text(terms, "sqlite"))
     return articles.c.id.in_(fts)
 
 
-def _tsquery(terms: list[Term]):
-    return func.to_tsquery(literal_column(f"'{TS_CONFIG}'"), bindparam("tsquery", match_text(terms, "postgresql")))
+def _tsquery(query_text: str):
+    return func.to_tsquery(literal_column(f"'{TS_CONFIG}'"), bindparam("tsquery", query_text))
 
 
 def _ts_match(tsquery):
     return articles.c.search_doc.op("@@", is_comparison=True)(tsquery)
 
 
-def _full_text_pg(conn: Connection, terms: list[Term], filters: Filters, limit: int) -> list[dict]:
-    tsquery = _tsquery(terms)
+def _full_text_pg(conn: Connection, terms: list[Term], filters: Filters, limit: int, stems: bool = False) -> list[dict]:
+    tsquery = _tsquery(tsquery_text(terms, stems))
     ids = _recent_matches(conn, tsquery, filters)
     if not ids:
         return []
     score = func.ts_rank_cd(articles.c.search_doc, tsquery)
+    # Articles with every term as typed first, then those that match some only by another form.
+    exact = [articles.c.search_doc.op("@@")(func.to_tsquery(literal_column("'simple'"),
+                                                            bindparam("exact", tsquery_text(terms)))).desc()] if stems else []
     query = (_base(score.label("score")).where(articles.c.id == func.any(bindparam("ids", ids, type_=_ID_ARRAY)))
-             .order_by(score.desc(), articles.c.published_at.desc().nulls_last(), articles.c.id.desc())
+             .order_by(*exact, score.desc(), articles.c.published_at.desc().nulls_last(), articles.c.id.desc())
              .limit(limit))
     return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -271,15 +298,15 @@ def _bitmap_scans(conn: Connection) -> Iterator[None]:
     conn.execute(text("SELECT set_config('enable_indexscan', :value, true)"), {"value": previous})
 
 
-def fts_match(terms: list[Term]) -> str:
+def fts_match(terms: list[Term], stems: bool = False) -> str:
     """The terms as one FTS5 MATCH string, flat: each spelling a quoted phrase, ORed per term,
     terms ANDed: ``[Term(("می", "شود"), True, (("میشود",),))]`` -> ``'("می شود" OR "میشود")'``."""
     return " AND ".join("(" + " OR ".join('"' + " ".join(words).replace('"', '""') + '"'
-                                          for words in term.spellings) + ")" for term in terms)
+                                          for words in _spellings(term, stems)) + ")" for term in terms)
 
 
 def _full_text_sqlite(conn: Connection, query_text: str, terms: list[Term], filters: Filters,
-                      limit: int) -> list[dict]:
+                      limit: int, stems: bool = False) -> list[dict]:
     # As on PostgreSQL, only the most recent matches are ranked: FTS5 walks its matches in rowid
     # order cheaply, but BM25 over every match of a word in half the corpus is most of the
     # cost. With filters every match is ranked, so the filters cannot leave the cap empty.
@@ -287,12 +314,16 @@ def _full_text_sqlite(conn: Connection, query_text: str, terms: list[Term], filt
     fts = text("SELECT rowid AS id, -bm25(articles_fts) AS score FROM articles_fts "
                "WHERE articles_fts MATCH :match" + recent) \
         .columns(id=articles.c.id.type, score=articles.c.id.type).subquery("fts")
+    # Articles with every term as typed first, then those that match some only by another form.
+    exact = [articles.c.id.in_(text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :exact")).desc()] \
+        if stems else []
     query = (_base(fts.c.score.label("score")).join(fts, fts.c.id == articles.c.id)
              .where(*filters.clauses())
-             .order_by(fts.c.score.desc(), articles.c.published_at.desc().nulls_last(), articles.c.id.desc())
+             .order_by(*exact, fts.c.score.desc(), articles.c.published_at.desc().nulls_last(), articles.c.id.desc())
              .limit(limit))
+    params = {"match": fts_match(terms, stems)} | ({"exact": fts_match(terms)} if stems else {})
     try:
-        return [dict(r) for r in conn.execute(query, {"match": match_text(terms, "sqlite")}).mappings()]
+        return [dict(r) for r in conn.execute(query, params).mappings()]
     except OperationalError as exc:
         reason = str(exc.orig)
         if not _is_fts_error(reason):
