@@ -46,6 +46,13 @@ def stored(rows, docs) -> list[str | None]:
             for kind, index, link, _ in rows]
 
 
+def has_ref(ref: str) -> bool:
+    """Whether git knows ``ref`` here (a commit), so ``stored_by`` can extract its cleaner."""
+    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=REPO,
+                          capture_output=True)
+    return proc.returncode == 0
+
+
 def stored_by(ref: str, rows) -> list[str | None]:
     """The same with the cleaner of git ``ref`` (extracted to a temporary tree)."""
     with tempfile.TemporaryDirectory() as tree:
