@@ -325,7 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(rates) == 2:
         ours, theirs = rates.values()
         print(f"  speed-up: {ours / theirs:.1f}x")
-    if args.baseline:
+    if args.baseline and subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{args.baseline}^{{commit}}"],
+                                        cwd=HERE.parent.parent, capture_output=True).returncode:
+        print(f"baseline: git ref {args.baseline!r} is not in this checkout; its speed is left out")
+    elif args.baseline:
         ours, theirs, version = against_baseline(everything, args.baseline, args.repeat)
         print(f"CPU chars/s, this tree and {args.baseline} (rules {version}) alternated {args.repeat} times,"
               f" best of each: {ours:,.0f} and {theirs:,.0f} ({ours / theirs:.2f}x)")
