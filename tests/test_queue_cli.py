@@ -147,3 +147,36 @@ def test_runs_shows_a_queued_backfill_waiting_for_workers(pg_url, tmp_path):
     assert table.stdout.startswith("queued backfill of later: 3 shard(s): 0 done, 0 running, 3 waiting, 0 failed\n")
     other = invoke("--database-url", pg_url, "--config", "/dev/null", "runs", "--source", "elsewhere").stdout
     assert "queued backfill" not in other
+
+
+def test_a_stalled_job_whose_twin_waits_is_given_up_and_the_others_are_retried(pg_url):
+    """kill -9 of a worker in the middle of a source's pass: meanwhile the dispatcher deferred that
+    source's pass again (same queueing lock). The stalled job cannot wait beside its twin; it is
+    finished as failed (freeing its lock for the twin) and the next stalled job is still retried.
+    Found by the watches' end-to-end test: the unique violation left the stalled job holding its
+    lock forever and stopped the loop."""
+    import asyncio
+
+    from etl.executors.queue import conninfo_of, make_app, retry_stalled_jobs
+    assert invoke("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
+    app = make_app(conninfo_of(pg_url), None)
+    with app.open():
+        for source_id in (1, 2):
+            app.tasks["run_pass"].configure(queueing_lock=f"source:{source_id}").defer(source_id=source_id)
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        dead = conn.execute(text("INSERT INTO procrastinate_workers (last_heartbeat) "
+                                 "VALUES (now() - interval '1 hour') RETURNING id")).scalar()
+        conn.execute(text("UPDATE procrastinate_jobs SET status = 'doing', worker_id = :w"), {"w": dead})
+    with app.open():  # the dispatcher defers source 1's pass again while its stalled job is 'doing'
+        app.tasks["run_pass"].configure(queueing_lock="source:1").defer(source_id=1)
+
+    async def retry() -> int:
+        async with app.open_async():
+            return await retry_stalled_jobs(app.job_manager)
+
+    assert asyncio.run(retry()) == 1
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT queueing_lock, status FROM procrastinate_jobs ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("source:1", "failed"), ("source:2", "todo"), ("source:1", "todo")]

@@ -32,7 +32,8 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from procrastinate import App, PsycopgConnector
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Status
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
@@ -376,15 +377,36 @@ def _register_maintenance(app: App) -> None:
     @app.periodic(cron=STALLED_CRON, periodic_id="retry_stalled")
     @app.task(name="retry_stalled", queue=DISPATCH_QUEUE, queueing_lock="retry_stalled", pass_context=True)
     async def retry_stalled(context, timestamp: int) -> None:
-        manager = context.app.job_manager
-        for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER):
-            await manager.retry_job(job)
-            log.warning("stalled job retried", extra={"fields": {"job": job.id, "task": job.task_name}})
+        await retry_stalled_jobs(context.app.job_manager)
 
     @app.periodic(cron=PURGE_CRON, periodic_id="purge_jobs")
     @app.task(name="purge_jobs", queue=DISPATCH_QUEUE, queueing_lock="purge_jobs", pass_context=True)
     async def purge_jobs(context, timestamp: int) -> None:
         await context.app.job_manager.delete_old_jobs(nb_hours=PURGE_HOURS, include_failed=True)
+
+
+async def retry_stalled_jobs(manager, seconds: float = STALLED_AFTER) -> int:
+    """Put the jobs of workers whose heartbeat stopped back in the queue; returns how many.
+
+    A stalled job whose queueing lock is held by a waiting twin (the dispatcher, or the periodic
+    deliver, deferred the same work again meanwhile) cannot go back to waiting: procrastinate
+    allows one waiting job per queueing lock. It is finished as failed instead, which frees its
+    ``lock``; the twin, blocked behind that lock until then, does the same idempotent work. Retried
+    blindly, the unique violation left the stalled job holding the lock forever (every pass of
+    that source, or every delivery, stuck behind it) and ended the loop before the other
+    stalled jobs."""
+    retried = 0
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=seconds):
+        try:
+            await manager.retry_job(job)
+        except UniqueViolation:
+            await manager.finish_job(job, Status.FAILED, delete_job=False)
+            log.warning("stalled job given up: a job with its queueing lock waits and does its work",
+                        extra={"fields": {"job": job.id, "task": job.task_name, "queueing_lock": job.queueing_lock}})
+            continue
+        retried += 1
+        log.warning("stalled job retried", extra={"fields": {"job": job.id, "task": job.task_name}})
+    return retried
 
 
 def run_worker(app: App, concurrency: int, queues: list[str] | None, listen_notify: bool, name: str) -> None:
