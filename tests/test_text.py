@@ -296,6 +296,10 @@ def test_a_prefix_written_apart_is_joined(raw, joined):
     ("دروازه بان", "دروازه|بان"), ("سرخ پوشان", "سرخ|پوشان"), ("بین المللی", "بین|المللی"),
     ("قرعه کشی", "قرعه|کشی"), ("پاری سن ژرمن", "پاری|سن|ژرمن"), ("فتح الله زاده", "فتح|الله|زاده"),
     ("حسین زاده گفت", "حسین|زاده گفت"), ("مقررات زدایی", "مقررات|زدایی"),
+    # The plural or abstract noun of a participle, never a word of its own (Fars train: تهیه
+    # کنندگان); "در برابر دیدگان مردم" below is the one such ending that stands alone.
+    ("مصرف کنندگان کالا", "مصرف|کنندگان کالا"), ("کشته شدگان حادثه", "کشته|شدگان حادثه"),
+    ("سیل زدگان", "سیل|زدگان"), ("تهیه کنندگی فیلم", "تهیه|کنندگی فیلم"),
 ])
 def test_the_pieces_of_a_word_written_apart_are_joined(raw, joined):
     assert normalize_text(raw) == z(joined)
@@ -313,6 +317,7 @@ def test_the_pieces_of_a_word_written_apart_are_joined(raw, joined):
     "او هم گفت",              # a verb after its complement
     "انجام شده است",
     "روانی فرد",              # فرد, the person, is no name ending written apart
+    "در برابر دیدگان مردم",   # دیدگان, eyes: no bound head (کنندگان and شدگان are)
 ])
 def test_a_space_the_writer_meant_stays(text):
     assert normalize_text(text) == text

@@ -78,6 +78,10 @@ BOUND_HEADS = (
     "دهنده", "نشین", "گذاری", "انگیز", "ناپذیر", "نویسی", "نویس", "پذیری", "کشی", "جویی", "خوار",
     "طلبی", "پرست", "پوش", "زدگی", "آلود", "پرستی", "زدایی", "پرور", "خوانی", "برداری", "خور",
     "بافی", "برانگیز", "پرداز", "پردازی", "کنان", "گرایانه", "خیز", "نواز", "سوز", "آفرینی",
+    # Plurals and abstract nouns of the agent and passive participles (کننده -> کنندگان, شده ->
+    # شدگان), never a word of their own: مصرف کنندگان, کشته شدگان, سیل زدگان, تهیه کنندگی. Not
+    # دیدگان, which is also "eyes" (در برابر دیدگان مردم).
+    "کنندگان", "کنندگی", "دهندگان", "دهندگی", "گیرندگان", "شدگان", "زدگان",
 )
 _BOUND = frozenset(head + tail for head in BOUND_HEADS for tail in HEAD_TAILS)
 _RIGHT_WORDS = _BOUND | frozenset(NAME_ENDINGS + ("فر",))
