@@ -285,6 +285,8 @@ def test_a_suffix_written_apart_is_joined(raw, joined):
     ("برنمی گردد", "برنمی|گردد"),                              # and before نمی
     ("می گفته", "می|گفته"),                                    # می + a past participle
     ("بی سابقه", "بی|سابقه"),                                  # بی before a noun
+    ("بی اهمیتی مسئولان", "بی|اهمیتی مسئولان"),                # and before its abstract noun
+    ("سپاس بی کران", "سپاس بی|کران"), ("بی شک", "بی|شک"),      # a compound the lexicon writes so
 ])
 def test_a_prefix_written_apart_is_joined(raw, joined):
     assert normalize_text(raw) == z(joined)
@@ -318,6 +320,8 @@ def test_the_pieces_of_a_word_written_apart_are_joined(raw, joined):
     "انجام شده است",
     "روانی فرد",              # فرد, the person, is no name ending written apart
     "در برابر دیدگان مردم",   # دیدگان, eyes: no bound head (کنندگان and شدگان are)
+    "بی بی سی",               # BBC: two letters after بی join only a packaged compound
+    "بیمار بی تو",            # a pronoun after بی
 ])
 def test_a_space_the_writer_meant_stays(text):
     assert normalize_text(text) == text

@@ -41,8 +41,9 @@ _SPACED_PREFIX = re.compile(
 )
 # "ماه می" and "۱۲ می" are the month May, not the verb prefix.
 _MAY = re.compile(r"(?:ماه|[0-9۰-۹])\s*$")
-# "بی سابقه": the privative prefix written apart, before a noun or adjective the lexicon knows.
-_SPACED_BI = re.compile(f"(?<![{LETTERS}{ZWNJ}])بی (?=([{LETTERS}]{{3,}})(?![{LETTERS}{ZWNJ}]))")
+# "بی سابقه": the privative prefix written apart, before a noun or adjective the lexicon knows
+# (two letters only in a packaged compound: بی شک, بی حد).
+_SPACED_BI = re.compile(f"(?<![{LETTERS}{ZWNJ}])بی (?=([{LETTERS}]{{2,}})(?![{LETTERS}{ZWNJ}]))")
 # Suffixes a writer puts after a space. None is a word of its own, except تری (a name: "جان تری").
 _APART_SUFFIXES = PLURAL + COMPARATIVE + ("ای",) + PERFECT + ("ی", "اش", "ات") + CLITICS
 # Those whose stem _fits_apart judges (the rest as the joined rules do, zwnj._fits).
@@ -140,14 +141,19 @@ def _function_word(word: str, lex: Lexicon) -> bool:
 
 
 def _join_bi(match: re.Match, lex: Lexicon) -> str:
-    """بی + a noun or adjective (``بی سابقه``); not بی + a function word (``بی آنکه``) or a word
-    the joined letters spell on their own (``بیمار``)."""
+    """بی + a noun or adjective (``بی سابقه``), or its abstract noun in ی (``بی اهمیتی``); not
+    بی + a function word (``بی آنکه``) or a word the joined letters spell on their own
+    (``بیمار``), unless the lexicon writes that word with the ZWNJ (``بی‌کران``, ``بی‌شک``)."""
     rest = match.group(1)
     joined = "بی" + rest
-    if joined in lex.never or joined in lex.stems or _function_word(rest, lex):
+    if joined in lex.never or _function_word(rest, lex):
         return match.group()
     form = lex.compounds.get(joined)
-    if (form and form.startswith("بی" + ZWNJ)) or _is_content(rest, lex):
+    if form and form.startswith("بی" + ZWNJ):
+        return "بی" + ZWNJ
+    if joined in lex.stems or len(rest) < 3:
+        return match.group()
+    if _is_content(rest, lex) or (rest[-1] == "ی" and _is_content(rest[:-1], lex)):
         return "بی" + ZWNJ
     return match.group()
 
