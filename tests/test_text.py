@@ -302,6 +302,10 @@ def test_a_prefix_written_apart_is_joined(raw, joined):
     # کنندگان); "در برابر دیدگان مردم" below is the one such ending that stands alone.
     ("مصرف کنندگان کالا", "مصرف|کنندگان کالا"), ("کشته شدگان حادثه", "کشته|شدگان حادثه"),
     ("سیل زدگان", "سیل|زدگان"), ("تهیه کنندگی فیلم", "تهیه|کنندگی فیلم"),
+    # A compound's last piece in the plural after a non-joining letter (no ZWNJ before ها), and
+    # inflected into a word that is no verb (مرد is also "died"; "دولت مرد" below stays).
+    ("کلان شهرها", "کلان|شهرها"), ("نرم افزارهای جدید", "نرم|افزارهای جدید"),
+    ("دولت مردان آمریکایی", "دولت|مردان آمریکایی"),
 ])
 def test_the_pieces_of_a_word_written_apart_are_joined(raw, joined):
     assert normalize_text(raw) == z(joined)
@@ -322,6 +326,7 @@ def test_the_pieces_of_a_word_written_apart_are_joined(raw, joined):
     "در برابر دیدگان مردم",   # دیدگان, eyes: no bound head (کنندگان and شدگان are)
     "بی بی سی",               # BBC: two letters after بی join only a packaged compound
     "بیمار بی تو",            # a pronoun after بی
+    "گفت دولت مرد",           # a verb after its subject, though دولت‌مرد is a compound
 ])
 def test_a_space_the_writer_meant_stays(text):
     assert normalize_text(text) == text

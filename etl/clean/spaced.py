@@ -377,8 +377,9 @@ def _cuts_compound(key: str, cut: int, lex: Lexicon) -> bool:
     return False
 
 
-# Endings a compound's last piece takes joined, looked for after a space: سرخ پوشان, دروازه بانی.
-_PIECE_ENDINGS = ("ان", "ی", "یان", "انی")
+# Endings a compound's last piece takes joined, looked for after a space: سرخ پوشان, دروازه بانی,
+# and the plural after a non-joining letter (کلان شهرها, نرم افزارهای: no ZWNJ before ها there).
+_PIECE_ENDINGS = ("ان", "ی", "یان", "انی", "ها", "های", "هایی")
 _INDEX: dict[int, tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]] = {}
 _NONE: frozenset[str] = frozenset()
 
@@ -397,10 +398,13 @@ def _pair_index(lex: Lexicon) -> tuple[dict[str, frozenset[str]], dict[str, froz
             # Compounds _compound would never join are left out (fewer pairs to look for), and so
             # are a number before a noun (یک میلیون, سه هفته: apart, but for the weekdays) and a
             # word repeated around a preposition (یک به یک, خانه به خانه).
-            if (joined not in lex.apart and _verb_after(parts[1], lex) is False
-                    and PREPOSITIONS.isdisjoint(parts) and (parts[0] not in NUMBERS or parts[1] == "شنبه")):
+            if (joined not in lex.apart and PREPOSITIONS.isdisjoint(parts)
+                    and (parts[0] not in NUMBERS or parts[1] == "شنبه")):
                 for k in range(1, len(parts)):
                     following = {parts[k]} | ({parts[k] + end for end in _PIECE_ENDINGS} if k == len(parts) - 1 else set())
+                    # A verb after its complement stays apart, but the piece inflected may be no
+                    # verb (دولت مردان: مرد is also "died", مردان only "men").
+                    following = {piece for piece in following if not _verb_after(piece, lex)}
                     index.setdefault("".join(parts[:k]), set()).update(following)
                     follows.setdefault(parts[k - 1], set()).update(following)
         _INDEX.clear()  # one lexicon in use at a time
