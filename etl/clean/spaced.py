@@ -184,10 +184,6 @@ def _joins_suffix(word: str, suffix: str, lex: Lexicon) -> bool:
     stem = word.rsplit(ZWNJ, 1)[-1]
     if len(stem) < 2 or (suffix not in PLURAL and _function_word(stem, lex)):
         return False  # "که ای کاش": no ending joins که, در, این (آن ها does: آن‌ها)
-    if suffix == "ای" and stem[-1] == "ی" and len(stem) >= 3:
-        # The indefinite after a final ی (مربی ای که, انرژی ای که: every ای after such a word in
-        # the tuning texts); joined, مجریای could also be مجرا + ی, so zwnj._fits wants more.
-        return stem not in lex.verb_forms and not _tagged_other(stem, lex)
     return _fits_apart(stem, suffix, lex) if suffix in _APART_ONLY else _fits(stem, suffix, lex, known=False)
 
 
