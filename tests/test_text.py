@@ -285,6 +285,8 @@ def test_a_suffix_written_apart_is_joined(raw, joined):
     ("برنمی گردد", "برنمی|گردد"),                              # and before نمی
     ("می گفته", "می|گفته"),                                    # می + a past participle
     ("بی سابقه", "بی|سابقه"),                                  # بی before a noun
+    ("بی اهمیتی مسئولان", "بی|اهمیتی مسئولان"),                # and before its abstract noun
+    ("سپاس بی کران", "سپاس بی|کران"), ("بی شک", "بی|شک"),      # a compound the lexicon writes so
 ])
 def test_a_prefix_written_apart_is_joined(raw, joined):
     assert normalize_text(raw) == z(joined)
@@ -296,6 +298,14 @@ def test_a_prefix_written_apart_is_joined(raw, joined):
     ("دروازه بان", "دروازه|بان"), ("سرخ پوشان", "سرخ|پوشان"), ("بین المللی", "بین|المللی"),
     ("قرعه کشی", "قرعه|کشی"), ("پاری سن ژرمن", "پاری|سن|ژرمن"), ("فتح الله زاده", "فتح|الله|زاده"),
     ("حسین زاده گفت", "حسین|زاده گفت"), ("مقررات زدایی", "مقررات|زدایی"),
+    # The plural or abstract noun of a participle, never a word of its own (Fars train: تهیه
+    # کنندگان); "در برابر دیدگان مردم" below is the one such ending that stands alone.
+    ("مصرف کنندگان کالا", "مصرف|کنندگان کالا"), ("کشته شدگان حادثه", "کشته|شدگان حادثه"),
+    ("سیل زدگان", "سیل|زدگان"), ("تهیه کنندگی فیلم", "تهیه|کنندگی فیلم"),
+    # A compound's last piece in the plural after a non-joining letter (no ZWNJ before ها), and
+    # inflected into a word that is no verb (مرد is also "died"; "دولت مرد" below stays).
+    ("کلان شهرها", "کلان|شهرها"), ("نرم افزارهای جدید", "نرم|افزارهای جدید"),
+    ("دولت مردان آمریکایی", "دولت|مردان آمریکایی"),
 ])
 def test_the_pieces_of_a_word_written_apart_are_joined(raw, joined):
     assert normalize_text(raw) == z(joined)
@@ -313,6 +323,10 @@ def test_the_pieces_of_a_word_written_apart_are_joined(raw, joined):
     "او هم گفت",              # a verb after its complement
     "انجام شده است",
     "روانی فرد",              # فرد, the person, is no name ending written apart
+    "در برابر دیدگان مردم",   # دیدگان, eyes: no bound head (کنندگان and شدگان are)
+    "بی بی سی",               # BBC: two letters after بی join only a packaged compound
+    "بیمار بی تو",            # a pronoun after بی
+    "گفت دولت مرد",           # a verb after its subject, though دولت‌مرد is a compound
 ])
 def test_a_space_the_writer_meant_stays(text):
     assert normalize_text(text) == text

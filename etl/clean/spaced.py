@@ -41,8 +41,9 @@ _SPACED_PREFIX = re.compile(
 )
 # "ماه می" and "۱۲ می" are the month May, not the verb prefix.
 _MAY = re.compile(r"(?:ماه|[0-9۰-۹])\s*$")
-# "بی سابقه": the privative prefix written apart, before a noun or adjective the lexicon knows.
-_SPACED_BI = re.compile(f"(?<![{LETTERS}{ZWNJ}])بی (?=([{LETTERS}]{{3,}})(?![{LETTERS}{ZWNJ}]))")
+# "بی سابقه": the privative prefix written apart, before a noun or adjective the lexicon knows
+# (two letters only in a packaged compound: بی شک, بی حد).
+_SPACED_BI = re.compile(f"(?<![{LETTERS}{ZWNJ}])بی (?=([{LETTERS}]{{2,}})(?![{LETTERS}{ZWNJ}]))")
 # Suffixes a writer puts after a space. None is a word of its own, except تری (a name: "جان تری").
 _APART_SUFFIXES = PLURAL + COMPARATIVE + ("ای",) + PERFECT + ("ی", "اش", "ات") + CLITICS
 # Those whose stem _fits_apart judges (the rest as the joined rules do, zwnj._fits).
@@ -78,6 +79,10 @@ BOUND_HEADS = (
     "دهنده", "نشین", "گذاری", "انگیز", "ناپذیر", "نویسی", "نویس", "پذیری", "کشی", "جویی", "خوار",
     "طلبی", "پرست", "پوش", "زدگی", "آلود", "پرستی", "زدایی", "پرور", "خوانی", "برداری", "خور",
     "بافی", "برانگیز", "پرداز", "پردازی", "کنان", "گرایانه", "خیز", "نواز", "سوز", "آفرینی",
+    # Plurals and abstract nouns of the agent and passive participles (کننده -> کنندگان, شده ->
+    # شدگان), never a word of their own: مصرف کنندگان, کشته شدگان, سیل زدگان, تهیه کنندگی. Not
+    # دیدگان, which is also "eyes" (در برابر دیدگان مردم).
+    "کنندگان", "کنندگی", "دهندگان", "دهندگی", "گیرندگان", "شدگان", "زدگان",
 )
 _BOUND = frozenset(head + tail for head in BOUND_HEADS for tail in HEAD_TAILS)
 _RIGHT_WORDS = _BOUND | frozenset(NAME_ENDINGS + ("فر",))
@@ -136,14 +141,19 @@ def _function_word(word: str, lex: Lexicon) -> bool:
 
 
 def _join_bi(match: re.Match, lex: Lexicon) -> str:
-    """بی + a noun or adjective (``بی سابقه``); not بی + a function word (``بی آنکه``) or a word
-    the joined letters spell on their own (``بیمار``)."""
+    """بی + a noun or adjective (``بی سابقه``), or its abstract noun in ی (``بی اهمیتی``); not
+    بی + a function word (``بی آنکه``) or a word the joined letters spell on their own
+    (``بیمار``), unless the lexicon writes that word with the ZWNJ (``بی‌کران``, ``بی‌شک``)."""
     rest = match.group(1)
     joined = "بی" + rest
-    if joined in lex.never or joined in lex.stems or _function_word(rest, lex):
+    if joined in lex.never or _function_word(rest, lex):
         return match.group()
     form = lex.compounds.get(joined)
-    if (form and form.startswith("بی" + ZWNJ)) or _is_content(rest, lex):
+    if form and form.startswith("بی" + ZWNJ):
+        return "بی" + ZWNJ
+    if joined in lex.stems or len(rest) < 3:
+        return match.group()
+    if _is_content(rest, lex) or (rest[-1] == "ی" and _is_content(rest[:-1], lex)):
         return "بی" + ZWNJ
     return match.group()
 
@@ -367,8 +377,9 @@ def _cuts_compound(key: str, cut: int, lex: Lexicon) -> bool:
     return False
 
 
-# Endings a compound's last piece takes joined, looked for after a space: سرخ پوشان, دروازه بانی.
-_PIECE_ENDINGS = ("ان", "ی", "یان", "انی")
+# Endings a compound's last piece takes joined, looked for after a space: سرخ پوشان, دروازه بانی,
+# and the plural after a non-joining letter (کلان شهرها, نرم افزارهای: no ZWNJ before ها there).
+_PIECE_ENDINGS = ("ان", "ی", "یان", "انی", "ها", "های", "هایی")
 _INDEX: dict[int, tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]] = {}
 _NONE: frozenset[str] = frozenset()
 
@@ -387,10 +398,13 @@ def _pair_index(lex: Lexicon) -> tuple[dict[str, frozenset[str]], dict[str, froz
             # Compounds _compound would never join are left out (fewer pairs to look for), and so
             # are a number before a noun (یک میلیون, سه هفته: apart, but for the weekdays) and a
             # word repeated around a preposition (یک به یک, خانه به خانه).
-            if (joined not in lex.apart and _verb_after(parts[1], lex) is False
-                    and PREPOSITIONS.isdisjoint(parts) and (parts[0] not in NUMBERS or parts[1] == "شنبه")):
+            if (joined not in lex.apart and PREPOSITIONS.isdisjoint(parts)
+                    and (parts[0] not in NUMBERS or parts[1] == "شنبه")):
                 for k in range(1, len(parts)):
                     following = {parts[k]} | ({parts[k] + end for end in _PIECE_ENDINGS} if k == len(parts) - 1 else set())
+                    # A verb after its complement stays apart, but the piece inflected may be no
+                    # verb (دولت مردان: مرد is also "died", مردان only "men").
+                    following = {piece for piece in following if not _verb_after(piece, lex)}
                     index.setdefault("".join(parts[:k]), set()).update(following)
                     follows.setdefault(parts[k - 1], set()).update(following)
         _INDEX.clear()  # one lexicon in use at a time

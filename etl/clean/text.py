@@ -17,7 +17,7 @@ ZWNJ = "\u200c"
 
 # The version of the rules and the packaged lexicon: bump it whenever either changes what
 # normalize_text returns (tests/test_zwnj_version.py pins it to a fingerprint of those files).
-RULES_VERSION = "2026.12.5"
+RULES_VERSION = "2026.12.6"
 # What normalize_text's output depends on besides its input: RULES_VERSION, plus the learned
 # lexicon's version while one is in use. Stored text cleaned under another version may differ.
 NORMALIZER_VERSION = RULES_VERSION
@@ -84,7 +84,7 @@ def use_learned_lexicon(learned: Learned | None) -> str:
     """Clean all later text with ``learned`` over the packaged lexicon (None: packaged only).
 
     Called once at the edge (the CLI reads ``NEWS_ETL_LEXICON``); returns the new
-    NORMALIZER_VERSION, e.g. ``"2026.12.5+learned.3f2a9c0d1e4b"``.
+    NORMALIZER_VERSION, e.g. ``"2026.12.6+learned.3f2a9c0d1e4b"``.
     """
     global NORMALIZER_VERSION, _LEARNED
     _LEARNED = learned
