@@ -108,6 +108,9 @@ def join_spaced(text: str, words: list[str] | None = None, lex: Lexicon | None =
     """Prefixes, suffixes and the pieces of known words written apart, joined:
     ``"می روم کتاب ها دروازه بان"`` -> ``"می‌روم کتاب‌ها دروازه‌بان"``. ``words``: the words of
     ``text`` in order (letters only, a ZWNJ splitting them), when the caller has them."""
+    if " " not in text:
+        # Every repair here is of a space (a one-word search query never pays for the index).
+        return text
     lex = lex or lexicon.active()
     before = text
     if "می " in text:
@@ -384,6 +387,14 @@ _INDEX: dict[int, tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]] =
 _NONE: frozenset[str] = frozenset()
 
 
+def _following(piece: str, last: bool, lex: Lexicon) -> set[str]:
+    """The forms of a compound's piece looked for after its space: the piece, and a last piece also
+    with the endings a compound takes joined. A verb after its complement stays apart, but the
+    piece inflected may be no verb (دولت مردان: مرد is also "died", مردان only "men")."""
+    forms = {piece} | ({piece + end for end in _PIECE_ENDINGS} if last else set())
+    return {form for form in forms if not _verb_after(form, lex)}
+
+
 def _pair_index(lex: Lexicon) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
     """Per lexicon: the letters before each ZWNJ of every compound that may be joined -> the
     pieces that may follow them (``"فتح‌الله‌زاده"`` gives ``فتح -> {الله}``, ``فتحالله ->
@@ -393,6 +404,7 @@ def _pair_index(lex: Lexicon) -> tuple[dict[str, frozenset[str]], dict[str, froz
     if key not in _INDEX:
         index: dict[str, set[str]] = {}
         follows: dict[str, set[str]] = {}
+        pieces: dict[tuple[str, bool], set[str]] = {}  # (piece, last) -> what may follow: pieces repeat
         for joined, form in lex.compounds.items():
             parts = form.split(ZWNJ)
             # Compounds _compound would never join are left out (fewer pairs to look for), and so
@@ -401,10 +413,9 @@ def _pair_index(lex: Lexicon) -> tuple[dict[str, frozenset[str]], dict[str, froz
             if (joined not in lex.apart and PREPOSITIONS.isdisjoint(parts)
                     and (parts[0] not in NUMBERS or parts[1] == "شنبه")):
                 for k in range(1, len(parts)):
-                    following = {parts[k]} | ({parts[k] + end for end in _PIECE_ENDINGS} if k == len(parts) - 1 else set())
-                    # A verb after its complement stays apart, but the piece inflected may be no
-                    # verb (دولت مردان: مرد is also "died", مردان only "men").
-                    following = {piece for piece in following if not _verb_after(piece, lex)}
+                    following = pieces.get((parts[k], k == len(parts) - 1))
+                    if following is None:
+                        following = pieces[parts[k], k == len(parts) - 1] = _following(parts[k], k == len(parts) - 1, lex)
                     index.setdefault("".join(parts[:k]), set()).update(following)
                     follows.setdefault(parts[k - 1], set()).update(following)
         _INDEX.clear()  # one lexicon in use at a time
