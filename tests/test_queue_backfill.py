@@ -39,11 +39,15 @@ def spread_with_a_kill(pg_url: str, tmp_path: Path, part_loaded: int, timeout: f
     engine = create_engine(pg_url)
     workers = [start_worker(pg_url, tmp_path / f"w{i}.log") for i in range(2)]
     try:
-        wait_for(lambda: scalar(engine, "SELECT count(*) FROM ingest_runs r JOIN sources s ON s.id = r.source_id "
-                                f"WHERE s.name = 'spread' AND r.status = 'running' AND r.seen >= {part_loaded}") > 0,
-                 timeout, "a shard part-loaded")
-        workers[0].kill()
-        workers[0].wait(10)
+        # The worker to kill is the one loading that shard (its run records the process), not
+        # whichever was started first: under load the other one may sit between shards.
+        pid = wait_for(lambda: scalar(engine, "SELECT (r.detail->'process'->>'pid')::int FROM ingest_runs r "
+                                      "JOIN sources s ON s.id = r.source_id WHERE s.name = 'spread' "
+                                      f"AND r.status = 'running' AND r.seen >= {part_loaded} LIMIT 1"),
+                       timeout, "a shard part-loaded")
+        victim = next(w for w in workers if w.pid == pid)
+        victim.kill()
+        victim.wait(10)
         workers.append(start_worker(pg_url, tmp_path / "w2.log"))
         wait_for(lambda: scalar(engine, "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'load_shard' "
                                 "AND status <> 'succeeded'") == 0, timeout, "every shard loaded")
