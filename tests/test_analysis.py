@@ -254,6 +254,14 @@ def test_inflected_forms_are_one_term_in_their_commonest_spelling():
     assert not any(is_stopword(w) for t in found for w in t.split())
 
 
+def test_a_phrase_never_spans_two_documents():
+    # The documents are counted together: the last word of one and the first of the next are no phrase.
+    matching = [words("بازار نفت"), words("سهام بورس")] * 3
+    found = {t.term: t.count for t in characteristic(matching, [words("باران")], 50)}
+    assert found["بازار نفت"] == 3 and found["سهام بورس"] == 3
+    assert "نفت سهام" not in found and "بورس بازار" not in found
+
+
 def test_dictionary_words_are_not_taken_for_inflections():
     docs = [words("تنها برتر دفتر تن بر دف"), words("تنها برتر دفتر تن بر دف"), words("تنها برتر دفتر تن بر دف")]
     found = {t.term for t in characteristic(docs, [words("باران")], 50)}

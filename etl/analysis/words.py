@@ -134,6 +134,7 @@ def merged(key: str, known: frozenset[str] | set[str]) -> str:
 WORD_CLASS = 8
 
 
+@lru_cache(maxsize=200_000)  # as token(): read once per distinct key, not once per call of keys()
 def _is_word(key: str) -> bool:
     """Whether hazm's lexicon has the joined form as a word in its own right: ``"تنها"`` -> True."""
     lexicon = load()
