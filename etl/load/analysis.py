@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.util import ClauseAdapter
 
 from .schema import articles, sources
-from .search import Filters
+from .search import Filters, exact_bitmaps
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 _IDS = ARRAY(BigInteger)
@@ -51,7 +51,8 @@ def day_counts(conn: Connection, filters: Filters, match=None) -> dict[date, int
 def _day_counts_pg(conn: Connection, filters: Filters, match) -> dict[date, int]:
     day = cast(func.timezone("Asia/Tehran", articles.c.published_at), Date)
     query = _from_articles(day, func.count()).where(*_dated(filters, match)).group_by(day)
-    return {d: int(n) for d, n in conn.execute(query)}
+    with exact_bitmaps(conn):
+        return {d: int(n) for d, n in conn.execute(query)}
 
 
 _DAY_COUNTS = table("article_day_counts", column("day", Date), column("source_id"), column("agency"),
