@@ -407,6 +407,79 @@ def test_step_10_counts_the_articles_already_stored(pg_engine, tmp_path):
         assert current_version(conn) == SCHEMA_VERSION
 
 
+# --- queries counted ahead (PostgreSQL) ---------------------------------------------------------
+
+def _ahead_vs_live(engine: Engine, query: str) -> tuple[list, list]:
+    from etl.load.querycounts import query_key
+    key = query_key(query)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT day, source_id, agency, articles FROM query_day_counts "
+                                   "WHERE query = :k AND articles <> 0 ORDER BY 1, 2, 3"), {"k": key}).all()
+        live = conn.execute(text("SELECT (published_at AT TIME ZONE 'Asia/Tehran')::date, source_id, "
+                                 "coalesce(meta->>'agency', ''), count(*) FROM articles WHERE published_at IS NOT NULL "
+                                 "AND search_doc @@ to_tsquery('simple', :k) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+                            {"k": key}).all()
+    return stored, live
+
+
+def test_queries_counted_ahead_stay_exact_under_revisions_and_deletions(pg_engine, tmp_path):
+    from etl.load import querycounts
+    from etl.load.analysis import _day_counts_pg, counted_ahead, day_counts
+    from etl.load.search import match_clause
+    for source in ("alpha", "beta"):
+        _backfill(pg_engine, tmp_path, source, [_record(i, when, m) for i, src, when, m in EDGES if src == source])
+    with pg_engine.begin() as conn:
+        assert querycounts.count_ahead(conn, VOLCANO, LOADED_AT) and querycounts.count_ahead(conn, "ایران", LOADED_AT)
+        assert not querycounts.count_ahead(conn, VOLCANO, LOADED_AT)  # counted already
+    stored, live = _ahead_vs_live(pg_engine, VOLCANO)
+    assert stored == live and sum(r[3] for r in stored) == 4
+    # Revisions: article 1 moves to another day and agency, 4 loses the word, 7 gains it; 3 is deleted.
+    moved = _record(1, datetime(2026, 1, 22, 9, 0, tzinfo=UTC), (VOLCANO,), lead="به گزارش ایسنا،")
+    moved["link"] = FARS[1]["link"]
+    alpha = [moved, _record(4, EDGES[4][2])] + [_record(i, w, m) for i, src, w, m in EDGES if src == "alpha" and i not in (1, 4)]
+    beta = [_record(7, EDGES[7][2], (VOLCANO,))] + [_record(i, w, m) for i, src, w, m in EDGES if src == "beta" and i != 7]
+    _backfill(pg_engine, tmp_path, "alpha", alpha, name="alpha-v2")
+    _backfill(pg_engine, tmp_path, "beta", beta, name="beta-v2")
+    with pg_engine.begin() as conn:
+        assert conn.execute(text("DELETE FROM articles WHERE published_at = :t"), {"t": EDGES[3][2]}).rowcount == 1
+    with pg_engine.connect() as conn:  # a rolled-back statement leaves no trace
+        with conn.begin() as rolled_back:
+            conn.execute(text("DELETE FROM articles"))
+            rolled_back.rollback()
+    for query in (VOLCANO, "ایران"):
+        stored, live = _ahead_vs_live(pg_engine, query)
+        assert stored == live and stored, query
+    half = datetime(2026, 1, 8, 12, 0, tzinfo=UTC)
+    with pg_engine.connect() as conn:
+        assert counted_ahead(conn, VOLCANO) and counted_ahead(conn, ECLIPSE) is None
+        for query in (VOLCANO, "ایران"):
+            match, ahead = match_clause(conn, query), counted_ahead(conn, query)
+            for filters in (Filters(), Filters(sources=("alpha",)), Filters(agency="ایسنا"), Filters(since=half),
+                            Filters(until=half), Filters(since=half, until=half + timedelta(hours=2))):
+                assert day_counts(conn, filters, match, ahead) == _day_counts_pg(conn, filters, match), (query, filters)
+    with pg_engine.begin() as conn:
+        assert querycounts.forget(conn, VOLCANO) and not querycounts.forget(conn, VOLCANO)
+        assert conn.execute(text("SELECT count(*) FROM query_day_counts WHERE query = :k"),
+                            {"k": querycounts.query_key(VOLCANO)}).scalar() == 0
+        assert [r["query"] for r in querycounts.counted_queries(conn)] == ["ایران"]
+
+
+def test_db_precount_counts_lists_and_forgets(edges):
+    args = ("--database-url", edges.url, "--config", "/dev/null", "-q")
+    if edges.engine.dialect.name != "postgresql":
+        out = invoke("db", "precount", VOLCANO, *args)
+        assert out.returncode == 2 and "PostgreSQL" in out.stderr
+        return
+    assert invoke("db", "precount", VOLCANO, *args).stdout == f"{VOLCANO}: counted ahead\n"
+    assert invoke("db", "precount", VOLCANO, *args).stdout == f"{VOLCANO}: already counted\n"
+    listed = json.loads(invoke("db", "precount", "--json", *args).stdout)
+    assert [(r["query"], r["articles"]) for r in listed] == [(VOLCANO, 4)]
+    with edges.engine.connect() as conn:
+        assert sum(trends(conn, [VOLCANO]).series[0].counts) == 4
+    assert invoke("db", "precount", "--forget", VOLCANO, *args).stdout == f"{VOLCANO}: forgotten\n"
+    assert invoke("db", "precount", "و", *args).returncode == 2  # stopwords only, as trends refuses them
+
+
 def test_z_score_of_many_is_the_z_score_of_each():
     import numpy as np
     from etl.analysis.terms import z_score, z_scores

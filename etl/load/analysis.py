@@ -19,6 +19,7 @@ from sqlalchemy import (BigInteger, Connection, Date, String, case, cast, column
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.util import ClauseAdapter
 
+from . import querycounts
 from .schema import articles, sources
 from .search import Filters, exact_bitmaps
 
@@ -38,13 +39,14 @@ def _from_articles(*columns):
 
 # --- per Tehran day ----------------------------------------------------------------------------
 
-def day_counts(conn: Connection, filters: Filters, match=None) -> dict[date, int]:
+def day_counts(conn: Connection, filters: Filters, match=None, ahead: str | None = None) -> dict[date, int]:
     """Articles per Tehran calendar day (with Tehran's real offset history) under ``filters``,
-    those meeting ``match`` only when given: ``{date(2026, 1, 8): 12, ...}``."""
+    those meeting ``match`` only when given: ``{date(2026, 1, 8): 12, ...}``. ``ahead``: the
+    query's key when it is counted ahead (``counted_ahead``), read from its counts."""
     if conn.dialect.name != "postgresql":
         return _day_counts_sqlite(conn, filters, match)
-    if match is None:
-        return _precounted(conn, filters)
+    if match is None or ahead is not None:
+        return _precounted(conn, filters, match, ahead)
     return _day_counts_pg(conn, filters, match)
 
 
@@ -57,22 +59,36 @@ def _day_counts_pg(conn: Connection, filters: Filters, match) -> dict[date, int]
 
 _DAY_COUNTS = table("article_day_counts", column("day", Date), column("source_id"), column("agency"),
                     column("articles"))
+_QUERY_COUNTS = table(querycounts.COUNTS, column("query"), column("day", Date), column("source_id"),
+                      column("agency"), column("articles"))
 
 
-def _precounted(conn: Connection, filters: Filters) -> dict[date, int]:
-    """All articles per Tehran day from ``article_day_counts`` (etl/load/daycounts.py) for the
-    days ``filters`` covers whole; a day it covers in part (``since`` or ``until`` not at Tehran
-    midnight) is counted from the articles themselves, so the sum is exact either way."""
+def counted_ahead(conn: Connection, query: str) -> str | None:
+    """The key of ``query``'s counts when it is counted ahead (etl/load/querycounts.py), else None."""
+    if conn.dialect.name != "postgresql":
+        return None
+    key = querycounts.query_key(query)
+    return key if querycounts.is_counted(conn, key) else None
+
+
+def _precounted(conn: Connection, filters: Filters, match=None, ahead: str | None = None) -> dict[date, int]:
+    """Articles per Tehran day from ``article_day_counts`` (etl/load/daycounts.py), or those
+    matching a query counted ahead from ``query_day_counts`` (``ahead``, its key; ``match``, its
+    condition), for the days ``filters`` covers whole; a day it covers in part (``since`` or
+    ``until`` not at Tehran midnight) is counted from the articles themselves, so the sum is
+    exact either way."""
     first = _tehran_day(filters.since, up=True) if filters.since else None
     end = _tehran_day(filters.until, up=False) if filters.until else None
     if first is not None and end is not None and first >= end:
-        return _day_counts_pg(conn, filters, None)
-    c = _DAY_COUNTS.c
-    where = [*([sources.c.name == filters.source] if filters.source else []),
+        return _day_counts_pg(conn, filters, match)
+    counts = _DAY_COUNTS if ahead is None else _QUERY_COUNTS
+    c = counts.c
+    where = [*([c.query == ahead] if ahead is not None else []),
+             *([sources.c.name == filters.source] if filters.source else []),
              *([sources.c.name.in_(filters.sources)] if filters.sources else []),
              *([c.agency == filters.agency] if filters.agency else []),
              *([c.day >= first] if first else []), *([c.day < end] if end else [])]
-    query = (select(c.day, func.sum(c.articles)).select_from(_DAY_COUNTS.join(sources, sources.c.id == c.source_id))
+    query = (select(c.day, func.sum(c.articles)).select_from(counts.join(sources, sources.c.id == c.source_id))
              .where(*where).group_by(c.day).having(func.sum(c.articles) > 0))
     out = {d: int(n) for d, n in conn.execute(query)}
     edges = []
@@ -81,7 +97,7 @@ def _precounted(conn: Connection, filters: Filters) -> dict[date, int]:
     if end is not None and _midnight(end) != filters.until:
         edges.append(replace(filters, since=_midnight(end)))
     for edge in edges:
-        for d, n in _day_counts_pg(conn, edge, None).items():
+        for d, n in _day_counts_pg(conn, edge, match).items():
             out[d] = out.get(d, 0) + n
     return out
 
