@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from itertools import chain
+from operator import itemgetter
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -98,10 +99,14 @@ def characteristic(matching: list[list[str]], others: list[list[str]], limit: in
                    exclude: Iterable[str] = ()) -> list[Term]:
     """The terms of ``matching`` documents (each its ``words``) ranked by their z against
     ``others``; pure."""
-    vocab = Vocabulary(keys(set().union(*matching, *others)))
-    found_m, found_o = vocab.document_counts(matching), vocab.document_counts(others)
+    read = Tokens(matching + others)
+    vocab = Vocabulary(keys(read.distinct))
+    codes = vocab.codes_of(read.distinct)[read.index]
+    end = int(read.lengths[:len(matching)].sum())  # the matching documents' tokens come first
+    found_m = vocab.document_counts(codes[:end], read.lengths[:len(matching)])
+    found_o = vocab.document_counts(codes[end:], read.lengths[len(matching):])
     skip = {vocab.codes.get(w, 0) >> 2 or vocab.number.get(base(folded(w)), 0) for w in exclude} - {0}
-    display = _commonest(matching, vocab)
+    display = _commonest(read, end, vocab)
     n_m, n_o = sum(found_m.values()), sum(found_o.values())
     candidates = [key for key, y in found_m.items() if y >= MIN_COUNT and not skip.intersection(vocab.parts(key))]
     y_m = np.array([found_m[k] for k in candidates], dtype=float)
@@ -112,11 +117,26 @@ def characteristic(matching: list[list[str]], others: list[list[str]], limit: in
     return [Term(shown[key], found_m[key], found_o.get(key, 0), z) for z, key in scored[:limit]]
 
 
+class Tokens:
+    """Documents as one array: each token's place among the distinct tokens, the documents one
+    after another (``lengths``). A token is looked up once, in one C loop (``itemgetter``, twice
+    as fast as a ``map`` over the dictionary); everything after that is array work, on ten
+    thousand articles that are millions of tokens."""
+
+    def __init__(self, docs: list[list[str]]):
+        self.distinct = list(set().union(*docs))
+        place = dict(zip(self.distinct, range(len(self.distinct))))
+        flat = list(chain.from_iterable(docs))
+        found = itemgetter(*flat)(place) if len(flat) > 1 else [place[t] for t in flat]
+        self.index = np.fromiter(found, dtype=np.int64, count=len(flat))
+        self.lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+
+
 class Vocabulary:
     """Word keys as small integers (0: a token not counted), and two adjacent keys ``a, b`` as
-    the integer ``(a + 1) * M + b``, so a document's terms are counted with numpy rather than
-    one dictionary update per word: ten thousand articles are millions of words. A token's code
-    is ``id * 4 + 2 * opens + closes`` (a clause mark before, after it)."""
+    the integer ``(a + 1) * M + b``, so the documents' terms are counted with numpy rather than
+    one dictionary update per word. A token's code is ``id * 4 + 2 * opens + closes`` (a clause
+    mark before, after it)."""
 
     def __init__(self, table: dict[str, tuple[Token, str | None]]):
         names = sorted({key for _, key in table.values() if key is not None})
@@ -131,17 +151,17 @@ class Vocabulary:
         """A word's id alone, a pair's two ids."""
         return (key,) if key < self.m else (key // self.m - 1, key % self.m)
 
-    def document_counts(self, docs: list[list[str]]) -> dict[int, int]:
-        """Per word or pair id, the documents holding it (a stopword or a clause mark between
-        two words breaks the pair, and so does the end of a document)."""
-        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-        total = int(lengths.sum())
-        if not total:
+    def codes_of(self, tokens: list[str]) -> np.ndarray:
+        return np.fromiter(map(self.codes.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+
+    def document_counts(self, codes: np.ndarray, lengths: np.ndarray) -> dict[int, int]:
+        """Per word or pair id, the documents holding it, from the documents' token ``codes``
+        one after another (``lengths`` each). A stopword or a clause mark between two words
+        breaks the pair, and so does the end of a document."""
+        if not len(codes):
             return {}
-        # Every document's tokens in one array, looked up in one pass: per-document arrays cost
-        # ten numpy calls each, which at 10,000 short documents was most of the counting.
-        codes = np.fromiter(map(self.codes.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=total)
-        owner = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+        docs = len(lengths)
+        owner = np.repeat(np.arange(docs, dtype=np.int64), lengths)
         ids = codes >> 2
         joined = ((ids[:-1] > 0) & (ids[1:] > 0) & ((codes[:-1] & 1) == 0) & ((codes[1:] & 2) == 0)
                   & (owner[:-1] == owner[1:]))
@@ -150,22 +170,21 @@ class Vocabulary:
         owners = np.concatenate((owner[counted], owner[:-1][joined]))
         # Each (term, document) once, sorted by term; a term's run is its documents. A key is
         # below (m + 1) * m, so key * documents stays far inside 64 bits at any sample size.
-        held = np.unique(keys * len(docs) + owners) // len(docs)
+        held = np.unique(keys * docs + owners) // docs
         starts = np.flatnonzero(np.concatenate(([True], held[1:] != held[:-1])))
         counts = np.diff(np.append(starts, len(held)))
         return dict(zip(held[starts].tolist(), counts.tolist()))
 
 
-def _commonest(docs: list[list[str]], vocab: Vocabulary) -> dict[int, str]:
-    """Per word id, its most frequent spelling in ``docs`` (ties: the first in sorted order)."""
-    spellings: Counter[str] = Counter()
-    for doc in docs:
-        spellings.update(doc)
+def _commonest(read: Tokens, end: int, vocab: Vocabulary) -> dict[int, str]:
+    """Per word id, its most frequent spelling in the first ``end`` tokens (the matching
+    documents; ties: the first in sorted order)."""
+    spellings = np.bincount(read.index[:end], minlength=len(read.distinct))
     per_surface: Counter[tuple[int, str]] = Counter()
-    for raw, n in spellings.items():
-        t, key = vocab.table[raw]
+    for place in np.flatnonzero(spellings).tolist():
+        t, key = vocab.table[read.distinct[place]]
         if key:
-            per_surface[vocab.number[key], t.surface] += n
+            per_surface[vocab.number[key], t.surface] += int(spellings[place])
     best: dict[int, tuple[int, str]] = {}
     for (key, surface), n in per_surface.items():
         held = best.get(key)
