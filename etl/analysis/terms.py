@@ -111,7 +111,11 @@ def characteristic(matching: list[list[str]], others: list[list[str]], limit: in
     candidates = [key for key, y in found_m.items() if y >= MIN_COUNT and not skip.intersection(vocab.parts(key))]
     y_m = np.array([found_m[k] for k in candidates], dtype=float)
     y_o = np.array([found_o.get(k, 0) for k in candidates], dtype=float)
-    scored = list(zip(z_scores(y_m, y_o, n_m, n_o).tolist(), candidates))
+    z = z_scores(y_m, y_o, n_m, n_o)
+    # Only the terms that can be among the first ``limit`` are spelled out and sorted: those
+    # scoring at least the limit-th highest score (ties included, so the order is the same).
+    floor = -np.partition(-z, limit - 1)[limit - 1] if len(z) > limit else -np.inf
+    scored = [(score, key) for score, key in zip(z.tolist(), candidates) if score >= floor]
     shown = {key: " ".join(display[k] for k in vocab.parts(key)) for _, key in scored}
     scored.sort(key=lambda pair: (-pair[0], shown[pair[1]]))
     return [Term(shown[key], found_m[key], found_o.get(key, 0), z) for z, key in scored[:limit]]
@@ -170,7 +174,9 @@ class Vocabulary:
         owners = np.concatenate((owner[counted], owner[:-1][joined]))
         # Each (term, document) once, sorted by term; a term's run is its documents. A key is
         # below (m + 1) * m, so key * documents stays far inside 64 bits at any sample size.
-        held = np.unique(keys * docs + owners) // docs
+        # Sorted, not np.unique: numpy 2's hash-based unique took ten times as long here.
+        pairs = np.sort(keys * docs + owners)
+        held = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] // docs
         starts = np.flatnonzero(np.concatenate(([True], held[1:] != held[:-1])))
         counts = np.diff(np.append(starts, len(held)))
         return dict(zip(held[starts].tolist(), counts.tolist()))
