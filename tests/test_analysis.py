@@ -312,6 +312,25 @@ def test_terms_sample_is_drawn_only_beyond_its_size_and_printed(fars):
     assert set(payload["terms"][0]) == {"term", "count", "background", "score"}
 
 
+def test_a_sample_is_the_same_whether_the_rows_are_listed_or_sampled_first(fars, monkeypatch):
+    # PostgreSQL lists a set the planner expects small and samples pages of a large one first;
+    # a wrong guess either way costs time, never another sample.
+    from etl.load import analysis as rows
+    from etl.load.search import match_clause
+    drawn = {}
+    for listed_below in (10**9, 0):  # always listed first, never listed first
+        monkeypatch.setattr(rows, "LISTED_BELOW", listed_below)
+        with fars.engine.connect() as conn:
+            for query in ("ایران", "نفت", VOLCANO):
+                match = match_clause(conn, query)
+                for condition in (match, rows.not_matching(match)):
+                    for size in (5, 50, 5000):
+                        found = rows.sample_ids(conn, Filters(), condition, size, 1404)
+                        drawn.setdefault((query, str(condition), size), []).append(found)
+    assert all(a == b for a, b in drawn.values())
+    assert any(a.whole for a, _ in drawn.values()) and any(not a.whole for a, _ in drawn.values())
+
+
 # --- stories ----------------------------------------------------------------------------------
 
 STORY = 12

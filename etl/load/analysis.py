@@ -170,20 +170,25 @@ def sample_ids(conn: Connection, filters: Filters, condition, size: int, seed: i
     """At most ``size`` dated articles under ``filters`` meeting ``condition``, drawn at random
     when there are more; the same seed draws the same sample from the same rows.
 
-    On PostgreSQL a large set is not read whole: first at most ``size + 1`` of them are listed
-    (all there are, when they are few: a rare query's matches through the search index), then,
-    when there are more, pages are sampled (``TABLESAMPLE SYSTEM ... REPEATABLE``) at a fraction
-    sized from what the last try held, until the sample holds ``size``. SQLite lists them all
-    (the embedded database is small).
+    On PostgreSQL a large set is not read whole: pages are sampled (``TABLESAMPLE SYSTEM ...
+    REPEATABLE``) at a fraction sized from what the last try held, until the sample holds more
+    than ``size`` (proof that there are more) or every page was read. A set the planner expects
+    to be small (a rare query's matches) is first listed, at most ``size + 1`` of them through
+    the search index, which also tells when they are all there are; so is one the sampled pages
+    find smaller than the planner said. Either order draws the same sample. SQLite lists them
+    all (the embedded database is small).
     """
     where = _dated(filters) + [condition]
     listing = _from_articles(articles.c.id).where(*where).order_by(articles.c.id)
     if conn.dialect.name != "postgresql":
         ids = list(conn.execute(listing).scalars())
         return Sample(_draw(ids, size, seed), len(ids) <= size)
-    first = list(conn.execute(listing.limit(size + 1)).scalars())
-    if len(first) <= size:
-        return Sample(first, True)
+    listed = False
+    if _planned_rows(conn, listing) < LISTED_BELOW * size:
+        first = list(conn.execute(listing.limit(size + 1)).scalars())
+        if len(first) <= size:
+            return Sample(first, True)
+        listed = True
     # The articles under the filters, from the day totals (a millisecond) rather than a count.
     percent = min(100.0, 100.0 * 2 * size / max(1, sum(day_counts(conn, filters).values())))
     while True:
@@ -191,10 +196,27 @@ def sample_ids(conn: Connection, filters: Filters, condition, size: int, seed: i
         query = (select(sampled.c.id).select_from(sampled.join(sources, sources.c.id == sampled.c.source_id))
                  .where(*_on(sampled, where)))
         ids = sorted(conn.execute(query).scalars())
-        if len(ids) >= size or percent >= 100:
+        if percent >= 100:  # every page: these are all there are
+            return Sample(_draw(ids, size, seed), len(ids) <= size)
+        if not listed and (len(ids) == size or len(ids) * 100 / percent < LISTED_BELOW * size):
+            first = list(conn.execute(listing.limit(size + 1)).scalars())
+            if len(first) <= size:
+                return Sample(first, True)
+            listed = True
+        if len(ids) >= size:
             return Sample(_draw(ids, size, seed), False)
         # Twice the size expected at the density just seen; page sampling is lumpy.
         percent = min(100.0, percent * max(2.0, 2 * size / max(1, len(ids))))
+
+
+LISTED_BELOW = 4  # a set the planner expects under 4 x the sample size is listed before it is sampled
+
+
+def _planned_rows(conn: Connection, query) -> float:
+    """The rows the planner expects ``query`` to return (EXPLAIN: planned, nothing read)."""
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar()
+    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def not_matching(match):
