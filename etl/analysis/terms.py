@@ -127,12 +127,21 @@ class Tokens:
     thousand articles that are millions of tokens."""
 
     def __init__(self, docs: list[list[str]]):
-        self.distinct = list(set().union(*docs))
-        place = dict(zip(self.distinct, range(len(self.distinct))))
+        place = _Places()
         flat = list(chain.from_iterable(docs))
         found = itemgetter(*flat)(place) if len(flat) > 1 else [place[t] for t in flat]
         self.index = np.fromiter(found, dtype=np.int64, count=len(flat))
+        self.distinct = list(place)  # in the order of their places
         self.lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+
+
+class _Places(dict):
+    """A token's place among the distinct tokens, given in the order they are first met: one
+    lookup per token, no separate pass to collect the distinct ones first."""
+
+    def __missing__(self, token: str) -> int:
+        self[token] = place = len(self)
+        return place
 
 
 class Vocabulary:
