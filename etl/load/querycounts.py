@@ -39,7 +39,8 @@ CREATE = [
     f"COMMENT ON TABLE {QUERIES} IS 'The queries whose matching articles per day are counted ahead "
     f"({COUNTS}): news-etl db precount.'",
     f"COMMENT ON COLUMN {QUERIES}.query IS 'The to_tsquery text search matches with (etl/load/search.py match_text).'",
-    f"COMMENT ON COLUMN {QUERIES}.tsquery IS 'to_tsquery(''simple'', query), what the triggers match each article with.'",
+    f"COMMENT ON COLUMN {QUERIES}.tsquery IS 'to_tsquery(''simple'', query), what the triggers match each "
+    "article with.'",
     f"COMMENT ON COLUMN {QUERIES}.typed IS 'The query as the operator typed it.'",
     f"COMMENT ON COLUMN {QUERIES}.counted_at IS 'When its counts were first filled (UTC).'",
     f"""CREATE TABLE IF NOT EXISTS {COUNTS} (

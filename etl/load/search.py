@@ -24,7 +24,8 @@ from ..clean.snippet import MARKS, Snippet, excerpt, has_hit, may_hit
 from .schema import article_revisions, articles, sources
 
 __all__ = ["MARKS", "MAX_WORDS", "TS_CONFIG", "Filters", "Hit", "QueryError", "SearchError", "Snippet",
-           "exact_bitmaps", "excerpt_of", "export_rows", "get_article", "match_clause", "match_text", "query_terms", "search"]
+           "exact_bitmaps", "excerpt_of", "export_rows", "get_article", "match_clause", "match_text", "query_terms",
+           "search"]
 
 TITLE_BONUS = 0.05
 TS_CONFIG = "simple"  # the text search configuration of search_doc: folded words, no stemming
