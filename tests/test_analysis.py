@@ -254,6 +254,12 @@ def test_inflected_forms_are_one_term_in_their_commonest_spelling():
     assert not any(is_stopword(w) for t in found for w in t.split())
 
 
+def test_documents_of_stopwords_and_numbers_only_have_no_terms():
+    assert characteristic([words("و از به ۱۲")], [words("که را")], 5) == []
+    assert characteristic([words("و از")], [], 5) == [] and characteristic([], [], 5) == []
+    assert characteristic([[]], [[]], 5) == [] and characteristic([words("نفت")], [], 5) == []
+
+
 def test_a_phrase_never_spans_two_documents():
     # The documents are counted together: the last word of one and the first of the next are no phrase.
     matching = [words("بازار نفت"), words("سهام بورس")] * 3

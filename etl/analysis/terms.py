@@ -18,9 +18,9 @@ words are left out (every match holds them), as are stopwords and numbers.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
@@ -170,8 +170,6 @@ class Vocabulary:
         """Per word or pair id, the documents holding it, from the documents' token ``codes``
         one after another (``lengths`` each). A stopword or a clause mark between two words
         breaks the pair, and so does the end of a document."""
-        if not len(codes):
-            return {}
         docs = len(lengths)
         owner = np.repeat(np.arange(docs, dtype=np.int64), lengths)
         ids = codes >> 2
@@ -179,6 +177,8 @@ class Vocabulary:
                   & (owner[:-1] == owner[1:]))
         counted = ids > 0
         keys = np.concatenate((ids[counted], (ids[:-1][joined] + 1) * self.m + ids[1:][joined]))
+        if not len(keys):  # no document holds a word that counts (stopwords, numbers only)
+            return {}
         owners = np.concatenate((owner[counted], owner[:-1][joined]))
         # Each (term, document) once, sorted by term; a term's run is its documents. A key is
         # below (m + 1) * m, so key * documents stays far inside 64 bits at any sample size.
