@@ -249,7 +249,10 @@ def texts(conn: Connection, ids: Iterable[int]) -> Iterator[dict[str, Any]]:
     if conn.dialect.name == "postgresql":
         cursor = conn.connection.driver_connection.cursor()
         sql = "SELECT id, title, summary, body FROM articles WHERE id = ANY(%s)"
-        for row in cursor.stream(sql, [wanted], size=STREAMED_ROWS):
+        from psycopg import pq  # PostgreSQL only: SQLite commands do not load the driver
+        # Chunks need libpq 17 (psycopg's binary wheels bundle it); an older one sends row by row.
+        chunk = STREAMED_ROWS if pq.version() >= 170000 else 1
+        for row in cursor.stream(sql, [wanted], size=chunk):
             yield dict(zip(TEXT_COLUMNS, row))
         return
     columns = [articles.c[name] for name in TEXT_COLUMNS]
