@@ -129,7 +129,11 @@ def count_ahead(conn: Connection, query: str, now: datetime) -> bool:
 
 def forget(conn: Connection, query: str) -> bool:
     """Stop counting ``query`` ahead (its counts go with it); False when it was not counted."""
-    return conn.execute(text(f"DELETE FROM {QUERIES} WHERE query = :q"), {"q": query_key(query)}).rowcount > 0
+    key = query_key(query)
+    # Under the same lock as count_ahead: a writer whose trigger read the query before it was
+    # deleted would otherwise fail its whole batch on the foreign key of the counts it adds.
+    conn.execute(text("LOCK TABLE articles IN SHARE MODE"))
+    return conn.execute(text(f"DELETE FROM {QUERIES} WHERE query = :q"), {"q": key}).rowcount > 0
 
 
 def counted_queries(conn: Connection) -> list[dict]:
