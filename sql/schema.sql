@@ -407,6 +407,16 @@ CREATE TABLE IF NOT EXISTS query_day_counts (
 
 COMMENT ON TABLE query_day_counts IS 'Dated articles matching each counted query per Tehran day, source and agency, kept exact by the articles_query_day_counts_* triggers: what news-etl trends reads for them.';
 
+COMMENT ON COLUMN query_day_counts.query IS 'The counted query (counted_queries.query).';
+
+COMMENT ON COLUMN query_day_counts.day IS 'The Tehran calendar day of published_at (Asia/Tehran, with its history).';
+
+COMMENT ON COLUMN query_day_counts.source_id IS 'The source (sources.id).';
+
+COMMENT ON COLUMN query_day_counts.agency IS 'meta.agency, the agency the lead credits; empty when none.';
+
+COMMENT ON COLUMN query_day_counts.articles IS 'How many of its articles match (0 once all were moved, edited or deleted).';
+
 CREATE OR REPLACE FUNCTION query_day_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- Most databases count no query ahead: a write then costs one probe of an empty table.

@@ -53,6 +53,12 @@ CREATE = [
 )""",
     f"COMMENT ON TABLE {COUNTS} IS 'Dated articles matching each counted query per Tehran day, source and "
     "agency, kept exact by the articles_query_day_counts_* triggers: what news-etl trends reads for them.'",
+    f"COMMENT ON COLUMN {COUNTS}.query IS 'The counted query (counted_queries.query).'",
+    f"COMMENT ON COLUMN {COUNTS}.day IS 'The Tehran calendar day of published_at (Asia/Tehran, with its history).'",
+    f"COMMENT ON COLUMN {COUNTS}.source_id IS 'The source (sources.id).'",
+    f"COMMENT ON COLUMN {COUNTS}.agency IS 'meta.agency, the agency the lead credits; empty when none.'",
+    f"COMMENT ON COLUMN {COUNTS}.articles IS 'How many of its articles match (0 once all were moved, edited "
+    "or deleted).'",
     f"""CREATE OR REPLACE FUNCTION query_day_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- Most databases count no query ahead: a write then costs one probe of an empty table.
