@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 13.
+-- news-etl PostgreSQL schema, version 14.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -378,6 +378,75 @@ CREATE TRIGGER articles_day_counts_insert AFTER INSERT ON articles REFERENCING N
 CREATE TRIGGER articles_day_counts_update AFTER UPDATE ON articles REFERENCING OLD TABLE AS gone NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION article_day_counts_apply();
 
 CREATE TRIGGER articles_day_counts_delete AFTER DELETE ON articles REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION article_day_counts_apply();
+
+CREATE TABLE IF NOT EXISTS counted_queries (
+    query TEXT PRIMARY KEY,
+    tsquery TSQUERY NOT NULL,
+    typed TEXT NOT NULL,
+    counted_at TIMESTAMP WITH TIME ZONE NOT NULL
+);
+
+COMMENT ON TABLE counted_queries IS 'The queries whose matching articles per day are counted ahead (query_day_counts): news-etl db precount.';
+
+COMMENT ON COLUMN counted_queries.query IS 'The to_tsquery text search matches with (etl/load/search.py match_text).';
+
+COMMENT ON COLUMN counted_queries.tsquery IS 'to_tsquery(''simple'', query), what the triggers match each article with.';
+
+COMMENT ON COLUMN counted_queries.typed IS 'The query as the operator typed it.';
+
+COMMENT ON COLUMN counted_queries.counted_at IS 'When its counts were first filled (UTC).';
+
+CREATE TABLE IF NOT EXISTS query_day_counts (
+    query TEXT NOT NULL REFERENCES counted_queries (query) ON DELETE CASCADE,
+    day DATE NOT NULL,
+    source_id INTEGER NOT NULL,
+    agency TEXT NOT NULL DEFAULT '',
+    articles INTEGER NOT NULL,
+    PRIMARY KEY (query, day, source_id, agency)
+);
+
+COMMENT ON TABLE query_day_counts IS 'Dated articles matching each counted query per Tehran day, source and agency, kept exact by the articles_query_day_counts_* triggers: what news-etl trends reads for them.';
+
+COMMENT ON COLUMN query_day_counts.query IS 'The counted query (counted_queries.query).';
+
+COMMENT ON COLUMN query_day_counts.day IS 'The Tehran calendar day of published_at (Asia/Tehran, with its history).';
+
+COMMENT ON COLUMN query_day_counts.source_id IS 'The source (sources.id).';
+
+COMMENT ON COLUMN query_day_counts.agency IS 'meta.agency, the agency the lead credits; empty when none.';
+
+COMMENT ON COLUMN query_day_counts.articles IS 'How many of its articles match (0 once all were moved, edited or deleted).';
+
+CREATE OR REPLACE FUNCTION query_day_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Most databases count no query ahead: a write then costs one probe of an empty table.
+    IF NOT EXISTS (SELECT 1 FROM counted_queries) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO query_day_counts AS c (query, day, source_id, agency, articles)
+        SELECT q.query, (a.published_at AT TIME ZONE 'Asia/Tehran')::date, a.source_id,
+               coalesce(a.meta->>'agency', ''), -count(*)
+        FROM gone a JOIN counted_queries q ON a.search_doc @@ q.tsquery WHERE a.published_at IS NOT NULL
+        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (query, day, source_id, agency) DO UPDATE SET articles = c.articles + EXCLUDED.articles;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        INSERT INTO query_day_counts AS c (query, day, source_id, agency, articles)
+        SELECT q.query, (a.published_at AT TIME ZONE 'Asia/Tehran')::date, a.source_id,
+               coalesce(a.meta->>'agency', ''), count(*)
+        FROM added a JOIN counted_queries q ON a.search_doc @@ q.tsquery WHERE a.published_at IS NOT NULL
+        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (query, day, source_id, agency) DO UPDATE SET articles = c.articles + EXCLUDED.articles;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER articles_query_day_counts_insert AFTER INSERT ON articles REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION query_day_counts_apply();
+
+CREATE TRIGGER articles_query_day_counts_update AFTER UPDATE ON articles REFERENCING OLD TABLE AS gone NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION query_day_counts_apply();
+
+CREATE TRIGGER articles_query_day_counts_delete AFTER DELETE ON articles REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION query_day_counts_apply();
 
 CREATE TABLE ingest_runs (
 	id BIGSERIAL NOT NULL, 

@@ -254,6 +254,20 @@ def test_inflected_forms_are_one_term_in_their_commonest_spelling():
     assert not any(is_stopword(w) for t in found for w in t.split())
 
 
+def test_documents_of_stopwords_and_numbers_only_have_no_terms():
+    assert characteristic([words("و از به ۱۲")], [words("که را")], 5) == []
+    assert characteristic([words("و از")], [], 5) == [] and characteristic([], [], 5) == []
+    assert characteristic([[]], [[]], 5) == [] and characteristic([words("نفت")], [], 5) == []
+
+
+def test_a_phrase_never_spans_two_documents():
+    # The documents are counted together: the last word of one and the first of the next are no phrase.
+    matching = [words("بازار نفت"), words("سهام بورس")] * 3
+    found = {t.term: t.count for t in characteristic(matching, [words("باران")], 50)}
+    assert found["بازار نفت"] == 3 and found["سهام بورس"] == 3
+    assert "نفت سهام" not in found and "بورس بازار" not in found
+
+
 def test_dictionary_words_are_not_taken_for_inflections():
     docs = [words("تنها برتر دفتر تن بر دف"), words("تنها برتر دفتر تن بر دف"), words("تنها برتر دفتر تن بر دف")]
     found = {t.term for t in characteristic(docs, [words("باران")], 50)}
@@ -302,6 +316,25 @@ def test_terms_sample_is_drawn_only_beyond_its_size_and_printed(fars):
     payload = json.loads(invoke("terms", "نفت", "--limit", "5", "--json", *args).stdout)
     assert {"query", "sample", "terms"} <= set(payload) and len(payload["terms"]) == 5
     assert set(payload["terms"][0]) == {"term", "count", "background", "score"}
+
+
+def test_a_sample_is_the_same_whether_the_rows_are_listed_or_sampled_first(fars, monkeypatch):
+    # PostgreSQL lists a set the planner expects small and samples pages of a large one first;
+    # a wrong guess either way costs time, never another sample.
+    from etl.load import analysis as rows
+    from etl.load.search import match_clause
+    drawn = {}
+    for listed_below in (10**9, 0):  # always listed first, never listed first
+        monkeypatch.setattr(rows, "LISTED_BELOW", listed_below)
+        with fars.engine.connect() as conn:
+            for query in ("ایران", "نفت", VOLCANO):
+                match = match_clause(conn, query)
+                for condition in (match, rows.not_matching(match)):
+                    for size in (5, 50, 5000):
+                        found = rows.sample_ids(conn, Filters(), condition, size, 1404)
+                        drawn.setdefault((query, str(condition), size), []).append(found)
+    assert all(a == b for a, b in drawn.values())
+    assert any(a.whole for a, _ in drawn.values()) and any(not a.whole for a, _ in drawn.values())
 
 
 # --- stories ----------------------------------------------------------------------------------
@@ -397,6 +430,79 @@ def test_step_10_counts_the_articles_already_stored(pg_engine, tmp_path):
     assert stored == live and sum(r[3] for r in stored) == len(EDGES)
     with pg_engine.connect() as conn:
         assert current_version(conn) == SCHEMA_VERSION
+
+
+# --- queries counted ahead (PostgreSQL) ---------------------------------------------------------
+
+def _ahead_vs_live(engine: Engine, query: str) -> tuple[list, list]:
+    from etl.load.querycounts import query_key
+    key = query_key(query)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT day, source_id, agency, articles FROM query_day_counts "
+                                   "WHERE query = :k AND articles <> 0 ORDER BY 1, 2, 3"), {"k": key}).all()
+        live = conn.execute(text("SELECT (published_at AT TIME ZONE 'Asia/Tehran')::date, source_id, "
+                                 "coalesce(meta->>'agency', ''), count(*) FROM articles WHERE published_at IS NOT NULL "
+                                 "AND search_doc @@ to_tsquery('simple', :k) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+                            {"k": key}).all()
+    return stored, live
+
+
+def test_queries_counted_ahead_stay_exact_under_revisions_and_deletions(pg_engine, tmp_path):
+    from etl.load import querycounts
+    from etl.load.analysis import _day_counts_pg, counted_ahead, day_counts
+    from etl.load.search import match_clause
+    for source in ("alpha", "beta"):
+        _backfill(pg_engine, tmp_path, source, [_record(i, when, m) for i, src, when, m in EDGES if src == source])
+    with pg_engine.begin() as conn:
+        assert querycounts.count_ahead(conn, VOLCANO, LOADED_AT) and querycounts.count_ahead(conn, "ایران", LOADED_AT)
+        assert not querycounts.count_ahead(conn, VOLCANO, LOADED_AT)  # counted already
+    stored, live = _ahead_vs_live(pg_engine, VOLCANO)
+    assert stored == live and sum(r[3] for r in stored) == 4
+    # Revisions: article 1 moves to another day and agency, 4 loses the word, 7 gains it; 3 is deleted.
+    moved = _record(1, datetime(2026, 1, 22, 9, 0, tzinfo=UTC), (VOLCANO,), lead="به گزارش ایسنا،")
+    moved["link"] = FARS[1]["link"]
+    alpha = [moved, _record(4, EDGES[4][2])] + [_record(i, w, m) for i, src, w, m in EDGES if src == "alpha" and i not in (1, 4)]
+    beta = [_record(7, EDGES[7][2], (VOLCANO,))] + [_record(i, w, m) for i, src, w, m in EDGES if src == "beta" and i != 7]
+    _backfill(pg_engine, tmp_path, "alpha", alpha, name="alpha-v2")
+    _backfill(pg_engine, tmp_path, "beta", beta, name="beta-v2")
+    with pg_engine.begin() as conn:
+        assert conn.execute(text("DELETE FROM articles WHERE published_at = :t"), {"t": EDGES[3][2]}).rowcount == 1
+    with pg_engine.connect() as conn:  # a rolled-back statement leaves no trace
+        with conn.begin() as rolled_back:
+            conn.execute(text("DELETE FROM articles"))
+            rolled_back.rollback()
+    for query in (VOLCANO, "ایران"):
+        stored, live = _ahead_vs_live(pg_engine, query)
+        assert stored == live and stored, query
+    half = datetime(2026, 1, 8, 12, 0, tzinfo=UTC)
+    with pg_engine.connect() as conn:
+        assert counted_ahead(conn, VOLCANO) and counted_ahead(conn, ECLIPSE) is None
+        for query in (VOLCANO, "ایران"):
+            match, ahead = match_clause(conn, query), counted_ahead(conn, query)
+            for filters in (Filters(), Filters(sources=("alpha",)), Filters(agency="ایسنا"), Filters(since=half),
+                            Filters(until=half), Filters(since=half, until=half + timedelta(hours=2))):
+                assert day_counts(conn, filters, match, ahead) == _day_counts_pg(conn, filters, match), (query, filters)
+    with pg_engine.begin() as conn:
+        assert querycounts.forget(conn, VOLCANO) and not querycounts.forget(conn, VOLCANO)
+        assert conn.execute(text("SELECT count(*) FROM query_day_counts WHERE query = :k"),
+                            {"k": querycounts.query_key(VOLCANO)}).scalar() == 0
+        assert [r["query"] for r in querycounts.counted_queries(conn)] == ["ایران"]
+
+
+def test_db_precount_counts_lists_and_forgets(edges):
+    args = ("--database-url", edges.url, "--config", "/dev/null", "-q")
+    if edges.engine.dialect.name != "postgresql":
+        out = invoke("db", "precount", VOLCANO, *args)
+        assert out.returncode == 2 and "PostgreSQL" in out.stderr
+        return
+    assert invoke("db", "precount", VOLCANO, *args).stdout == f"{VOLCANO}: counted ahead\n"
+    assert invoke("db", "precount", VOLCANO, *args).stdout == f"{VOLCANO}: already counted\n"
+    listed = json.loads(invoke("db", "precount", "--json", *args).stdout)
+    assert [(r["query"], r["articles"]) for r in listed] == [(VOLCANO, 4)]
+    with edges.engine.connect() as conn:
+        assert sum(trends(conn, [VOLCANO]).series[0].counts) == 4
+    assert invoke("db", "precount", "--forget", VOLCANO, *args).stdout == f"{VOLCANO}: forgotten\n"
+    assert invoke("db", "precount", "و", *args).returncode == 2  # stopwords only, as trends refuses them
 
 
 def test_z_score_of_many_is_the_z_score_of_each():

@@ -3,16 +3,20 @@
     .venv/bin/python bench/analysis/run.py [--articles 100000] [--database postgresql|sqlite]
                                            [--million  (1,000,000: 100,000 loaded, then multiplied in SQL)]
                                            [--tiny  (2,000 articles, a few repeats: the smoke test)]
-                                           [--database-url URL  (a database already loaded: kept)] [--repeat 20]
+                                           [--database-url URL  (kept: loaded first when it is empty)] [--repeat 20]
 
 Prints figures; asserts nothing. Loads N articles of real Fars News text as eight outlets through
 the product's own backfill (bench/analysis/corpus.py) into a throwaway database; with --million,
 100,000 are loaded so and multiplied ten times in SQL with shifted dates (a multiplied corpus is
-not a real one: see corpus.py). Then, REPEAT times each, on a year of Tehran days:
+not a real one: see corpus.py). With --database-url the database is never dropped: an empty one
+(``CREATE DATABASE bench_million``) is loaded as above once, and later runs reuse it. Then, REPEAT
+times each, on a year of Tehran days:
 
   - trends by day for a rare and a common query (the common one in about half the articles),
-    and the same with the totals counted live instead of read from article_day_counts (the
-    baseline the precomputed totals are measured against);
+    and the same with the totals counted live instead of read from article_day_counts, and with
+    the matches counted at the server's own work_mem instead of exact bitmaps (the baselines);
+  - trends of the common query counted ahead (``news-etl db precount``: counted, measured, and
+    forgotten again, so a kept database stays as it was), with the time counting it ahead took;
   - terms of the common query on a 5,000-article sample (and as many other articles);
   - search for both queries (the ranked list, limit 20), as the reference every user knows.
 
@@ -30,7 +34,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -44,6 +48,7 @@ from etl.analysis.terms import terms  # noqa: E402
 from etl.analysis.trends import trends  # noqa: E402
 from etl.analysis.words import countable, token, words  # noqa: E402
 from etl.load import analysis as load_analysis  # noqa: E402
+from etl.load import querycounts  # noqa: E402
 from etl.load.db import make_engine  # noqa: E402
 from etl.load.migrate import upgrade  # noqa: E402
 from etl.load.search import Filters, search  # noqa: E402
@@ -88,11 +93,24 @@ def pick_queries(paras: list[str], seed: int = 7) -> tuple[str, str]:
 def live_totals():
     """Totals counted from the articles, as before article_day_counts: the baseline."""
     kept = load_analysis._precounted
-    load_analysis._precounted = lambda conn, filters: load_analysis._day_counts_pg(conn, filters, None)
+    load_analysis._precounted = lambda conn, filters, match=None, ahead=None: \
+        load_analysis._day_counts_pg(conn, filters, match)
     try:
         yield
     finally:
         load_analysis._precounted = kept
+
+
+@contextmanager
+def server_work_mem():
+    """Live counts at the server's own work_mem, as before exact_bitmaps (lossy bitmaps on a
+    large archive): the baseline of the live counts."""
+    kept = load_analysis.exact_bitmaps
+    load_analysis.exact_bitmaps = lambda conn: nullcontext()
+    try:
+        yield
+    finally:
+        load_analysis.exact_bitmaps = kept
 
 
 def report(label: str, times: list[float], extra: str = "") -> None:
@@ -102,10 +120,16 @@ def report(label: str, times: list[float], extra: str = "") -> None:
 def measure(engine, repeat: int, postgres: bool) -> None:
     _, paras = corpus.fars_text()
     common, rare = pick_queries(paras)
+    if postgres:
+        with engine.begin() as conn:  # a kept database left as a stopped run may have left it
+            for query in (rare, common):
+                querycounts.forget(conn, query)
     with engine.connect() as conn:
         total = conn.execute(text("SELECT count(*) FROM articles")).scalar()
+        live = {}
         for label, query in (("rare", rare), ("common", common)):
             times, found = timed(repeat, lambda q=query: trends(conn, [q], YEAR, by="day"))
+            live[query] = found
             matches, all_ = sum(found.series[0].counts), sum(found.totals)
             report(f"trends by day, a year, {label} '{query}'", times,
                    f"{matches:,} of {all_:,} articles in {len(found.periods)} days")
@@ -114,6 +138,20 @@ def measure(engine, repeat: int, postgres: bool) -> None:
                     base, _ = timed(repeat, lambda q=query: trends(conn, [q], YEAR, by="day"))
                 report("  the same, totals counted live (baseline)", base,
                        f"p95 ratio precomputed/live {p95(times) / p95(base):.2f}")
+                with server_work_mem():
+                    base, _ = timed(repeat, lambda q=query: trends(conn, [q], YEAR, by="day"))
+                report("  the same, at the server's work_mem (baseline)", base,
+                       f"p95 ratio exact/lossy bitmaps {p95(times) / p95(base):.2f}")
+        if postgres:
+            start = time.perf_counter()
+            with engine.begin() as writer:
+                querycounts.count_ahead(writer, common, datetime.now(timezone.utc))
+            fill = time.perf_counter() - start
+            times, ahead = timed(repeat, lambda: trends(conn, [common], YEAR, by="day"))
+            report(f"trends by day, a year, common '{common}' counted ahead", times,
+                   f"counts equal to the live ones: {ahead == live[common]}; counting it ahead took {fill:.1f} s")
+            with engine.begin() as writer:
+                querycounts.forget(writer, common)
         times, found = timed(max(3, repeat // 4), lambda: terms(conn, common, YEAR, sample=5000))
         report(f"terms '{common}', sample 5,000", times,
                f"(of it, this process's CPU: median {statistics.median(CPU):.0f} ms) sample {found.sample:,} + "

@@ -18,8 +18,9 @@ words are left out (every match holds them), as are stopwords and numbers.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from typing import Iterable
 
 import numpy as np
@@ -97,25 +98,57 @@ def characteristic(matching: list[list[str]], others: list[list[str]], limit: in
                    exclude: Iterable[str] = ()) -> list[Term]:
     """The terms of ``matching`` documents (each its ``words``) ranked by their z against
     ``others``; pure."""
-    vocab = Vocabulary(keys(set().union(*matching, *others)))
-    found_m, found_o = vocab.document_counts(matching), vocab.document_counts(others)
+    read = Tokens(matching + others)
+    vocab = Vocabulary(keys(read.distinct))
+    codes = vocab.codes_of(read.distinct)[read.index]
+    end = int(read.lengths[:len(matching)].sum())  # the matching documents' tokens come first
+    found_m = vocab.document_counts(codes[:end], read.lengths[:len(matching)])
+    found_o = vocab.document_counts(codes[end:], read.lengths[len(matching):])
     skip = {vocab.codes.get(w, 0) >> 2 or vocab.number.get(base(folded(w)), 0) for w in exclude} - {0}
-    display = _commonest(matching, vocab)
+    display = _commonest(read, end, vocab)
     n_m, n_o = sum(found_m.values()), sum(found_o.values())
     candidates = [key for key, y in found_m.items() if y >= MIN_COUNT and not skip.intersection(vocab.parts(key))]
     y_m = np.array([found_m[k] for k in candidates], dtype=float)
     y_o = np.array([found_o.get(k, 0) for k in candidates], dtype=float)
-    scored = list(zip(z_scores(y_m, y_o, n_m, n_o).tolist(), candidates))
+    z = z_scores(y_m, y_o, n_m, n_o)
+    # Only the terms that can be among the first ``limit`` are spelled out and sorted: those
+    # scoring at least the limit-th highest score (ties included, so the order is the same).
+    floor = -np.partition(-z, limit - 1)[limit - 1] if len(z) > limit else -np.inf
+    scored = [(score, key) for score, key in zip(z.tolist(), candidates) if score >= floor]
     shown = {key: " ".join(display[k] for k in vocab.parts(key)) for _, key in scored}
     scored.sort(key=lambda pair: (-pair[0], shown[pair[1]]))
     return [Term(shown[key], found_m[key], found_o.get(key, 0), z) for z, key in scored[:limit]]
 
 
+class Tokens:
+    """Documents as one array: each token's place among the distinct tokens, the documents one
+    after another (``lengths``). A token is looked up once, in one C loop (``itemgetter``, twice
+    as fast as a ``map`` over the dictionary); everything after that is array work, on ten
+    thousand articles that are millions of tokens."""
+
+    def __init__(self, docs: list[list[str]]):
+        place = _Places()
+        flat = list(chain.from_iterable(docs))
+        found = itemgetter(*flat)(place) if len(flat) > 1 else [place[t] for t in flat]
+        self.index = np.fromiter(found, dtype=np.int64, count=len(flat))
+        self.distinct = list(place)  # in the order of their places
+        self.lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+
+
+class _Places(dict):
+    """A token's place among the distinct tokens, given in the order they are first met: one
+    lookup per token, no separate pass to collect the distinct ones first."""
+
+    def __missing__(self, token: str) -> int:
+        self[token] = place = len(self)
+        return place
+
+
 class Vocabulary:
     """Word keys as small integers (0: a token not counted), and two adjacent keys ``a, b`` as
-    the integer ``(a + 1) * M + b``, so a document's terms are counted with numpy rather than
-    one dictionary update per word: ten thousand articles are millions of words. A token's code
-    is ``id * 4 + 2 * opens + closes`` (a clause mark before, after it)."""
+    the integer ``(a + 1) * M + b``, so the documents' terms are counted with numpy rather than
+    one dictionary update per word. A token's code is ``id * 4 + 2 * opens + closes`` (a clause
+    mark before, after it)."""
 
     def __init__(self, table: dict[str, tuple[Token, str | None]]):
         names = sorted({key for _, key in table.values() if key is not None})
@@ -130,33 +163,44 @@ class Vocabulary:
         """A word's id alone, a pair's two ids."""
         return (key,) if key < self.m else (key // self.m - 1, key % self.m)
 
-    def document_counts(self, docs: list[list[str]]) -> dict[int, int]:
-        """Per word or pair id, the documents holding it (a stopword or a clause mark between
-        two words breaks the pair)."""
-        held: list[np.ndarray] = []
-        lookup = self.codes.__getitem__
-        for doc in docs:
-            codes = np.fromiter(map(lookup, doc), dtype=np.int64, count=len(doc))
-            ids = codes >> 2
-            joined = (ids[:-1] > 0) & (ids[1:] > 0) & ((codes[:-1] & 1) == 0) & ((codes[1:] & 2) == 0)
-            pairs = (ids[:-1][joined] + 1) * self.m + ids[1:][joined]
-            held.append(np.unique(np.concatenate((ids[ids > 0], pairs))))
-        if not held:
+    def codes_of(self, tokens: list[str]) -> np.ndarray:
+        return np.fromiter(map(self.codes.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+
+    def document_counts(self, codes: np.ndarray, lengths: np.ndarray) -> dict[int, int]:
+        """Per word or pair id, the documents holding it, from the documents' token ``codes``
+        one after another (``lengths`` each). A stopword or a clause mark between two words
+        breaks the pair, and so does the end of a document."""
+        docs = len(lengths)
+        owner = np.repeat(np.arange(docs, dtype=np.int64), lengths)
+        ids = codes >> 2
+        joined = ((ids[:-1] > 0) & (ids[1:] > 0) & ((codes[:-1] & 1) == 0) & ((codes[1:] & 2) == 0)
+                  & (owner[:-1] == owner[1:]))
+        counted = ids > 0
+        keys = np.concatenate((ids[counted], (ids[:-1][joined] + 1) * self.m + ids[1:][joined]))
+        if not len(keys):  # no document holds a word that counts (stopwords, numbers only)
             return {}
-        keys, counts = np.unique(np.concatenate(held), return_counts=True)
-        return dict(zip(keys.tolist(), counts.tolist()))
+        owners = np.concatenate((owner[counted], owner[:-1][joined]))
+        # Each (term, document) once, sorted by term; a term's run is its documents. A key is
+        # below (m + 1) * m, so key * documents stays far inside 64 bits at any sample size.
+        # Sorted, not np.unique: numpy 2's hash-based unique took ten times as long here.
+        pairs = np.sort(keys * docs + owners)
+        held = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] // docs
+        starts = np.flatnonzero(np.concatenate(([True], held[1:] != held[:-1])))
+        counts = np.diff(np.append(starts, len(held)))
+        return dict(zip(held[starts].tolist(), counts.tolist()))
 
 
-def _commonest(docs: list[list[str]], vocab: Vocabulary) -> dict[int, str]:
-    """Per word id, its most frequent spelling in ``docs`` (ties: the first in sorted order)."""
-    spellings: Counter[str] = Counter()
-    for doc in docs:
-        spellings.update(doc)
-    per_surface: Counter[tuple[int, str]] = Counter()
-    for raw, n in spellings.items():
+def _commonest(read: Tokens, end: int, vocab: Vocabulary) -> dict[int, str]:
+    """Per word id, its most frequent spelling in the first ``end`` tokens (the matching
+    documents; ties: the first in sorted order)."""
+    spellings = np.bincount(read.index[:end], minlength=len(read.distinct))
+    places = np.flatnonzero(spellings)
+    per_surface: dict[tuple[int, str], int] = {}
+    for raw, n in zip(map(read.distinct.__getitem__, places.tolist()), spellings[places].tolist()):
         t, key = vocab.table[raw]
         if key:
-            per_surface[vocab.number[key], t.surface] += n
+            held = (vocab.number[key], t.surface)
+            per_surface[held] = per_surface.get(held, 0) + n
     best: dict[int, tuple[int, str]] = {}
     for (key, surface), n in per_surface.items():
         held = best.get(key)

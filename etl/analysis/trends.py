@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ..load.analysis import day_counts
+from ..load.analysis import counted_ahead, day_counts
 from ..load.search import Filters, match_clause
 from . import periods
 from .errors import AnalysisError
@@ -75,7 +75,7 @@ def trends(conn: Connection, queries: list[str], filters: Filters = Filters(), b
     totals = periods.bucket(totals_per_day, starts, by, calendar)
     series = []
     for query, match in zip(queries, matches):
-        counts = periods.bucket(day_counts(conn, filters, match), starts, by, calendar)
+        counts = periods.bucket(day_counts(conn, filters, match, counted_ahead(conn, query)), starts, by, calendar)
         series.append(Series(query, tuple(counts), tuple(share(c, t) for c, t in zip(counts, totals))))
     labels = tuple(periods.label(s, by, calendar) for s in starts)
     return Trends(by, calendar, filters, tuple(starts), labels, tuple(totals), tuple(series))

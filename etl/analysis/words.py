@@ -120,9 +120,10 @@ def merged(key: str, known: frozenset[str] | set[str]) -> str:
     if _is_word(key):
         return key
     for ending in JOINED:
-        stem = key[:-len(ending)]
-        if key.endswith(ending) and len(stem) >= 2 and stem in known:
-            return stem
+        if key.endswith(ending):
+            stem = key[:-len(ending)]
+            if len(stem) >= 2 and stem in known:
+                return stem
     # The ezafe after a long vowel is a joined ی: تقاضای -> تقاضا, آمریکای -> آمریکا.
     if key.endswith(("ای", "وی")) and len(key) >= 4 and key[:-1] in known:
         return key[:-1]
@@ -134,6 +135,7 @@ def merged(key: str, known: frozenset[str] | set[str]) -> str:
 WORD_CLASS = 8
 
 
+@lru_cache(maxsize=200_000)  # as token(): read once per distinct key, not once per call of keys()
 def _is_word(key: str) -> bool:
     """Whether hazm's lexicon has the joined form as a word in its own right: ``"تنها"`` -> True."""
     lexicon = load()

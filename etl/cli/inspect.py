@@ -12,7 +12,7 @@ from ..load.migrate import schema_ddl, upgrade
 from ..load.queries import run_exists, source_overview
 from ..load.runs import list_errors, list_runs, repair_runs
 from ..load.health import progress_lines
-from .common import PROG, NotFound, quiet, utcnow
+from .common import EXIT_OK, PROG, NotFound, UsageError, quiet, utcnow
 from .db import connect, open_db, settings_of, show_rows
 
 
@@ -95,3 +95,24 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_db_schema(args: argparse.Namespace) -> int:
     sys.stdout.write(schema_ddl())
     return 0
+
+
+def cmd_db_precount(args: argparse.Namespace) -> int:
+    from ..analysis.queries import check_queries
+    from ..load import querycounts
+    if not args.queries:
+        if args.forget:
+            raise UsageError("db precount --forget: name the queries to forget")
+        return show_rows(args, querycounts.counted_queries, ["articles", "counted since (Tehran)", "query"],
+                         lambda r: (r["articles"], fmt_time(r["counted_at"]), r["query"]), prose=(2,))
+    check_queries(args.queries)
+    engine, _ = open_db(args)
+    if engine.dialect.name != "postgresql":
+        raise UsageError("db precount: only PostgreSQL counts queries ahead (SQLite counts them live)")
+    for query in args.queries:
+        with engine.begin() as conn:
+            done = querycounts.forget(conn, query) if args.forget else querycounts.count_ahead(conn, query, utcnow())
+        state = ("forgotten" if done else "was not counted") if args.forget else \
+            ("counted ahead" if done else "already counted")
+        print(f"{query}: {state}")
+    return EXIT_OK

@@ -124,12 +124,19 @@ def _inspect(sub, common) -> None:
     p.add_argument("--limit", type=positive, default=50, metavar="N", help="how many failures, newest first")
     listing_args(p)
 
-    _, db_sub = _group(sub, "db", "database maintenance: upgrade, schema", "news-etl db upgrade", common)
+    _, db_sub = _group(sub, "db", "database maintenance: upgrade, schema, precount", "news-etl db upgrade", common)
     add_command(db_sub, "upgrade", "inspect:cmd_db_upgrade",
                 "create the schema or upgrade it in place, keeping all data (every command also does this on start)",
                 "news-etl db upgrade --database-url postgresql://postgres@127.0.0.1/news", [common])
     add_command(db_sub, "schema", "inspect:cmd_db_schema", "print the PostgreSQL schema (what sql/schema.sql holds)",
                 "news-etl db schema > sql/schema.sql", [common])
+    p = add_command(db_sub, "precount", "inspect:cmd_db_precount",
+                    "count queries ahead for trends (PostgreSQL): their matching articles per day, kept exact by "
+                    "triggers on every write; without a query, list those counted",
+                    "news-etl db precount 'ایران' 'تهران'", [common])
+    p.add_argument("queries", nargs="*", metavar="QUERY", help="queries as `search` takes them")
+    p.add_argument("--forget", action="store_true", help="stop counting these queries ahead")
+    p.add_argument("--json", action="store_true", help="list the counted queries as JSON")
 
 
 def _query(sub, common) -> None:

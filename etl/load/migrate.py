@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, create_mock_engine, inspect, insert, 
 from ..clean.jsonsafe import NotJSON, storable
 from . import views  # noqa: F401  (registers the views with the schema)
 from .daycounts import add_day_counts
+from .querycounts import add_query_counts
 from .reindex import rebuild_search_docs
 from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, WATCH_HITS_FORGET,
                      article_lsh, crawl_pages, crawl_sitemaps, host_pace, metadata, schema_migrations, sync_state,
@@ -189,6 +190,8 @@ STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     11: ("watches: watches, watch_hits (the outbox), watch_deliveries", _add_watches),
     12: ("sources.blocked_by: the bot wall that answered a source's last failed pass", _add_blocked_by),
     13: ("search documents rebuilt: the stems of inflected words also indexed", _search_docs_with_stems),
+    14: ("counted_queries, query_day_counts: matching articles per day of the queries counted ahead, kept by "
+         "triggers (PostgreSQL)", add_query_counts),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 

@@ -24,7 +24,8 @@ from ..clean.snippet import MARKS, Snippet, excerpt, has_hit, may_hit
 from .schema import article_revisions, articles, sources
 
 __all__ = ["MARKS", "MAX_WORDS", "TS_CONFIG", "Filters", "Hit", "QueryError", "SearchError", "Snippet",
-           "excerpt_of", "export_rows", "get_article", "match_clause", "match_text", "query_terms", "search"]
+           "exact_bitmaps", "excerpt_of", "export_rows", "get_article", "match_clause", "match_text", "query_terms",
+           "search"]
 
 TITLE_BONUS = 0.05
 TS_CONFIG = "simple"  # the text search configuration of search_doc: folded words, no stemming
@@ -296,6 +297,36 @@ def _bitmap_scans(conn: Connection) -> Iterator[None]:
     # Not in a finally: after an error the transaction is aborted, and its rollback undoes the
     # setting anyway (a statement here would only hide the error).
     conn.execute(text("SELECT set_config('enable_indexscan', :value, true)"), {"value": previous})
+
+
+@contextmanager
+def exact_bitmaps(conn: Connection) -> Iterator[None]:
+    """work_mem raised, for the enclosed statements only, to what an exact bitmap of every page
+    of ``articles`` takes (64 bytes a page as PostgreSQL sizes it, 80 with room; at most
+    MAX_WORK_MEM).
+
+    At the default 4 MB a bitmap over more than about 65,000 pages goes lossy: every article on
+    a lossy page is rechecked, its search document decompressed and matched again. At 1,000,000
+    articles (433,000 pages) counting a year of a word in a fifth of them (تهران) took 1.26 s so
+    and 0.76 s with an exact bitmap, a word in 8% (اصفهان) 0.49 s and 0.35 s. A word in half the
+    archive is read by a sequential scan either way (the planner's choice; 2.8 s). The memory
+    is taken only as the bitmap grows, for one statement at a time, and the setting is put back
+    after it.
+    """
+    # One round trip: the setting before, and the new one where it is larger.
+    previous, raised = conn.execute(text(
+        "SELECT previous, set_config('work_mem', wanted || 'kB', true) FROM ("
+        "SELECT current_setting('work_mem') AS previous, pg_size_bytes(current_setting('work_mem')) / 1024 AS now, "
+        "least(:most, pg_relation_size('articles') / current_setting('block_size')::int * 80 / 1024 + 1) AS wanted"
+        ") s WHERE wanted > now"), {"most": MAX_WORK_MEM}).first() or (None, None)
+    yield
+    # Not in a finally: after an error the transaction is aborted and its rollback undoes the
+    # setting anyway (as _bitmap_scans).
+    if previous is not None:
+        conn.execute(text("SELECT set_config('work_mem', :v, true)"), {"v": previous})
+
+
+MAX_WORK_MEM = 256 * 1024  # kB: 4 million pages, about 30 GB of articles
 
 
 def fts_match(terms: list[Term], stems: bool = False) -> str:
