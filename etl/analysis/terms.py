@@ -17,11 +17,13 @@ words are left out (every match holds them), as are stopwords and numbers.
 
 from __future__ import annotations
 
+import gc
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 from sqlalchemy import Connection
@@ -78,8 +80,25 @@ def terms(conn: Connection, query: str, filters: Filters = Filters(), limit: int
     match = match_clause(conn, query)
     picked = rows.sample_ids(conn, filters, match, sample, seed)
     others = rows.sample_ids(conn, filters, rows.not_matching(match), sample, seed)
-    found = characteristic(_docs(conn, picked.ids), _docs(conn, others.ids), limit, exclude=query_keys(query))
+    with _no_cycle_collection():
+        found = characteristic(_docs(conn, picked.ids), _docs(conn, others.ids), limit, exclude=query_keys(query))
     return Terms(query, filters, len(picked.ids), picked.whole, len(others.ids), tuple(found))
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while the texts are read and counted: they become
+    millions of strings in a few huge lists, none of them in a cycle, and every collection their
+    allocation sets off walks all of them (0.2 to 0.4 s of a 1.5 s run on 5,000 + 5,000
+    articles). Reference counting still frees everything; the collector runs again after (and
+    stays off if it was off: another thread's pause, or the program's own choice)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _check(query: str, limit: int, sample: int) -> None:
