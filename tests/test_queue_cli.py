@@ -59,7 +59,9 @@ def test_sqlite_keeps_the_local_executor(sqlite_url):
     assert result.returncode == 2 and "needs PostgreSQL" in result.stderr
 
 
-def test_status_reports_queue_depth_ages_stalled_jobs_and_workers(pg_url):
+def _two_passes_and_a_dead_worker(pg_url: str):
+    """A migrated database with the passes of sources 1 and 2 waiting and a worker whose heartbeat
+    stopped an hour ago: (the app, an engine, the dead worker's id)."""
     from etl.executors.queue import conninfo_of, make_app
     assert invoke("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
     app = make_app(conninfo_of(pg_url), None)
@@ -70,6 +72,12 @@ def test_status_reports_queue_depth_ages_stalled_jobs_and_workers(pg_url):
     with engine.begin() as conn:
         dead = conn.execute(text("INSERT INTO procrastinate_workers (last_heartbeat) "
                                  "VALUES (now() - interval '1 hour') RETURNING id")).scalar()
+    return app, engine, dead
+
+
+def test_status_reports_queue_depth_ages_stalled_jobs_and_workers(pg_url):
+    app, engine, dead = _two_passes_and_a_dead_worker(pg_url)
+    with engine.begin() as conn:
         # Alive for the whole test, however slowly the machine runs the two commands below
         # (a heartbeat of now() turns stale after STALLED_AFTER seconds).
         conn.execute(text("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now() + interval '1 hour')"))
@@ -157,16 +165,9 @@ def test_a_stalled_job_whose_twin_waits_is_given_up_and_the_others_are_retried(p
     lock forever and stopped the loop."""
     import asyncio
 
-    from etl.executors.queue import conninfo_of, make_app, retry_stalled_jobs
-    assert invoke("--database-url", pg_url, "--config", "/dev/null", "db", "upgrade").returncode == 0
-    app = make_app(conninfo_of(pg_url), None)
-    with app.open():
-        for source_id in (1, 2):
-            app.tasks["run_pass"].configure(queueing_lock=f"source:{source_id}").defer(source_id=source_id)
-    engine = create_engine(pg_url)
+    from etl.executors.queue import retry_stalled_jobs
+    app, engine, dead = _two_passes_and_a_dead_worker(pg_url)
     with engine.begin() as conn:
-        dead = conn.execute(text("INSERT INTO procrastinate_workers (last_heartbeat) "
-                                 "VALUES (now() - interval '1 hour') RETURNING id")).scalar()
         conn.execute(text("UPDATE procrastinate_jobs SET status = 'doing', worker_id = :w"), {"w": dead})
     with app.open():  # the dispatcher defers source 1's pass again while its stalled job is 'doing'
         app.tasks["run_pass"].configure(queueing_lock="source:1").defer(source_id=1)
