@@ -21,7 +21,9 @@ from typing import Callable, Iterable, Iterator, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-_PRELOAD = ["etl.load.prepare"]
+# The forkserver imports the cleaner and builds the packaged lexicon's indexes once (etl/clean/warm.py),
+# so each cleaning process forked from it shares those pages instead of building its own copy.
+_PRELOAD = ["etl.load.prepare", "etl.clean.warm"]
 
 
 def default_cleaners() -> int:
@@ -41,21 +43,32 @@ def ordered_map(fn: Callable[[T], R], tasks: Iterable[T], workers: int,
 
     Tasks for which ``busy`` is false (nothing to compute) run inline and start nothing. The
     processes start only at the second busy task, so a small input (or a rerun where everything is
-    known) pays no start-up; ``workers == 0`` runs everything in this process. ``initializer``
-    runs once in each worker (to set up what this process set up before: a learned lexicon).
+    known) pays no start-up; ``workers == 0`` runs everything in this process. The first busy task
+    waits for the second (tasks after it wait behind it, keeping the order): with a second one both
+    go to the processes, so this process never loads the cleaner's lexicon (30 MiB) for one batch;
+    alone it runs here. ``initializer`` runs once in each worker (to set up what this process set
+    up before: a learned lexicon).
     """
     pending: deque[Future] = deque()
-    limit = window or 2 * max(1, workers) + 1
+    # One task per process and one more, being consumed here: the caller writes a batch several
+    # times faster than a process cleans one, so the next task is queued before a process is free,
+    # and each further batch in flight held about 8 MiB here (issue 27's 250 MiB ceiling).
+    limit = window or max(1, workers) + 1
     pool: ProcessPoolExecutor | None = None
-    seen_busy = 0
+    held: list = []  # the first busy task and the idle ones after it, until the pool decision
     try:
         for task in tasks:
-            seen_busy += busy(task)
-            if pool is None and workers > 0 and seen_busy >= 2:
+            if pool is None and workers > 0 and (held or busy(task)):
+                if not (held and busy(task)):
+                    held.append(task)
+                    continue
                 pool = _pool(workers, initializer, initargs)
+                pending.extend(pool.submit(fn, t) if busy(t) else _done(fn(t)) for t in held)
+                held = []
             pending.append(pool.submit(fn, task) if pool is not None and busy(task) else _done(fn(task)))
             while len(pending) >= limit or (pending and pending[0].done()):
                 yield pending.popleft().result()
+        pending.extend(_done(fn(task)) for task in held)  # one busy task in all: run here
         while pending:
             yield pending.popleft().result()
     finally:
