@@ -1,0 +1,148 @@
+"""What several benches share: a throwaway PostgreSQL database, and the CPU and memory of a
+process tree and of the PostgreSQL server, read from /proc.
+
+    throwaway_database(admin_url)   a new empty database, dropped on the way out (failure or not)
+    libpq_dsn(url)                  a SQLAlchemy URL as psycopg.connect() takes it
+    TreeMemory(pid)                 peak PSS/RSS of a process and its descendants, and their CPU
+    ServerCpu(dsn)                  CPU seconds of the whole PostgreSQL server between two readings
+    cpu_seconds(pid, children)      utime + stime of one process
+
+A bench imports it with the repository on ``sys.path`` (``from bench.common import ...``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from etl.load.db import make_engine
+
+
+@contextmanager
+def throwaway_database(admin_url: str, prefix: str = "news_etl_bench") -> Iterator[str]:
+    """The SQLAlchemy URL of a new empty database on the server of ``admin_url``; dropped on
+    the way out, connections still open to it or not (``WITH (FORCE)``)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(admin_url)
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def libpq_dsn(url: str) -> str:
+    """``postgresql+psycopg://u@h/db`` -> ``postgresql://u@h/db`` (what psycopg.connect() takes)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class TreeMemory:
+    """Peak of the summed PSS (and RSS) of a process and all its descendants, sampled every 20 ms,
+    and the CPU seconds of each (the last value seen before it exited).
+
+    PSS counts a page shared by n processes as 1/n in each, so the sum is the tree's real memory;
+    the RSS sum counts shared pages (the workers' copy of the interpreter) once per process."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak_pss, self.peak_rss, self.peak_procs = pid, 0, 0, 0
+        self.cpu: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pids = _descendants(self.pid)
+            pss = rss = 0
+            for pid in pids:
+                self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu_seconds(pid, children=False))
+                fields = _rollup(pid)
+                pss += fields.get("Pss", 0)
+                rss += fields.get("Rss", 0)
+            self.peak_pss, self.peak_rss = max(self.peak_pss, pss), max(self.peak_rss, rss)
+            self.peak_procs = max(self.peak_procs, len(pids))
+            time.sleep(0.02)
+
+
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state, ppid, ...); None once gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(entry)) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, ()))
+    return out
+
+
+def cpu_seconds(pid: int, children: bool) -> float:
+    """utime + stime of a process (and, with ``children``, of its exited children it reaped)."""
+    fields = _stat(pid)
+    if fields is None:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class ServerCpu:
+    """CPU seconds of the whole PostgreSQL server between two readings, when it runs on this
+    machine (its postmaster is the parent of our backend): every backend, live or exited, and
+    its background processes. None when the server is elsewhere."""
+
+    def __init__(self, dsn: str):
+        with psycopg.connect(dsn) as conn:
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        fields = _stat(backend)
+        self.postmaster = int(fields[1]) if fields is not None else None
+        self.start = self.read()
+
+    def read(self) -> float | None:
+        if self.postmaster is None:
+            return None
+        return cpu_seconds(self.postmaster, children=True) + sum(
+            cpu_seconds(pid, children=False) for pid in _descendants(self.postmaster) if pid != self.postmaster)
+
+    def spent(self) -> float | None:
+        end = self.read()
+        return None if end is None or self.start is None else end - self.start
+
+
+def _rollup(pid: int) -> dict[str, int]:
+    try:
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return {}
+    fields = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if value.strip().endswith("kB"):
+            fields[name] = int(value.split()[0])
+    return fields
