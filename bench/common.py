@@ -1,23 +1,29 @@
-"""What several benches share: a throwaway PostgreSQL database, and the CPU and memory of a
-process tree and of the PostgreSQL server, read from /proc.
+"""What several benches share: a throwaway PostgreSQL database, the CPU and memory of a process
+tree and of the PostgreSQL server (read from /proc), and each other's scripts.
 
     throwaway_database(admin_url)   a new empty database, dropped on the way out (failure or not)
     libpq_dsn(url)                  a SQLAlchemy URL as psycopg.connect() takes it
     TreeMemory(pid)                 peak PSS/RSS of a process and its descendants, and their CPU
     ServerCpu(dsn)                  CPU seconds of the whole PostgreSQL server between two readings
+    DatabaseCpu(dsn)                CPU seconds of the server's processes serving one database
     cpu_seconds(pid, children)      utime + stime of one process
+    machine_busy()                  busy and total CPU seconds of the whole machine so far
+    bench_script("search/run.py")   another bench's script as a module, to reuse its pieces
 
 A bench imports it with the repository on ``sys.path`` (``from bench.common import ...``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import threading
 import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Iterator
 
 import psycopg
@@ -48,6 +54,17 @@ def throwaway_database(admin_url: str, prefix: str = "news_etl_bench") -> Iterat
 def libpq_dsn(url: str) -> str:
     """``postgresql+psycopg://u@h/db`` -> ``postgresql://u@h/db`` (what psycopg.connect() takes)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def bench_script(path: str) -> ModuleType:
+    """``bench/PATH`` as a module (bench's folders are not packages), loaded once: another
+    bench's corpus, queries and timing, imported rather than copied."""
+    name = "bench_" + path.removesuffix(".py").replace("/", "_")
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / path)
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
 
 
 class TreeMemory:
@@ -133,6 +150,66 @@ class ServerCpu:
     def spent(self) -> float | None:
         end = self.read()
         return None if end is None or self.start is None else end - self.start
+
+
+class DatabaseCpu:
+    """CPU seconds of the PostgreSQL processes serving one database (its backends, its autovacuum
+    workers) since this was made, when the server runs on this machine; None otherwise.
+
+    Unlike ServerCpu it leaves out other databases' work on a shared server (and the server's
+    shared processes: WAL writer, checkpointer). Exited backends are read from /proc every 50 ms,
+    so each one's last 50 ms or less are missed."""
+
+    def __init__(self, dsn: str):
+        self.database = make_url(dsn).database
+        self.postmaster = ServerCpu(dsn).postmaster
+        self.cpu: dict[int, float] = {}
+        self.start: dict[int, float] = {}
+        self._ours: dict[int, bool] = {}
+        self._stop = threading.Event()
+        self._sample()
+        self.start = dict(self.cpu)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def spent(self) -> float | None:
+        """Stops sampling; the CPU seconds spent since the start."""
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        if self.postmaster is None:
+            return None
+        return sum(self.cpu.values()) - sum(self.start.values())
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self._sample()
+
+    def _sample(self) -> None:
+        if self.postmaster is None:
+            return
+        for pid in _descendants(self.postmaster)[1:]:
+            if pid not in self._ours:
+                self._ours[pid] = self.database in _cmdline(pid).split()
+            if self._ours[pid]:
+                self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu_seconds(pid, children=False))
+
+
+def _cmdline(pid: int) -> str:
+    """The process title: 'postgres: 15/main: postgres news_etl_bench_1a2b3c4d 127.0.0.1(41234) idle'."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / tick, total / tick
 
 
 def _rollup(pid: int) -> dict[str, int]:

@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 FARS = REPO / "tests" / "data" / "fars-news"
 sys.path.insert(0, str(REPO))
 
-from bench.common import ServerCpu, TreeMemory  # noqa: E402
+from bench.common import ServerCpu, TreeMemory, machine_busy  # noqa: E402
 from etl.clean.text import normalize_text  # noqa: E402
 
 
@@ -73,15 +73,6 @@ def normalize_rate(dump: Path) -> tuple[float, int]:
     for title, summary, body in texts:
         normalize_text(title), normalize_text(summary), normalize_text(body)
     return len(texts) / (time.perf_counter() - start), len(texts)
-
-
-def machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]
-    total = sum(values[:8])
-    tick = os.sysconf("SC_CLK_TCK")
-    return (total - idle) / tick, total / tick
 
 
 def run_backfill(url: str, dump: Path, source: str, workers: int | None,
