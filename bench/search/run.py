@@ -128,12 +128,12 @@ def _previous_candidates(conn, tsquery, filters):
     return list(conn.execute(query).scalars())
 
 
-def measure(engine, stems: bool = True) -> dict[str, list[float]]:
-    """Milliseconds per run of each query (REPEAT runs), and its hit count last."""
+def measure(engine, stems: bool = True, repeat: int = REPEAT) -> dict[str, list[float]]:
+    """Milliseconds per run of each query (``repeat`` runs), and its hit count last."""
     latencies: dict[str, list[float]] = {}
     with engine.connect() as conn:
         for query in QUERIES:
-            for _ in range(REPEAT):
+            for _ in range(repeat):
                 t0 = time.perf_counter()
                 hits = search(conn, query, limit=20, stems=stems)
                 latencies.setdefault(query, []).append((time.perf_counter() - t0) * 1000)
