@@ -7,6 +7,7 @@ tree and of the PostgreSQL server (read from /proc), and each other's scripts.
     ServerCpu(dsn)                  CPU seconds of the whole PostgreSQL server between two readings
     DatabaseCpu(dsn)                CPU seconds of the server's processes serving one database
     cpu_seconds(pid, children)      utime + stime of one process
+    tree_cpu(pid)                   the same of a live process and all its descendants
     machine_busy()                  busy and total CPU seconds of the whole machine so far
     bench_script("search/run.py")   another bench's script as a module, to reuse its pieces
 
@@ -68,14 +69,17 @@ def bench_script(path: str) -> ModuleType:
 
 
 class TreeMemory:
-    """Peak of the summed PSS (and RSS) of a process and all its descendants, sampled every 20 ms,
-    and the CPU seconds of each (the last value seen before it exited).
+    """Peak of the summed PSS (and RSS) of a process and all its descendants, sampled every
+    ``interval`` seconds, and the CPU seconds of each (the last value seen before it exited).
 
     PSS counts a page shared by n processes as 1/n in each, so the sum is the tree's real memory;
-    the RSS sum counts shared pages (the workers' copy of the interpreter) once per process."""
+    the RSS sum counts shared pages (the workers' copy of the interpreter) once per process.
+    Sampling costs this process CPU (every 20 ms, about a sixth of a core here, most of it finding
+    the descendants in /proc): a long run on a small machine samples less often."""
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, interval: float = 0.02):
         self.pid, self.peak_pss, self.peak_rss, self.peak_procs = pid, 0, 0, 0
+        self.interval = interval
         self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -96,7 +100,7 @@ class TreeMemory:
                 rss += fields.get("Rss", 0)
             self.peak_pss, self.peak_rss = max(self.peak_pss, pss), max(self.peak_rss, rss)
             self.peak_procs = max(self.peak_procs, len(pids))
-            time.sleep(0.02)
+            time.sleep(self.interval)
 
 
 def _stat(pid: int | str) -> list[str] | None:
@@ -118,6 +122,11 @@ def _descendants(root: int) -> list[int]:
         out.append(pid)
         todo.extend(children.get(pid, ()))
     return out
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds so far of a live process and its descendants, those exited and reaped included."""
+    return cpu_seconds(pid, children=True) + sum(cpu_seconds(child, children=False) for child in _descendants(pid)[1:])
 
 
 def cpu_seconds(pid: int, children: bool) -> float:
@@ -142,10 +151,7 @@ class ServerCpu:
         self.start = self.read()
 
     def read(self) -> float | None:
-        if self.postmaster is None:
-            return None
-        return cpu_seconds(self.postmaster, children=True) + sum(
-            cpu_seconds(pid, children=False) for pid in _descendants(self.postmaster) if pid != self.postmaster)
+        return None if self.postmaster is None else tree_cpu(self.postmaster)
 
     def spent(self) -> float | None:
         end = self.read()
@@ -157,15 +163,16 @@ class DatabaseCpu:
     workers) since this was made, when the server runs on this machine; None otherwise.
 
     Unlike ServerCpu it leaves out other databases' work on a shared server (and the server's
-    shared processes: WAL writer, checkpointer). Exited backends are read from /proc every 50 ms,
-    so each one's last 50 ms or less are missed."""
+    shared processes: WAL writer, checkpointer). Backends are read from /proc every ``interval``
+    seconds, so what each did in its last interval before it exited is missed."""
 
-    def __init__(self, dsn: str):
+    def __init__(self, dsn: str, interval: float = 0.1):
         self.database = make_url(dsn).database
         self.postmaster = ServerCpu(dsn).postmaster
         self.cpu: dict[int, float] = {}
         self.start: dict[int, float] = {}
         self._ours: dict[int, bool] = {}
+        self.interval = interval
         self._stop = threading.Event()
         self._sample()
         self.start = dict(self.cpu)
@@ -182,7 +189,7 @@ class DatabaseCpu:
         return sum(self.cpu.values()) - sum(self.start.values())
 
     def _run(self) -> None:
-        while not self._stop.wait(0.05):
+        while not self._stop.wait(self.interval):
             self._sample()
 
     def _sample(self) -> None:
