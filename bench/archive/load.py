@@ -29,11 +29,14 @@ sys.path.insert(0, str(REPO / "bench" / "analysis"))
 
 import corpus  # noqa: E402  (bench/analysis/corpus.py)
 
-from bench.common import DatabaseCpu, ServerCpu, TreeMemory, libpq_dsn, machine_busy  # noqa: E402
+from bench.common import DatabaseCpu, ServerCpu, TreeMemory, libpq_dsn, machine_busy, tree_cpu  # noqa: E402
 from etl.load.db import make_engine  # noqa: E402
 
 PARTS = ("backfill", "queue")
 QUEUED_SHARE = 10  # one article in ten goes through the queue
+# Memory is sampled this often (seconds): every 20 ms, as bench/backfill does for its short runs,
+# would cost this process a sixth of a core beside what it measures.
+SAMPLE = 0.1
 # Shards are cleaned inside the worker (etl/tasks/backfill.py: the parallelism comes from the
 # workers), so one shard at a time per worker keeps two workers to the machine's two cores.
 WORKER_CONCURRENCY = 1
@@ -84,22 +87,25 @@ class Load:
 
 
 def load_in_one_process(url: str, files: dict[str, Path], articles: int) -> Load:
-    """`news-etl backfill FILE --source OUTLET --no-progress --json` for each outlet in turn."""
+    """`news-etl backfill FILE --source OUTLET --no-progress --json` for each outlet in turn. The
+    tree's CPU is the kernel's figure for the reaped command (cleaning workers included: reaped by
+    their forkserver, reaped by the command); the workers' share is sampled, the rest is main's."""
     load = Load(articles, cpu={"main process": 0.0, "cleaning workers": 0.0})  # workers: with their forkserver
     database, server, busy = DatabaseCpu(libpq_dsn(url)), ServerCpu(libpq_dsn(url)), machine_busy()
     start = time.perf_counter()
     for outlet, path in files.items():
         proc = subprocess.Popen(etl(url, "backfill", str(path), "--source", outlet, "--no-progress", "--json"),
                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        tree = TreeMemory(proc.pid)
+        tree, before = TreeMemory(proc.pid, SAMPLE), children_cpu()
         out, err = proc.communicate()
         tree.stop()
         if proc.returncode != 0:
             raise SystemExit(f"backfill of {outlet} failed (exit {proc.returncode}): {err.strip()[-500:]}")
         report = json.loads(out)
         load.new, load.failed = load.new + report["new"], load.failed + report["failed"]
-        load.cpu["main process"] += tree.cpu.get(proc.pid, 0.0)
-        load.cpu["cleaning workers"] += sum(v for pid, v in tree.cpu.items() if pid != proc.pid)
+        cleaning = sum(v for pid, v in tree.cpu.items() if pid != proc.pid)
+        load.cpu["main process"] += children_cpu() - before - cleaning
+        load.cpu["cleaning workers"] += cleaning
         load.peaks.append(tree)
     load.wall = time.perf_counter() - start
     load.cpu["PostgreSQL"], load.server = database.spent(), server.spent()
@@ -116,10 +122,10 @@ def load_on_workers(url: str, files: dict[str, Path], articles: int, logs: Path,
     engine = make_engine(url)
     mark = _marks(engine)
     procs = [_start_worker(url, logs / f"worker-{n}.log") for n in range(workers)]
-    trees = [TreeMemory(p.pid) for p in procs]
+    trees = [TreeMemory(p.pid, SAMPLE) for p in procs]
     try:
         _wait_for_workers(engine, procs)
-        before = [sum(dict(t.cpu).values()) for t in trees]
+        before = sum(tree_cpu(p.pid) for p in procs)
         database, server = DatabaseCpu(libpq_dsn(url)), ServerCpu(libpq_dsn(url))
         busy, deferring = machine_busy(), children_cpu()
         start = time.perf_counter()
@@ -129,7 +135,7 @@ def load_on_workers(url: str, files: dict[str, Path], articles: int, logs: Path,
         load.cpu["deferring"] = children_cpu() - deferring  # the workers, alive, are not reaped children
         load.shards, load.failed = _drain(engine, procs, mark["jobs"])
         load.wall = time.perf_counter() - start
-        load.cpu["workers"] = sum(sum(dict(t.cpu).values()) - b for t, b in zip(trees, before))
+        load.cpu["workers"] = sum(tree_cpu(p.pid) for p in procs) - before
         load.cpu["PostgreSQL"], load.server = database.spent(), server.spent()
         load.busy = _busy_since(busy)
         with engine.connect() as conn:

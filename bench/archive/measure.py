@@ -105,7 +105,7 @@ def web_ttfb(url: str, engine, repeat: int, articles: int = 50) -> None:
     ids = article_ids(engine, articles)
     port = web_bench.free_port()
     server = web_bench.start_server(url, port)
-    memory = TreeMemory(server.pid)
+    memory = TreeMemory(server.pid, interval=0.1)  # sampled less often than bench/backfill: out of the timings
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         for page in pages:
