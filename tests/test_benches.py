@@ -18,6 +18,7 @@ from conftest import PG_ADMIN_URL, REPO
 BENCHES = [
     ("bench/agency/run.py", ["--tiny"], "all"),
     ("bench/analysis/run.py", ["--tiny"], "p95"),
+    ("bench/archive/run.py", ["--tiny"], "news-etl runs"),
     ("bench/backfill/run.py", ["--articles", "100"], "CPU per new article"),
     ("bench/cli/run.py", ["--runs", "1", "--articles", "20"], "news-etl -V"),
     ("bench/crawl/run.py", ["--tiny", "--delay", "0"], "requests:"),

@@ -2,6 +2,7 @@
 carried by several outlets, loaded through the product's own backfill; and, for archive sizes,
 the same rows multiplied in SQL with shifted dates.
 
+    iter_records(articles)            N (outlet, record) pairs, one at a time (a dump of any size)
     build(engine, articles, tmp)      N articles through run_backfill (JSON files, one per source)
     multiply(engine, factor)          PostgreSQL: factor - 1 shifted copies of every article
 
@@ -17,6 +18,7 @@ import json
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import Engine, text
 
@@ -43,13 +45,21 @@ def fars_text() -> tuple[list[str], list[str]]:
 
 
 def records(count: int, seed: int = 1) -> dict[str, list[dict]]:
-    """About ``count`` records per outlet name: each a random mix of 3-8 real paragraphs under a
-    real title, spread evenly over SPAN; a share of stories republished by 1-3 other outlets
-    minutes to hours later, their lead naming the first outlet's agency."""
+    """``count`` records in all, by outlet name: ``iter_records`` gathered by outlet."""
+    out: dict[str, list[dict]] = {name: [] for name in OUTLETS}
+    for outlet, record in iter_records(count, seed):
+        out[outlet].append(record)
+    return out
+
+
+def iter_records(count: int, seed: int = 1) -> Iterator[tuple[str, dict]]:
+    """``count`` (outlet, record) pairs in publication order of their stories, one at a time (a
+    million records need not fit in memory): each a random mix of 3-8 real paragraphs under a real
+    title, spread evenly over SPAN; a share of stories republished by 1-3 other outlets minutes to
+    hours later, their lead naming the first outlet's agency."""
     rng = random.Random(seed)
     titles, paras = fars_text()
     names = list(OUTLETS)
-    out: dict[str, list[dict]] = {name: [] for name in names}
     step = SPAN / max(1, count)
     made = 0
     story = 0
@@ -58,7 +68,7 @@ def records(count: int, seed: int = 1) -> dict[str, list[dict]]:
         first = rng.choice(names)
         body = rng.sample(paras, rng.randint(3, 8))
         title = f"{rng.choice(titles)} {story}"
-        out[first].append(_record(first, story, title, _lead(OUTLETS[first]) + body, when))
+        yield first, _record(first, story, title, _lead(OUTLETS[first]) + body, when)
         made += 1
         if rng.random() < SHARED:
             for other in rng.sample([n for n in names if n != first], rng.randint(1, 3)):
@@ -66,10 +76,9 @@ def records(count: int, seed: int = 1) -> dict[str, list[dict]]:
                     break
                 delay = timedelta(minutes=rng.randint(3, 240))
                 lead = _lead(OUTLETS[first]) or [f"به گزارش {first}،"]
-                out[other].append(_record(other, story, title, lead + body, when + delay))
+                yield other, _record(other, story, title, lead + body, when + delay)
                 made += 1
         story += 1
-    return out
 
 
 def _lead(agency: str | None) -> list[str]:

@@ -32,18 +32,18 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import corpus  # noqa: E402  (bench/analysis/corpus.py)
 
+from bench.common import throwaway_database  # noqa: E402
 from etl.analysis.terms import terms  # noqa: E402
 from etl.analysis.trends import trends  # noqa: E402
 from etl.analysis.words import countable, token, words  # noqa: E402
@@ -179,27 +179,24 @@ def main() -> None:
     if args.million and args.database != "postgresql":
         parser.error("--million multiplies the corpus in PostgreSQL SQL: use --database postgresql")
     base = 100_000 if args.million else args.articles
-    admin = make_engine(args.pg_url)
-    name = f"news_etl_bench_{uuid.uuid4().hex[:8]}"
-    tmp = tempfile.TemporaryDirectory()
-    if args.database_url:
-        url = args.database_url
-    elif args.database == "postgresql":
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp.name}/bench.db"
-    engine = make_engine(url)
-    postgres = engine.dialect.name == "postgresql"
-    try:
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        if args.database_url:
+            url = args.database_url
+        elif args.database == "postgresql":
+            url = stack.enter_context(throwaway_database(args.pg_url))
+        else:
+            url = f"sqlite:///{tmp}/bench.db"
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        postgres = engine.dialect.name == "postgresql"
         now = datetime.now(timezone.utc)
         upgrade(engine, now)
         with engine.connect() as conn:
             present = conn.execute(text("SELECT count(*) FROM articles")).scalar()
         if not present:
             start = time.perf_counter()
-            loaded = corpus.build(engine, base, Path(tmp.name), now)
+            loaded = corpus.build(engine, base, Path(tmp), now)
             print(f"loaded {loaded:,} articles through backfill in {time.perf_counter() - start:.0f} s")
             if args.million:
                 start = time.perf_counter()
@@ -211,13 +208,6 @@ def main() -> None:
                 conn.execute(text("VACUUM ANALYZE"))
         print(f"{engine.dialect.name}:")
         measure(engine, args.repeat, postgres)
-    finally:
-        engine.dispose()
-        if postgres and not args.database_url:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

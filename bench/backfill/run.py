@@ -30,7 +30,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -42,6 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 FARS = REPO / "tests" / "data" / "fars-news"
 sys.path.insert(0, str(REPO))
 
+from bench.common import ServerCpu, TreeMemory, machine_busy  # noqa: E402
 from etl.clean.text import normalize_text  # noqa: E402
 
 
@@ -73,113 +73,6 @@ def normalize_rate(dump: Path) -> tuple[float, int]:
     for title, summary, body in texts:
         normalize_text(title), normalize_text(summary), normalize_text(body)
     return len(texts) / (time.perf_counter() - start), len(texts)
-
-
-class TreeMemory:
-    """Peak of the summed PSS (and RSS) of a process and all its descendants, sampled every 20 ms,
-    and the CPU seconds of each (the last value seen before it exited).
-
-    PSS counts a page shared by n processes as 1/n in each, so the sum is the tree's real memory;
-    the RSS sum counts shared pages (the workers' copy of the interpreter) once per process."""
-
-    def __init__(self, pid: int):
-        self.pid, self.peak_pss, self.peak_rss, self.peak_procs = pid, 0, 0, 0
-        self.cpu: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            pids = _descendants(self.pid)
-            pss = rss = 0
-            for pid in pids:
-                self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu_seconds(pid, children=False))
-                fields = _rollup(pid)
-                pss += fields.get("Pss", 0)
-                rss += fields.get("Rss", 0)
-            self.peak_pss, self.peak_rss = max(self.peak_pss, pss), max(self.peak_rss, rss)
-            self.peak_procs = max(self.peak_procs, len(pids))
-            time.sleep(0.02)
-
-
-def _stat(pid: int | str) -> list[str] | None:
-    """The fields of /proc/PID/stat after the command name (state, ppid, ...); None once gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (fields := _stat(entry)) is not None:
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, ()))
-    return out
-
-
-def cpu_seconds(pid: int, children: bool) -> float:
-    """utime + stime of a process (and, with ``children``, of its exited children it reaped)."""
-    fields = _stat(pid)
-    if fields is None:
-        return 0.0
-    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-class ServerCpu:
-    """CPU seconds of the whole PostgreSQL server between two readings, when it runs on this
-    machine (its postmaster is the parent of our backend): every backend, live or exited, and
-    its background processes. None when the server is elsewhere."""
-
-    def __init__(self, dsn: str):
-        with psycopg.connect(dsn) as conn:
-            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-        fields = _stat(backend)
-        self.postmaster = int(fields[1]) if fields is not None else None
-        self.start = self.read()
-
-    def read(self) -> float | None:
-        if self.postmaster is None:
-            return None
-        return cpu_seconds(self.postmaster, children=True) + sum(
-            cpu_seconds(pid, children=False) for pid in _descendants(self.postmaster) if pid != self.postmaster)
-
-    def spent(self) -> float | None:
-        end = self.read()
-        return None if end is None or self.start is None else end - self.start
-
-
-def machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]
-    total = sum(values[:8])
-    tick = os.sysconf("SC_CLK_TCK")
-    return (total - idle) / tick, total / tick
-
-
-def _rollup(pid: int) -> dict[str, int]:
-    try:
-        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-    except OSError:
-        return {}
-    fields = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        if value.strip().endswith("kB"):
-            fields[name] = int(value.split()[0])
-    return fields
 
 
 def run_backfill(url: str, dump: Path, source: str, workers: int | None,

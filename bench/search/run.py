@@ -28,32 +28,35 @@ import os
 import random
 import shutil
 import statistics
+import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from etl.clean import fold as fold_module
-from etl.clean.article import to_article
-from etl.clean.stem import stem
-from etl.load.reindex import rebuild_search_docs
-from etl.config import Source
-from etl.load import index as index_module
-from etl.load import upsert as upsert_module
-from etl.load.db import make_engine
-from etl.load.migrate import upgrade
-from etl.load.schema import articles, sources
-from etl.load import search as search_module
-from etl.load.search import search
-from etl.load.sources import ensure_source
-from etl.models import RawItem
-
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from bench.common import throwaway_database  # noqa: E402
+from etl.clean import fold as fold_module  # noqa: E402
+from etl.clean.article import to_article  # noqa: E402
+from etl.clean.stem import stem  # noqa: E402
+from etl.load.reindex import rebuild_search_docs  # noqa: E402
+from etl.config import Source  # noqa: E402
+from etl.load import index as index_module  # noqa: E402
+from etl.load import upsert as upsert_module  # noqa: E402
+from etl.load.db import make_engine  # noqa: E402
+from etl.load.migrate import upgrade  # noqa: E402
+from etl.load.schema import articles, sources  # noqa: E402
+from etl.load import search as search_module  # noqa: E402
+from etl.load.search import search  # noqa: E402
+from etl.load.sources import ensure_source  # noqa: E402
+from etl.models import RawItem  # noqa: E402
+
 QUERIES = ["میشود", "می‌شود", "می شود", "رئیس‌جمهور", "رئيس جمهور", "بانک", "بانك", '"وزارت خارجه"',
            "ایران آمریکا", "۱۳۸۷", "1387", "فوتبال", "نفت", "مجلس", '"خبرگزاری فارس"', "روستا",
            "دانشگاه تهران", "انرژی هسته‌ای", "قیمت", "صادرات"]
@@ -125,12 +128,12 @@ def _previous_candidates(conn, tsquery, filters):
     return list(conn.execute(query).scalars())
 
 
-def measure(engine, stems: bool = True) -> dict[str, list[float]]:
-    """Milliseconds per run of each query (REPEAT runs), and its hit count last."""
+def measure(engine, stems: bool = True, repeat: int = REPEAT) -> dict[str, list[float]]:
+    """Milliseconds per run of each query (``repeat`` runs), and its hit count last."""
     latencies: dict[str, list[float]] = {}
     with engine.connect() as conn:
         for query in QUERIES:
-            for _ in range(REPEAT):
+            for _ in range(repeat):
                 t0 = time.perf_counter()
                 hits = search(conn, query, limit=20, stems=stems)
                 latencies.setdefault(query, []).append((time.perf_counter() - t0) * 1000)
@@ -153,11 +156,12 @@ def report(label: str, loaded: int, latencies: dict[str, list[float]]) -> None:
 
 
 @contextmanager
-def copy_without_stems(engine, admin, url: str, database: str, folder: str):
+def copy_without_stems(engine, admin_url: str, url: str, database: str, folder: str):
     """A copy of the loaded database whose search documents are built as before issue 23 (no
     stems), settled as after a fresh load; dropped afterwards."""
     engine.dispose()
     if database == "postgresql":
+        admin = make_engine(admin_url)
         name = make_url(url).database + "_today"
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(url).database}"'))
@@ -182,6 +186,7 @@ def copy_without_stems(engine, admin, url: str, database: str, folder: str):
         if database == "postgresql":
             with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
 
 
 def measure_pair(engine, today_engine) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
@@ -212,20 +217,17 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_const", const=300, dest="articles", help="300 articles (a smoke run)")
     args = parser.parse_args()
 
-    admin = make_engine(args.pg_url)
-    name = f"news_etl_bench_{uuid.uuid4().hex[:8]}"
-    tmp = tempfile.TemporaryDirectory()
-    if args.database_url:
-        url = args.database_url
-    elif args.database == "postgresql":
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp.name}/bench.db"
     now = datetime.now(timezone.utc)
-    engine = make_engine(url)
-    try:
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        if args.database_url:
+            url = args.database_url
+        elif args.database == "postgresql":
+            url = stack.enter_context(throwaway_database(args.pg_url))
+        else:
+            url = f"sqlite:///{tmp}/bench.db"
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
         upgrade(engine, now)
         with engine.begin() as conn:
             sid = ensure_source(conn, Source(name="bench", kind="files", path="x"), now, in_config=False)
@@ -258,7 +260,7 @@ def main() -> None:
         if args.database == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM (FULL, ANALYZE) articles"))
-        with copy_without_stems(engine, admin, url, args.database, tmp.name) as today_engine:
+        with copy_without_stems(engine, args.pg_url, url, args.database, tmp) as today_engine:
             stemmed, today = measure_pair(engine, today_engine)
         report("with stems (alternated with today's)", loaded, stemmed)
         report("today's search (documents without stems, the words as typed; same run)", loaded, today)
@@ -272,13 +274,6 @@ def main() -> None:
         with engine.connect() as conn:
             clusters = conn.execute(text("SELECT count(DISTINCT cluster_id), count(*) FROM articles")).one()
         print(f"clusters: {clusters[0]} for {clusters[1]} articles")
-    finally:
-        engine.dispose()
-        if args.database == "postgresql" and not args.database_url:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

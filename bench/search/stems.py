@@ -29,7 +29,7 @@ import os
 import re
 import sys
 import tempfile
-import uuid
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import text  # noqa: E402
 
+from bench.common import throwaway_database  # noqa: E402
 from etl.clean import fold as fold_module, snippet as snippet_module  # noqa: E402
 from etl.clean import lexicon  # noqa: E402
 from etl.clean.article import to_article  # noqa: E402
@@ -158,18 +159,14 @@ def main() -> None:
         candidates(docs)
         return
     cases = nouns(5 if args.tiny else None)
-    tmp = tempfile.TemporaryDirectory()
-    name = f"news_etl_stems_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(args.pg_url) if args.database == "postgresql" else None
-    if admin is not None:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        from sqlalchemy.engine import make_url
-        url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp.name}/stems.db"
-    engine = make_engine(url)
-    try:
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        if args.database == "postgresql":
+            url = stack.enter_context(throwaway_database(args.pg_url, prefix="news_etl_stems"))
+        else:
+            url = f"sqlite:///{tmp}/stems.db"
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
         load(engine, docs)
         words = folded_words(engine)
         print(f"{args.database}: {len(words)} real articles, {len(cases)} nouns (bench/search/nouns.tsv)")
@@ -188,13 +185,6 @@ def main() -> None:
             print(f"{label:<34} {only:>14} {found:>6} {found / max(only, 1):>6.3f} {right:>6}/{shown:<6}"
                   f" {apart:>5}/{len(APART)}")
         fold_module.stem = snippet_module.stem = ours
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":
