@@ -9,8 +9,6 @@ from pathlib import Path
 from ..config import Config, Source
 from ..display import ProgressLine, shown, to_json
 from ..errors import one_line
-from ..executors.once import run_once
-from ..fetch.http import HttpClient
 from ..models import RunReport
 from ..tasks.backfill import Backfill, run_backfill, with_pattern
 from ..tasks.context import Context
@@ -100,6 +98,11 @@ def _explain(report: RunReport) -> None:
 def cmd_fetch(args: argparse.Namespace) -> int:
     engine, config = open_db(args)
     feeds = _chosen_feeds(config, args.names)
+    # Imported here: the fetch path brings the crawl stack (trafilatura, lxml: 0.6 s), which a
+    # backfill never uses.
+    from ..executors.once import run_once
+    from ..fetch.http import HttpClient
+
     with HttpClient(http_settings()) as client:
         reports = run_once(Context(engine, utcnow, client, config.agencies), feeds, settings_of(args).concurrency)
     if args.json:
