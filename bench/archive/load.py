@@ -87,16 +87,18 @@ class Load:
 
 
 def load_in_one_process(url: str, files: dict[str, Path], articles: int) -> Load:
-    """`news-etl backfill FILE --source OUTLET --no-progress --json` for each outlet in turn. The
-    tree's CPU is the kernel's figure for the reaped command (cleaning workers included: reaped by
-    their forkserver, reaped by the command); the workers' share is sampled, the rest is main's."""
+    """`news-etl backfill FILE --source OUTLET --no-progress --json` for each outlet in turn. Each
+    process's own CPU (utime + stime) as last sampled: the kernel's figure for the reaped command
+    holds the cleaning workers only when their forkserver was reaped before the command exited,
+    which it sometimes is not (the main process then came out negative); a sample misses at most
+    the last interval of a process (0.1 s of a backfill of minutes)."""
     load = Load(articles, cpu={"main process": 0.0, "cleaning workers": 0.0})  # workers: with their forkserver
     database, server, busy = DatabaseCpu(libpq_dsn(url)), ServerCpu(libpq_dsn(url)), machine_busy()
     start = time.perf_counter()
     for outlet, path in files.items():
         proc = subprocess.Popen(etl(url, "backfill", str(path), "--source", outlet, "--no-progress", "--json"),
                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        tree, before = TreeMemory(proc.pid, SAMPLE), children_cpu()
+        tree = TreeMemory(proc.pid, SAMPLE)
         out, err = proc.communicate()
         tree.stop()
         if proc.returncode != 0:
@@ -104,7 +106,7 @@ def load_in_one_process(url: str, files: dict[str, Path], articles: int) -> Load
         report = json.loads(out)
         load.new, load.failed = load.new + report["new"], load.failed + report["failed"]
         cleaning = sum(v for pid, v in tree.cpu.items() if pid != proc.pid)
-        load.cpu["main process"] += children_cpu() - before - cleaning
+        load.cpu["main process"] += tree.cpu.get(proc.pid, 0.0)
         load.cpu["cleaning workers"] += cleaning
         load.peaks.append(tree)
     load.wall = time.perf_counter() - start
