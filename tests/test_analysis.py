@@ -237,6 +237,30 @@ def test_outlets_counts_shares_and_first_and_last_days(edges):
     assert agencies and all(o.name == "فارس" for o in agencies)  # the Fars leads credit Fars
 
 
+def test_each_sources_article_count_is_exact_dated_or_not_and_after_deletions(engine, tmp_path):
+    """`sources`, `status` and the web page's sources view count from the kept day counts on
+    PostgreSQL: the same numbers as counting the rows, undated articles included."""
+    from etl.load.queries import source_overview
+    _backfill(engine, tmp_path, "alpha", [_record(i, datetime(2026, 1, 8 + i, 9, tzinfo=UTC)) for i in range(4)])
+    undated = [{**_record(i, LOADED_AT), "published": None} for i in range(4, 7)]
+    _backfill(engine, tmp_path, "beta", [_record(7, datetime(2026, 1, 9, 9, tzinfo=UTC)), *undated])
+
+    def counts():
+        with engine.connect() as conn:
+            listed = {row["name"]: row["articles"] for row in source_overview(conn)}
+            plain = dict(conn.execute(text("SELECT s.name, count(a.id) FROM sources s LEFT JOIN articles a "
+                                           "ON a.source_id = s.id GROUP BY s.name")).all())
+        return listed, plain
+
+    listed, plain = counts()
+    assert listed == plain == {"alpha": 4, "beta": 4}
+    with engine.begin() as conn:  # one dated and one undated article of beta go
+        conn.execute(text("DELETE FROM articles WHERE source_id = (SELECT id FROM sources WHERE name = 'beta') "
+                          "AND (published_at IS NOT NULL OR id = (SELECT min(id) FROM articles WHERE published_at IS NULL))"))
+    listed, plain = counts()
+    assert listed == plain == {"alpha": 4, "beta": 2}
+
+
 # --- terms ------------------------------------------------------------------------------------
 
 def test_inflected_forms_are_one_term_in_their_commonest_spelling():
@@ -449,7 +473,7 @@ def _ahead_vs_live(engine: Engine, query: str) -> tuple[list, list]:
 
 def test_queries_counted_ahead_stay_exact_under_revisions_and_deletions(pg_engine, tmp_path):
     from etl.load import querycounts
-    from etl.load.analysis import _day_counts_pg, counted_ahead, day_counts
+    from etl.load.analysis import _day_counts_pg, counted_ahead, day_counts, outlet_counts, outlet_days
     from etl.load.search import match_clause
     for source in ("alpha", "beta"):
         _backfill(pg_engine, tmp_path, source, [_record(i, when, m) for i, src, when, m in EDGES if src == source])
@@ -482,6 +506,22 @@ def test_queries_counted_ahead_stay_exact_under_revisions_and_deletions(pg_engin
             for filters in (Filters(), Filters(sources=("alpha",)), Filters(agency="ایسنا"), Filters(since=half),
                             Filters(until=half), Filters(since=half, until=half + timedelta(hours=2))):
                 assert day_counts(conn, filters, match, ahead) == _day_counts_pg(conn, filters, match), (query, filters)
+    # Outlets read the same kept counts: per source and per agency, the totals and a counted
+    # query's matches with their first and last days equal what the articles give.
+    compared = 0
+    with pg_engine.connect() as conn:
+        for query in (VOLCANO, "ایران", None):
+            match = match_clause(conn, query) if query else None
+            ahead = counted_ahead(conn, query) if query else None
+            for kind in ("source", "agency"):
+                for filters in (Filters(), Filters(sources=("alpha",)), Filters(agency="ایسنا"), Filters(since=half),
+                                Filters(until=half), Filters(since=half, until=half + timedelta(hours=2))):
+                    kept = outlet_days(conn, filters, kind, match, ahead)
+                    live = [{**r, "first": periods.tehran_day(r["first"]), "last": periods.tehran_day(r["last"])}
+                            for r in outlet_counts(conn, filters, kind, match)]
+                    assert sorted(kept, key=str) == sorted(live, key=str), (query, kind, filters)
+                    compared += bool(kept)
+    assert compared >= 12  # most of the comparisons had outlets to compare
     with pg_engine.begin() as conn:
         assert querycounts.forget(conn, VOLCANO) and not querycounts.forget(conn, VOLCANO)
         assert conn.execute(text("SELECT count(*) FROM query_day_counts WHERE query = :k"),

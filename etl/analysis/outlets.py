@@ -14,9 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ..load.analysis import OUTLET_KINDS, outlet_counts
+from ..load.analysis import OUTLET_KINDS, counted_ahead, outlet_days
 from ..load.search import Filters, match_clause
-from .periods import tehran_day
 from .queries import check_query
 from .trends import check_range, share
 
@@ -57,12 +56,13 @@ def outlets(conn: Connection, query: str, filters: Filters = Filters()) -> Outle
     check_range(filters)
     check_query(query)
     match = match_clause(conn, query)
+    ahead = counted_ahead(conn, query)
     found = []
     for kind in OUTLET_KINDS:
-        totals = {r["outlet"]: r["articles"] for r in outlet_counts(conn, filters, kind)}
-        for row in outlet_counts(conn, filters, kind, match):
+        totals = {r["outlet"]: r["articles"] for r in outlet_days(conn, filters, kind)}
+        for row in outlet_days(conn, filters, kind, match, ahead):
             total = totals.get(row["outlet"], 0)
             found.append(Outlet(kind, row["outlet"], row["articles"], total, share(row["articles"], total),
-                                tehran_day(row["first"]), tehran_day(row["last"])))
+                                row["first"], row["last"]))
     found.sort(key=lambda o: (OUTLET_KINDS.index(o.kind), -o.matches, o.name))
     return Outlets(query, filters, tuple(found))

@@ -77,29 +77,50 @@ def _precounted(conn: Connection, filters: Filters, match=None, ahead: str | Non
     condition), for the days ``filters`` covers whole; a day it covers in part (``since`` or
     ``until`` not at Tehran midnight) is counted from the articles themselves, so the sum is
     exact either way."""
-    first = _tehran_day(filters.since, up=True) if filters.since else None
-    end = _tehran_day(filters.until, up=False) if filters.until else None
-    if first is not None and end is not None and first >= end:
+    whole = _whole_days(filters)
+    if whole is None:
         return _day_counts_pg(conn, filters, match)
-    counts = _DAY_COUNTS if ahead is None else _QUERY_COUNTS
+    counts, where = _counts_table(filters, ahead, whole)
     c = counts.c
-    where = [*([c.query == ahead] if ahead is not None else []),
-             *([sources.c.name == filters.source] if filters.source else []),
-             *([sources.c.name.in_(filters.sources)] if filters.sources else []),
-             *([c.agency == filters.agency] if filters.agency else []),
-             *([c.day >= first] if first else []), *([c.day < end] if end else [])]
     query = (select(c.day, func.sum(c.articles)).select_from(counts.join(sources, sources.c.id == c.source_id))
              .where(*where).group_by(c.day).having(func.sum(c.articles) > 0))
     out = {d: int(n) for d, n in conn.execute(query)}
+    for edge in _part_days(filters, whole):
+        for d, n in _day_counts_pg(conn, edge, match).items():
+            out[d] = out.get(d, 0) + n
+    return out
+
+
+def _whole_days(filters: Filters) -> tuple[date | None, date | None] | None:
+    """The Tehran days ``filters`` covers whole, as (first, end) (None: open), or None when it
+    covers no whole day (it lies within one or two part days)."""
+    first = _tehran_day(filters.since, up=True) if filters.since else None
+    end = _tehran_day(filters.until, up=False) if filters.until else None
+    return None if first is not None and end is not None and first >= end else (first, end)
+
+
+def _counts_table(filters: Filters, ahead: str | None, whole: tuple[date | None, date | None]):
+    """The kept counts to read (all articles, or a query's counted ahead) and the conditions
+    that select ``filters``' whole days from them."""
+    first, end = whole
+    counts = _DAY_COUNTS if ahead is None else _QUERY_COUNTS
+    c = counts.c
+    return counts, [*([c.query == ahead] if ahead is not None else []),
+                    *([sources.c.name == filters.source] if filters.source else []),
+                    *([sources.c.name.in_(filters.sources)] if filters.sources else []),
+                    *([c.agency == filters.agency] if filters.agency else []),
+                    *([c.day >= first] if first else []), *([c.day < end] if end else [])]
+
+
+def _part_days(filters: Filters, whole: tuple[date | None, date | None]) -> list[Filters]:
+    """The filters of the part days at either end of ``whole`` (counted from the articles)."""
+    first, end = whole
     edges = []
     if first is not None and _midnight(first) != filters.since:
         edges.append(replace(filters, until=_midnight(first)))
     if end is not None and _midnight(end) != filters.until:
         edges.append(replace(filters, since=_midnight(end)))
-    for edge in edges:
-        for d, n in _day_counts_pg(conn, edge, match).items():
-            out[d] = out.get(d, 0) + n
-    return out
+    return edges
 
 
 def _tehran_day(moment: datetime, up: bool) -> date:
@@ -138,11 +159,49 @@ def count(conn: Connection, filters: Filters, match=None) -> int:
 OUTLET_KINDS = ("source", "agency")
 
 
+def outlet_days(conn: Connection, filters: Filters, kind: str, match=None,
+                ahead: str | None = None) -> list[dict[str, Any]]:
+    """Per source (``kind="source"``) or per agency named in the lead (``"agency"``): the dated
+    articles under ``filters`` (meeting ``match`` when given) and the Tehran days of their first
+    and last publication: ``[{"outlet": "fars", "articles": 40, "first": date, "last": date}]``.
+    Articles whose lead names no agency are left out of the agency rows.
+
+    On PostgreSQL the whole days come from the kept counts (all articles, or ``ahead``: the key of
+    a query counted ahead), as trends reads them, and only part days from the articles: counting
+    a common word's matches per outlet over 1,000,000 articles read half the table."""
+    if conn.dialect.name != "postgresql" or (match is not None and ahead is None) \
+            or (whole := _whole_days(filters)) is None:
+        return [{**row, "first": _day(row["first"]), "last": _day(row["last"])}
+                for row in outlet_counts(conn, filters, kind, match)]
+    counts, where = _counts_table(filters, ahead, whole)
+    c = counts.c
+    outlet = sources.c.name if kind == "source" else c.agency
+    held = case((c.articles > 0, c.day))
+    query = (select(outlet.label("outlet"), func.sum(c.articles).label("articles"), func.min(held).label("first"),
+                    func.max(held).label("last"))
+             .select_from(counts.join(sources, sources.c.id == c.source_id))
+             .where(*where, *([c.agency != ""] if kind == "agency" else []))
+             .group_by(outlet).having(func.sum(c.articles) > 0))
+    found = {r["outlet"]: {**dict(r), "articles": int(r["articles"])} for r in conn.execute(query).mappings()}
+    for edge in _part_days(filters, whole):
+        for row in outlet_counts(conn, edge, kind, match):
+            seen = found.setdefault(row["outlet"], {"outlet": row["outlet"], "articles": 0, "first": None, "last": None})
+            seen["articles"] += row["articles"]
+            seen["first"] = min(d for d in (seen["first"], _day(row["first"])) if d is not None)
+            seen["last"] = max(d for d in (seen["last"], _day(row["last"])) if d is not None)
+    return list(found.values())
+
+
+def _day(moment: datetime | None) -> date | None:
+    return moment.astimezone(TEHRAN).date() if moment is not None else None
+
+
 def outlet_counts(conn: Connection, filters: Filters, kind: str, match=None) -> list[dict[str, Any]]:
     """Per source (``kind="source"``) or per agency named in the lead (``"agency"``): the dated
     articles under ``filters`` (meeting ``match`` when given) and their first and last
-    publication: ``[{"outlet": "fars", "articles": 40, "first": datetime, "last": datetime}]``.
-    Articles whose lead names no agency are left out of the agency rows."""
+    publication, counted from the articles: ``[{"outlet": "fars", "articles": 40, "first":
+    datetime, "last": datetime}]``. Articles whose lead names no agency are left out of the
+    agency rows."""
     outlet = sources.c.name if kind == "source" else articles.c.meta["agency"].as_string()
     query = (_from_articles(outlet.label("outlet"), func.count().label("articles"),
                             func.min(articles.c.published_at).label("first"),

@@ -7,17 +7,31 @@ from datetime import date, datetime
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Date, cast, func, select
+from sqlalchemy import Connection, Date, cast, column, func, select, table
 
 from .chunks import chunks
 from .schema import articles, ingest_runs, sources
 
+_DAY_COUNTS = table("article_day_counts", column("source_id"), column("articles"))
+
 
 def source_overview(conn: Connection) -> list[dict[str, Any]]:
-    counts = (
-        select(articles.c.source_id, func.count().label("articles"))
-        .group_by(articles.c.source_id).subquery()
-    )
+    """Every source with its row and its number of articles.
+
+    On PostgreSQL the dated articles are summed from ``article_day_counts`` (kept exact by
+    triggers, etl/load/daycounts.py) and only the undated ones are counted, through the date
+    index: counting a 1,000,000-article table per source read every index entry (about 0.2 s) on
+    each `sources`, `status` and web sources page."""
+    if conn.dialect.name == "postgresql":
+        dated = select(_DAY_COUNTS.c.source_id, func.sum(_DAY_COUNTS.c.articles).label("articles")) \
+            .group_by(_DAY_COUNTS.c.source_id)
+        undated = select(articles.c.source_id, func.count().label("articles")) \
+            .where(articles.c.published_at.is_(None)).group_by(articles.c.source_id)
+        both = dated.union_all(undated).subquery()
+        counts = select(both.c.source_id, func.sum(both.c.articles).label("articles")).group_by(both.c.source_id)
+    else:
+        counts = select(articles.c.source_id, func.count().label("articles")).group_by(articles.c.source_id)
+    counts = counts.subquery()
     query = (
         select(sources, func.coalesce(counts.c.articles, 0).label("articles"))
         .select_from(sources.outerjoin(counts, counts.c.source_id == sources.c.id))
