@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 14.
+-- news-etl PostgreSQL schema, version 15.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -281,6 +281,8 @@ CREATE TABLE articles (
 );
 
 CREATE INDEX articles_cluster ON articles (cluster_id);
+
+CREATE INDEX articles_joined ON articles (published_at, cluster_id, source_id) WHERE cluster_id != id;
 
 CREATE INDEX articles_published_at ON articles (published_at);
 

@@ -392,6 +392,51 @@ def test_stories_first_outlet_delays_and_attribution(wire):
     assert "1404-06-10 10:00" in out.stdout  # 1 September 2025, 10:00 in Tehran
 
 
+def test_shared_clusters_from_the_joined_index_are_those_of_grouping_every_article(engine, tmp_path):
+    """stories finds its clusters from the articles that joined one (articles_joined) and adds
+    their starters: the same clusters, in the same order, as grouping every article of the
+    period, under each kind of filter, also once a cluster's starter is deleted."""
+    from etl.load.analysis import shared_clusters
+    first = datetime(2025, 9, 1, 6, 30, tzinfo=UTC)
+    outlets_of = ["fars", "mehr", "isna", "tasnim"]
+    for n, source in enumerate(outlets_of):
+        records = []
+        for story in range(12):
+            if (story + n) % (1 + story % 4) == 0 or n == 0:  # stories carried by 1 to 4 outlets
+                lead = None if n == 0 else ("به گزارش خبرگزاری فارس،" if story % 2 else "به گزارش ایسنا،")
+                records.append(_record(story, first + timedelta(hours=story * 7, minutes=13 * n), lead=lead))
+        _backfill(engine, tmp_path, source, records)
+
+    def grouped(conn, filters):  # the plain definition: every dated article under the filters, by cluster
+        where = ["a.published_at IS NOT NULL", "a.cluster_id IS NOT NULL"]
+        params = {}
+        if filters.sources:
+            where.append("s.name IN (" + ", ".join(f":s{i}" for i in range(len(filters.sources))) + ")")
+            params.update({f"s{i}": name for i, name in enumerate(filters.sources)})
+        if filters.since:
+            where.append("a.published_at >= :since")
+            params["since"] = filters.since
+        return [row[0] for row in conn.execute(text(
+            "SELECT a.cluster_id FROM articles a JOIN sources s ON s.id = a.source_id WHERE " + " AND ".join(where)
+            + " GROUP BY a.cluster_id HAVING count(DISTINCT a.source_id) >= 2 "
+            "ORDER BY count(DISTINCT a.source_id) DESC, min(a.published_at) DESC, a.cluster_id DESC LIMIT 50"), params)]
+
+    def same(conn):
+        seen = 0
+        for filters in (Filters(), Filters(sources=("mehr", "isna", "tasnim")), Filters(since=first + timedelta(hours=30))):
+            expected = grouped(conn, filters)
+            assert shared_clusters(conn, filters, 50) == expected, filters
+            seen += len(expected)
+        return seen
+
+    with engine.connect() as conn:
+        assert same(conn) >= 10
+    with engine.begin() as conn:  # a story's first article goes: its copies are still a story
+        conn.execute(text("DELETE FROM articles WHERE id = (SELECT min(cluster_id) FROM articles WHERE cluster_id <> id)"))
+    with engine.connect() as conn:
+        assert same(conn) >= 10
+
+
 def test_a_story_outside_the_filters_is_not_listed(wire):
     with wire.engine.connect() as conn:
         assert stories(conn, Filters(sources=("fars", "mehr"))).stories[0].outlets == 2

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (Connection, Date, String, case, cast, column, distinct, func, literal, not_, select,
-                        table)
+                        table, union_all)
 from sqlalchemy.sql.util import ClauseAdapter
 
 from . import querycounts
@@ -328,12 +328,22 @@ STREAMED_ROWS = 200  # rows per chunk of a streamed result
 
 def shared_clusters(conn: Connection, filters: Filters, limit: int, at_least: int = 2) -> list[int]:
     """The near-duplicate clusters whose dated members under ``filters`` come from at least
-    ``at_least`` sources, most sources first (then the most recent first publication)."""
-    outlets = func.count(distinct(articles.c.source_id))
-    query = (_from_articles(articles.c.cluster_id)
-             .where(*_dated(filters), articles.c.cluster_id.is_not(None))
-             .group_by(articles.c.cluster_id).having(outlets >= at_least)
-             .order_by(outlets.desc(), func.min(articles.c.published_at).desc(), articles.c.cluster_id.desc())
+    ``at_least`` sources, most sources first (then the most recent first publication).
+
+    A cluster of two or more members under the filters has a member under them that joined it
+    (``cluster_id <> id``: only the article that started a cluster has its own id), so the
+    clusters are found from those (the ``articles_joined`` index, about a tenth of the articles),
+    and their starters are added by primary key: the same members as grouping every article of
+    the period by cluster, which read the whole period (2.5 s at 1,000,000 articles)."""
+    columns = (articles.c.cluster_id, articles.c.source_id, articles.c.published_at)
+    joined = _from_articles(*columns).where(*_dated(filters), articles.c.cluster_id != articles.c.id).cte("joined")
+    starters = (_from_articles(*columns)
+                .where(*_dated(filters), articles.c.cluster_id == articles.c.id,
+                       articles.c.id.in_(select(joined.c.cluster_id).distinct())))
+    members = union_all(select(joined), starters).subquery("members")
+    outlets = func.count(distinct(members.c.source_id))
+    query = (select(members.c.cluster_id).group_by(members.c.cluster_id).having(outlets >= at_least)
+             .order_by(outlets.desc(), func.min(members.c.published_at).desc(), members.c.cluster_id.desc())
              .limit(limit))
     return list(conn.execute(query).scalars())
 

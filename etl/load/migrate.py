@@ -21,7 +21,7 @@ from .daycounts import add_day_counts
 from .querycounts import add_query_counts
 from .reindex import rebuild_search_docs
 from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, WATCH_HITS_FORGET,
-                     article_lsh, crawl_pages, crawl_sitemaps, host_pace, metadata, schema_migrations, sync_state,
+                     article_lsh, articles, crawl_pages, crawl_sitemaps, host_pace, metadata, schema_migrations, sync_state,
                      watch_deliveries, watch_hits, watches)
 
 
@@ -176,6 +176,13 @@ def _search_docs_with_stems(conn: Connection) -> None:
         conn.execute(text("COMMENT ON COLUMN articles.search_doc IS " + _quote(_column_comment("articles", "search_doc"))))
 
 
+def _add_joined_index(conn: Connection) -> None:
+    """Version 15 (issue 27): articles_joined, the articles that joined a cluster another one started
+    (unless it is there: the step may run again over a database whose later history was rolled back)."""
+    index = next(i for i in articles.indexes if i.name == "articles_joined")
+    index.create(conn, checkfirst=True)
+
+
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
@@ -192,6 +199,7 @@ STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     13: ("search documents rebuilt: the stems of inflected words also indexed", _search_docs_with_stems),
     14: ("counted_queries, query_day_counts: matching articles per day of the queries counted ahead, kept by "
          "triggers (PostgreSQL)", add_query_counts),
+    15: ("articles_joined: the articles that joined a near-duplicate cluster (stories reads them)", _add_joined_index),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 
 class UTCDateTime(TypeDecorator):
@@ -156,6 +156,12 @@ Index("articles_source_published", articles.c.source_id, articles.c.published_at
 Index("articles_source_raw_hash", articles.c.source_id, articles.c.raw_hash)
 # A crawled page finds the row the feed stored for the same URL (under the feed's GUID key).
 Index("articles_source_url", articles.c.source_id, articles.c.url)
+# The articles that joined a near-duplicate cluster another article started (wire copies, about a
+# tenth of the news): every cluster of two or more articles has one, so `stories` starts from
+# these instead of grouping every article of the period (2.5 s at 1,000,000 articles).
+JOINED = articles.c.cluster_id != articles.c.id
+Index("articles_joined", articles.c.published_at, articles.c.cluster_id, articles.c.source_id,
+      postgresql_where=JOINED, sqlite_where=JOINED)
 
 ingest_runs = Table(
     "ingest_runs", metadata,
