@@ -75,6 +75,41 @@ def normalize_rate(dump: Path) -> tuple[float, int]:
     return len(texts) / (time.perf_counter() - start), len(texts)
 
 
+def cleaning_parts(dump: Path, count: int = 2000) -> dict[str, float]:
+    """CPU ms per article of the cleaning worker's parts, in this process, over the dump's first
+    ``count`` items (after a warm-up of 100): the cleaner (``to_article``, of it the normalizer),
+    the search document (folding, joined compounds, stems) and the MinHash signature with its
+    LSH buckets: where the workers' share of the figure below goes."""
+    from datetime import datetime, timezone
+
+    from etl.clean.article import to_article
+    from etl.clean.dedup import bands, signature
+    from etl.clean.fold import fold_parts, indexed_document
+    from etl.fetch.records import iter_jsonl
+
+    with dump.open("rb") as stream:
+        items = [item for _, item in zip(range(count + 100), iter_jsonl(stream, dump.name))]
+    now = datetime.now(timezone.utc)
+
+    def clock(step, inputs):
+        for value in inputs[:100]:
+            step(value)
+        start = time.process_time()
+        out = [step(value) for value in inputs[100:]]
+        return 1000 * (time.process_time() - start) / max(1, len(inputs) - 100), out
+
+    clean, cleaned = clock(lambda item: to_article(item, now), items)
+    texts = [(a.title, a.summary or "", a.body) for a in cleaned]
+    normalize, _ = clock(lambda t: [normalize_text(x) for x in t], [(i.title or "", i.summary or "", i.body or "")
+                                                                    for i in items])
+    joined = ["\n".join(x for x in t if x) for t in texts]
+    folded, parts = clock(fold_parts, joined)
+    document, _ = clock(lambda p: indexed_document(*p), parts)
+    minhash, _ = clock(lambda p: (sig := signature(" ".join(p[0]), folded=True)) and bands(sig), parts)
+    return {"cleaner": clean, "of it normalize_text": normalize, "folding": folded,
+            "search document": document, "MinHash + LSH buckets": minhash}
+
+
 def run_backfill(url: str, dump: Path, source: str, workers: int | None,
                  dsn: str | None = None) -> tuple[float, TreeMemory, str, dict]:
     """Wall seconds, the process tree's memory, the report line of one `news-etl backfill`, and
@@ -149,6 +184,7 @@ def main() -> None:
             make_dump(small, tenth)
             size = make_dump(big, n)
             norm_rate, _ = normalize_rate(big)
+            parts = cleaning_parts(big)
             small_secs, small_mem, _, _ = run_backfill(url, small, "bench-small", args.workers)
             secs, mem, line, cpu = run_backfill(url, big, "bench", args.workers, dsn)
             before = fingerprint(dsn)
@@ -174,6 +210,7 @@ def main() -> None:
     per = {name: 1000 * seconds / n for name, seconds in cpu.items() if name != "busy" and seconds is not None}
     print("CPU per new article:          " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in per.items())
           + f"; machine {100 * cpu['busy']:.0f}% busy")
+    print("  the cleaning worker's parts, in one process: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in parts.items()))
     if cpu["server"] is not None:
         total = sum(per.values())
         print(f"  with all {cores} cores busy:     {1000 * cores / total:8.0f} articles/s at most "
