@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -75,6 +76,12 @@ def search_latency(engine, repeat: int) -> None:
           f"median {median:.1f} ms, p95 {high:.1f} ms   goal at 1,000,000: p95 < 100 ms")
     print(f"  slowest query {slowest!r}: median {statistics.median(latencies[slowest][:-1]):.1f} ms, "
           f"max {max(latencies[slowest][:-1]):.1f} ms, {latencies[slowest][-1]} hits")
+    print(f"  this process's peak memory so far: {peak_rss():.1f} MiB RSS")
+
+
+def peak_rss() -> float:
+    """This process's peak resident memory in MiB (the kernel's high-water mark; it only grows)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def analysis_latency(engine, repeat: int) -> None:
@@ -113,6 +120,7 @@ def analysis_latency(engine, repeat: int) -> None:
         label = f"trends, common '{common}' counted ahead"
         print(f"  {label:<40} median {statistics.median(times):8.1f} ms   p95 {bench.p95(times):8.1f} ms   "
               f"(`news-etl db precount` took {fill:.1f} s)")
+    print(f"  this process's peak memory so far: {peak_rss():.1f} MiB RSS")
 
 
 def web_ttfb(url: str, engine, repeat: int, articles: int = 50) -> None:
