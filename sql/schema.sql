@@ -1,4 +1,4 @@
--- news-etl PostgreSQL schema, version 15.
+-- news-etl PostgreSQL schema, version 16.
 -- GENERATED from etl/load/schema.py by `news-etl db schema > sql/schema.sql`; do not edit by hand.
 -- `news-etl db upgrade` creates or upgrades a database (every command also does it on start).
 
@@ -719,6 +719,14 @@ BEGIN
 END $$;
 
 CREATE TRIGGER articles_forget_lsh AFTER DELETE ON articles REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION article_lsh_forget();
+
+ALTER TABLE article_lsh SET UNLOGGED;
+
+CREATE UNLOGGED TABLE IF NOT EXISTS article_lsh_complete (complete boolean PRIMARY KEY CHECK (complete));
+
+COMMENT ON TABLE article_lsh_complete IS 'One row while article_lsh holds the buckets of every stored signature; emptied with it by a server crash (both are unlogged), then the next writer rebuilds them.';
+
+INSERT INTO article_lsh_complete VALUES (true) ON CONFLICT DO NOTHING;
 
 CREATE OR REPLACE FUNCTION watch_hits_forget() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

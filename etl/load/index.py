@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, te
 from ..clean.dedup import NUM_PERM, THRESHOLD, Signature, bands
 from .bulk import copy_rows, copy_text, fetch_rows
 from .chunks import chunks
+from .lshstate import ensure_complete
 from .sigcache import SIGNATURES
 from .schema import article_lsh, article_minhash, articles
 
@@ -160,6 +161,7 @@ def _stored_candidates(conn: Connection, banded: dict[int, list[tuple[int, int]]
     if not any(banded.values()):
         return {}
     if conn.dialect.name == "postgresql":
+        ensure_complete(conn)  # a server crash empties the unlogged buckets: rebuilt first
         owners: dict[tuple[int, int], list[int]] = {}
         for aid, pairs in banded.items():
             for pair in pairs:

@@ -20,7 +20,7 @@ from . import views  # noqa: F401  (registers the views with the schema)
 from .daycounts import add_day_counts
 from .querycounts import add_query_counts
 from .reindex import rebuild_search_docs
-from .schema import (ARTICLE_LSH_FORGET, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, WATCH_HITS_FORGET,
+from .schema import (ARTICLE_LSH_FORGET, LSH_UNLOGGED, SCHEMA_VERSION, SEARCH_DOC_INLINE, SOURCE_KINDS_CHECK, WATCH_HITS_FORGET,
                      article_lsh, articles, crawl_pages, crawl_sitemaps, host_pace, metadata, schema_migrations, sync_state,
                      watch_deliveries, watch_hits, watches)
 
@@ -183,6 +183,16 @@ def _add_joined_index(conn: Connection) -> None:
     index.create(conn, checkfirst=True)
 
 
+def _lsh_unlogged(conn: Connection) -> None:
+    """Version 16 (issue 27): PostgreSQL writes no WAL for article_lsh (derived data, rebuilt after a
+    server crash: etl/load/lshstate.py), and article_lsh_complete marks it complete. The table is
+    rewritten once (about a minute per million articles)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for statement in LSH_UNLOGGED:
+        conn.execute(text(statement))
+
+
 STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     2: ("articles.raw_hash: reloads skip unchanged input before cleaning", _add_raw_hash),
     3: ("crawl frontier: crawl_sitemaps, crawl_pages; source kind 'site'; articles_source_url", _add_crawl_frontier),
@@ -200,6 +210,8 @@ STEPS: dict[int, tuple[str, Callable[[Connection], None]]] = {
     14: ("counted_queries, query_day_counts: matching articles per day of the queries counted ahead, kept by "
          "triggers (PostgreSQL)", add_query_counts),
     15: ("articles_joined: the articles that joined a near-duplicate cluster (stories reads them)", _add_joined_index),
+    16: ("article_lsh unlogged, article_lsh_complete: no WAL for the LSH buckets, rebuilt after a server crash "
+         "(PostgreSQL)", _lsh_unlogged),
 }
 DESCRIPTION = {1: "initial schema: sources, articles, ingest_runs, ingest_errors"}
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 
 
 class UTCDateTime(TypeDecorator):
@@ -438,6 +438,20 @@ END $$""",
 for _dialect, _statements in ARTICLE_LSH_FORGET.items():
     for _ddl in _statements:
         event.listen(metadata, "after_create", DDL(_ddl).execute_if(dialect=_dialect))
+
+# PostgreSQL writes no WAL for the LSH buckets (derived from article_minhash, rebuilt after a
+# server crash): etl/load/lshstate.py says why and how. The marker table says they are complete;
+# a crash empties it with them. Creating or converting: they are complete (none yet, or all).
+LSH_MARKER = "article_lsh_complete"
+LSH_UNLOGGED = [
+    "ALTER TABLE article_lsh SET UNLOGGED",
+    f"CREATE UNLOGGED TABLE IF NOT EXISTS {LSH_MARKER} (complete boolean PRIMARY KEY CHECK (complete))",
+    f"COMMENT ON TABLE {LSH_MARKER} IS 'One row while article_lsh holds the buckets of every stored signature; "
+    "emptied with it by a server crash (both are unlogged), then the next writer rebuilds them.'",
+    f"INSERT INTO {LSH_MARKER} VALUES (true) ON CONFLICT DO NOTHING",
+]
+for _ddl in LSH_UNLOGGED:
+    event.listen(metadata, "after_create", DDL(_ddl).execute_if(dialect="postgresql"))
 
 # What ON DELETE CASCADE would do for watch_hits and watch_deliveries, once per statement: a
 # deleted article takes its hits and their deliveries along.
