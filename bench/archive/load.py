@@ -65,6 +65,28 @@ def write_dump(folder: Path, count: int) -> tuple[dict[str, dict[str, Path]], di
     return files, {"backfill": cut, "queue": count - cut}
 
 
+def write_more(folder: Path, count: int, tag: str) -> dict[str, Path]:
+    """``count`` more articles of the same corpus (another seed), one JSONL file per outlet, their
+    addresses tagged so no key meets a stored one: what a kept archive grows by."""
+    files: dict[str, Path] = {}
+    folder.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        out = {}
+        for outlet, record in corpus.iter_records(count, seed=sum(map(ord, tag))):
+            if outlet not in out:
+                files[outlet] = folder / f"{outlet}.jsonl"
+                out[outlet] = stack.enter_context(files[outlet].open("w", encoding="utf-8"))
+            record = {**record, "link": record["link"].replace("/news/", f"/{tag}/")}
+            out[outlet].write(json.dumps(record, ensure_ascii=False) + "\n")
+    return files
+
+
+def wal_position(engine) -> int:
+    """The server's current write-ahead log position in bytes (its difference: WAL written)."""
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')")).scalar())
+
+
 @dataclass
 class Load:
     """What one way of loading cost: wall seconds and CPU seconds by where they were spent."""

@@ -5,6 +5,7 @@ then what it costs to store and to read, all in one run.
         [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
         [--database-url URL  (an existing database, kept: loaded when empty, else only measured)]
         [--dump-dir DIR  (the JSONL dump kept there)]
+        [--database-url URL --grow N  (N more articles into the kept archive: CPU and WAL per article)]
 
 Prints figures beside the goals; asserts nothing. In a throwaway database (dropped at the end,
 failure or not) unless --database-url names one:
@@ -86,6 +87,21 @@ def build(url: str, engine, count: int, folder: Path) -> None:
     print(f"VACUUM ANALYZE after the load: {time.perf_counter() - start:.1f} s")
 
 
+def grow(url: str, engine, count: int, folder: Path) -> None:
+    """--grow: ``count`` more articles into the kept archive through the one-process backfill, with
+    the write-ahead log the server wrote meanwhile (every database's: run it on a quiet server)."""
+    with engine.connect() as conn:
+        present = conn.execute(text("SELECT count(*) FROM articles")).scalar()
+    files = load.write_more(folder, count, f"grow{present}")
+    wal = load.wal_position(engine)
+    more = load.load_in_one_process(url, files, count)
+    wal = load.wal_position(engine) - wal
+    report(f"grow the archive of {present:,} articles: `news-etl backfill FILE --source OUTLET` of each outlet",
+           more, f"{more.new:,} new, {more.failed} failed")
+    print(f"  write-ahead log: {wal / 1e6:,.0f} MB, {wal / 1e3 / max(1, count):.1f} kB per article; peak memory of "
+          f"one backfill: {memory(max(more.peaks, key=lambda t: t.peak_pss))}")
+
+
 def memory(tree) -> str:
     return (f"{tree.peak_pss / MIB:.1f} MiB PSS ({tree.peak_rss / MIB:.1f} MiB RSS summed, {tree.peak_procs} "
             f"process{'es' if tree.peak_procs > 1 else ''})")
@@ -113,7 +129,20 @@ def main() -> None:
                                                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--database-url", help="an existing PostgreSQL database (kept; loaded first when empty)")
     parser.add_argument("--dump-dir", type=Path, help="write the JSONL dump here and keep it (default: a temporary folder)")
+    parser.add_argument("--grow", type=int, metavar="N", help="with --database-url: load N more articles into it and "
+                        "print what they cost (CPU, write-ahead log), then stop")
     args = parser.parse_args()
+    if args.grow:
+        if not args.database_url:
+            parser.error("--grow needs --database-url (a kept archive)")
+        engine = make_engine(args.database_url)
+        upgrade = subprocess.run(load.etl(args.database_url, "db", "upgrade"), cwd=load.REPO, capture_output=True, text=True)
+        if upgrade.returncode != 0:
+            raise SystemExit(f"news-etl db upgrade: {upgrade.stderr.strip()}")
+        with tempfile.TemporaryDirectory() as tmp:
+            grow(args.database_url, engine, args.grow, args.dump_dir or Path(tmp))
+        engine.dispose()
+        return
     count = 2000 if args.tiny else args.articles
     repeat = args.repeat or (3 if args.tiny else 10)
     with ExitStack() as stack:
@@ -143,6 +172,9 @@ def main() -> None:
         measure.analysis_latency(engine, repeat)
         measure.web_ttfb(url, engine, repeat)
         measure.cli_times(url, 2 if args.tiny else 5)
+        if args.tiny:  # the smoke test runs --grow's path too
+            with tempfile.TemporaryDirectory() as tmp:
+                grow(url, engine, 200, Path(tmp))
     print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end)")
 
 
