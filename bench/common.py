@@ -52,6 +52,17 @@ def throwaway_database(admin_url: str, prefix: str = "news_etl_bench") -> Iterat
         admin.dispose()
 
 
+def bench_database(stack, database_url: str | None, database: str, pg_url: str, tmp: str) -> str:
+    """The database a bench measures: ``database_url`` when given (kept), else a throwaway
+    PostgreSQL database on ``pg_url``'s server (dropped when ``stack`` closes) or a SQLite file
+    in the folder ``tmp``, by ``database``."""
+    if database_url:
+        return database_url
+    if database == "postgresql":
+        return stack.enter_context(throwaway_database(pg_url))
+    return f"sqlite:///{tmp}/bench.db"
+
+
 def libpq_dsn(url: str) -> str:
     """``postgresql+psycopg://u@h/db`` -> ``postgresql://u@h/db`` (what psycopg.connect() takes)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

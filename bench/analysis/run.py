@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import corpus  # noqa: E402  (bench/analysis/corpus.py)
 
-from bench.common import throwaway_database  # noqa: E402
+from bench.common import bench_database  # noqa: E402
 from etl.analysis.terms import terms  # noqa: E402
 from etl.analysis.trends import trends  # noqa: E402
 from etl.analysis.words import countable, token, words  # noqa: E402
@@ -181,12 +181,7 @@ def main() -> None:
     base = 100_000 if args.million else args.articles
     with ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
-        if args.database_url:
-            url = args.database_url
-        elif args.database == "postgresql":
-            url = stack.enter_context(throwaway_database(args.pg_url))
-        else:
-            url = f"sqlite:///{tmp}/bench.db"
+        url = bench_database(stack, args.database_url, args.database, args.pg_url, tmp)
         engine = make_engine(url)
         stack.callback(engine.dispose)
         postgres = engine.dialect.name == "postgresql"

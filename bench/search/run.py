@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from bench.common import throwaway_database  # noqa: E402
+from bench.common import bench_database  # noqa: E402
 from etl.clean import fold as fold_module  # noqa: E402
 from etl.clean.article import to_article  # noqa: E402
 from etl.clean.stem import stem  # noqa: E402
@@ -220,12 +220,7 @@ def main() -> None:
     now = datetime.now(timezone.utc)
     with ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
-        if args.database_url:
-            url = args.database_url
-        elif args.database == "postgresql":
-            url = stack.enter_context(throwaway_database(args.pg_url))
-        else:
-            url = f"sqlite:///{tmp}/bench.db"
+        url = bench_database(stack, args.database_url, args.database, args.pg_url, tmp)
         engine = make_engine(url)
         stack.callback(engine.dispose)
         upgrade(engine, now)
