@@ -114,12 +114,14 @@ def analysis_latency(engine, repeat: int) -> None:
         fill = time.perf_counter() - start
         try:
             times, _ = bench.timed(repeat, lambda: trends(conn, [common], year, by="day"))
+            outlet_times, _ = bench.timed(repeat, lambda: outlets(conn, common, year))
         finally:
             with engine.begin() as writer:
                 querycounts.forget(writer, common)
-        label = f"trends, common '{common}' counted ahead"
-        print(f"  {label:<40} median {statistics.median(times):8.1f} ms   p95 {bench.p95(times):8.1f} ms   "
-              f"(`news-etl db precount` took {fill:.1f} s)")
+        for label, runs in ((f"trends, common '{common}' counted ahead", times),
+                            (f"outlets '{common}' counted ahead", outlet_times)):
+            print(f"  {label:<40} median {statistics.median(runs):8.1f} ms   p95 {bench.p95(runs):8.1f} ms   "
+                  f"(`news-etl db precount` took {fill:.1f} s)")
     print(f"  this process's peak memory so far: {peak_rss():.1f} MiB RSS")
 
 
