@@ -726,6 +726,8 @@ CREATE UNLOGGED TABLE IF NOT EXISTS article_lsh_complete (complete boolean PRIMA
 
 COMMENT ON TABLE article_lsh_complete IS 'One row while article_lsh holds the buckets of every stored signature; emptied with it by a server crash (both are unlogged), then the next writer rebuilds them.';
 
+COMMENT ON COLUMN article_lsh_complete.complete IS 'Always true: the row itself is the mark.';
+
 INSERT INTO article_lsh_complete VALUES (true) ON CONFLICT DO NOTHING;
 
 CREATE OR REPLACE FUNCTION watch_hits_forget() RETURNS trigger LANGUAGE plpgsql AS $$

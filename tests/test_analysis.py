@@ -254,6 +254,7 @@ def test_each_sources_article_count_is_exact_dated_or_not_and_after_deletions(en
 
     listed, plain = counts()
     assert listed == plain == {"alpha": 4, "beta": 4}
+    assert all(type(n) is int for n in listed.values())  # JSON and the web page take them as they are
     with engine.begin() as conn:  # one dated and one undated article of beta go
         conn.execute(text("DELETE FROM articles WHERE source_id = (SELECT id FROM sources WHERE name = 'beta') "
                           "AND (published_at IS NOT NULL OR id = (SELECT min(id) FROM articles WHERE published_at IS NULL))"))

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Date, cast, column, func, select, table
+from sqlalchemy import BigInteger, Connection, Date, cast, column, func, select, table
 
 from .chunks import chunks
 from .schema import articles, ingest_runs, sources
@@ -28,7 +28,9 @@ def source_overview(conn: Connection) -> list[dict[str, Any]]:
         undated = select(articles.c.source_id, func.count().label("articles")) \
             .where(articles.c.published_at.is_(None)).group_by(articles.c.source_id)
         both = dated.union_all(undated).subquery()
-        counts = select(both.c.source_id, func.sum(both.c.articles).label("articles")).group_by(both.c.source_id)
+        # sum() of integers is numeric in PostgreSQL: cast back, so the count is an int as before.
+        counts = select(both.c.source_id, cast(func.sum(both.c.articles), BigInteger).label("articles")) \
+            .group_by(both.c.source_id)
     else:
         counts = select(articles.c.source_id, func.count().label("articles")).group_by(articles.c.source_id)
     counts = counts.subquery()

@@ -448,6 +448,7 @@ LSH_UNLOGGED = [
     f"CREATE UNLOGGED TABLE IF NOT EXISTS {LSH_MARKER} (complete boolean PRIMARY KEY CHECK (complete))",
     f"COMMENT ON TABLE {LSH_MARKER} IS 'One row while article_lsh holds the buckets of every stored signature; "
     "emptied with it by a server crash (both are unlogged), then the next writer rebuilds them.'",
+    f"COMMENT ON COLUMN {LSH_MARKER}.complete IS 'Always true: the row itself is the mark.'",
     f"INSERT INTO {LSH_MARKER} VALUES (true) ON CONFLICT DO NOTHING",
 ]
 for _ddl in LSH_UNLOGGED:
