@@ -19,6 +19,7 @@ from sqlalchemy import (Connection, Date, String, case, cast, column, distinct, 
 from sqlalchemy.sql.util import ClauseAdapter
 
 from . import querycounts
+from .daycounts import DAY_COUNTS
 from .schema import articles, sources
 from .search import Filters, exact_bitmaps
 
@@ -57,8 +58,6 @@ def _day_counts_pg(conn: Connection, filters: Filters, match) -> dict[date, int]
         return {d: int(n) for d, n in conn.execute(query)}
 
 
-_DAY_COUNTS = table("article_day_counts", column("day", Date), column("source_id"), column("agency"),
-                    column("articles"))
 _QUERY_COUNTS = table(querycounts.COUNTS, column("query"), column("day", Date), column("source_id"),
                       column("agency"), column("articles"))
 
@@ -103,7 +102,7 @@ def _counts_table(filters: Filters, ahead: str | None, whole: tuple[date | None,
     """The kept counts to read (all articles, or a query's counted ahead) and the conditions
     that select ``filters``' whole days from them."""
     first, end = whole
-    counts = _DAY_COUNTS if ahead is None else _QUERY_COUNTS
+    counts = DAY_COUNTS if ahead is None else _QUERY_COUNTS
     c = counts.c
     return counts, [*([c.query == ahead] if ahead is not None else []),
                     *([sources.c.name == filters.source] if filters.source else []),
@@ -171,7 +170,7 @@ def outlet_days(conn: Connection, filters: Filters, kind: str, match=None,
     a common word's matches per outlet over 1,000,000 articles read half the table."""
     if conn.dialect.name != "postgresql" or (match is not None and ahead is None) \
             or (whole := _whole_days(filters)) is None:
-        return [{**row, "first": _day(row["first"]), "last": _day(row["last"])}
+        return [{**row, "first": _tehran_day(row["first"], up=False), "last": _tehran_day(row["last"], up=False)}
                 for row in outlet_counts(conn, filters, kind, match)]
     counts, where = _counts_table(filters, ahead, whole)
     c = counts.c
@@ -187,13 +186,10 @@ def outlet_days(conn: Connection, filters: Filters, kind: str, match=None,
         for row in outlet_counts(conn, edge, kind, match):
             seen = found.setdefault(row["outlet"], {"outlet": row["outlet"], "articles": 0, "first": None, "last": None})
             seen["articles"] += row["articles"]
-            seen["first"] = min(d for d in (seen["first"], _day(row["first"])) if d is not None)
-            seen["last"] = max(d for d in (seen["last"], _day(row["last"])) if d is not None)
+            first, last = _tehran_day(row["first"], up=False), _tehran_day(row["last"], up=False)
+            seen["first"] = min(first, seen["first"] or first)
+            seen["last"] = max(last, seen["last"] or last)
     return list(found.values())
-
-
-def _day(moment: datetime | None) -> date | None:
-    return moment.astimezone(TEHRAN).date() if moment is not None else None
 
 
 def outlet_counts(conn: Connection, filters: Filters, kind: str, match=None) -> list[dict[str, Any]]:

@@ -12,11 +12,13 @@ keeps its row (it adds nothing). SQLite counts live (the embedded database is sm
 
 from __future__ import annotations
 
-from sqlalchemy import DDL, Connection, event
+from sqlalchemy import DDL, Connection, Date, column, event, table
 
 from .schema import articles
 
 TABLE = "article_day_counts"
+# The table as queries name it (not in the metadata: it is created here, PostgreSQL only).
+DAY_COUNTS = table(TABLE, column("day", Date), column("source_id"), column("agency"), column("articles"))
 DAY = "(published_at AT TIME ZONE 'Asia/Tehran')::date"
 AGENCY = "coalesce(meta->>'agency', '')"
 
