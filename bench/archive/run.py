@@ -102,6 +102,13 @@ def grow(url: str, engine, count: int, folder: Path) -> None:
           f"one backfill: {memory(max(more.peaks, key=lambda t: t.peak_pss))}")
 
 
+def upgrade(url: str) -> None:
+    """`news-etl db upgrade` of the database, as a user brings an older archive up to date."""
+    done = subprocess.run(load.etl(url, "db", "upgrade"), cwd=load.REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"news-etl db upgrade: {done.stderr.strip()}")
+
+
 def memory(tree) -> str:
     return (f"{tree.peak_pss / MIB:.1f} MiB PSS ({tree.peak_rss / MIB:.1f} MiB RSS summed, {tree.peak_procs} "
             f"process{'es' if tree.peak_procs > 1 else ''})")
@@ -136,9 +143,7 @@ def main() -> None:
         if not args.database_url:
             parser.error("--grow needs --database-url (a kept archive)")
         engine = make_engine(args.database_url)
-        upgrade = subprocess.run(load.etl(args.database_url, "db", "upgrade"), cwd=load.REPO, capture_output=True, text=True)
-        if upgrade.returncode != 0:
-            raise SystemExit(f"news-etl db upgrade: {upgrade.stderr.strip()}")
+        upgrade(args.database_url)
         with tempfile.TemporaryDirectory() as tmp:
             grow(args.database_url, engine, args.grow, args.dump_dir or Path(tmp))
         engine.dispose()
@@ -151,9 +156,7 @@ def main() -> None:
         stack.callback(engine.dispose)
         if engine.dialect.name != "postgresql":
             raise SystemExit("the archive bench needs PostgreSQL (the queue workers do)")
-        upgrade = subprocess.run(load.etl(url, "db", "upgrade"), cwd=load.REPO, capture_output=True, text=True)
-        if upgrade.returncode != 0:
-            raise SystemExit(f"news-etl db upgrade: {upgrade.stderr.strip()}")
+        upgrade(url)
         with engine.connect() as conn:
             present = conn.execute(text("SELECT count(*) FROM articles")).scalar()
         print(f"archive bench: {count:,} articles on {os.cpu_count()} cores, PostgreSQL {'.'.join(map(str, engine.dialect.server_version_info))}")
